@@ -1,0 +1,17 @@
+//! The contract between optionsflow's control plane and its data plane.
+//!
+//! The operator renders a [`RuntimeConfig`] into a ConfigMap; the workers read it. Both sides
+//! compute topic names with [`TopicNames`] and exchange [`Envelope`]s on those topics. This
+//! crate is pure data: no I/O, no clocks, no Kubernetes client.
+
+pub mod dataset;
+pub mod envelope;
+pub mod runtime_config;
+pub mod symbol;
+pub mod topics;
+
+pub use dataset::Dataset;
+pub use envelope::{DeadLetter, Envelope, MessageOrigin, Part, SchemaId, Source, Task};
+pub use runtime_config::RuntimeConfig;
+pub use symbol::{Symbol, SymbolError};
+pub use topics::{TopicKind, TopicNames};

@@ -1,0 +1,355 @@
+//! Deterministic market data for the fake providers: the same symbol and day always give the
+//! same bars and chains, so tests can compare what arrived with what was served.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+
+/// NYSE full closures 2024–2028 (shared/reference/data-sources.md), so the fakes leave
+/// holidays out of their series the way Twelve Data does.
+const CLOSED: &[&str] = &[
+    "2024-01-01",
+    "2024-01-15",
+    "2024-02-19",
+    "2024-03-29",
+    "2024-05-27",
+    "2024-06-19",
+    "2024-07-04",
+    "2024-09-02",
+    "2024-11-28",
+    "2024-12-25",
+    "2025-01-01",
+    "2025-01-09",
+    "2025-01-20",
+    "2025-02-17",
+    "2025-04-18",
+    "2025-05-26",
+    "2025-06-19",
+    "2025-07-04",
+    "2025-09-01",
+    "2025-11-27",
+    "2025-12-25",
+    "2026-01-01",
+    "2026-01-19",
+    "2026-02-16",
+    "2026-04-03",
+    "2026-05-25",
+    "2026-06-19",
+    "2026-07-03",
+    "2026-09-07",
+    "2026-11-26",
+    "2026-12-25",
+    "2027-01-01",
+    "2027-01-18",
+    "2027-02-15",
+    "2027-03-26",
+    "2027-05-31",
+    "2027-06-18",
+    "2027-07-05",
+    "2027-09-06",
+    "2027-11-25",
+    "2027-12-24",
+    "2028-01-17",
+    "2028-02-21",
+    "2028-04-14",
+    "2028-05-29",
+    "2028-06-19",
+    "2028-07-04",
+    "2028-09-04",
+    "2028-11-23",
+    "2028-12-25",
+];
+
+pub fn is_trading_day(d: NaiveDate) -> bool {
+    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !CLOSED.contains(&d.to_string().as_str())
+}
+
+/// A small, fast, deterministic generator (SplitMix64).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// FNV-1a of the parts, as a seed.
+pub fn seed(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub time: NaiveDateTime,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: u64,
+}
+
+/// The symbol's closing price on `day`: a level from the symbol, a wiggle from the day.
+pub fn close(symbol: &str, day: NaiveDate) -> f64 {
+    let level = 20.0 + (seed(&[symbol]) % 48_000) as f64 / 100.0;
+    let mut rng = Rng::new(seed(&[symbol, &day.to_string()]));
+    let drift = (f64::from(day.num_days_from_ce()) / 60.0).sin() * 0.1;
+    level * (1.0 + drift + (rng.unit() - 0.5) * 0.04)
+}
+
+pub fn daily_bar(symbol: &str, day: NaiveDate) -> Bar {
+    let mut rng = Rng::new(seed(&[symbol, "daily", &day.to_string()]));
+    let close = close(symbol, day);
+    let open = close * (1.0 + (rng.unit() - 0.5) * 0.02);
+    let high = open.max(close) * (1.0 + rng.unit() * 0.01);
+    let low = open.min(close) * (1.0 - rng.unit() * 0.01);
+    Bar {
+        time: day.and_time(NaiveTime::MIN),
+        open,
+        high,
+        low,
+        close,
+        volume: 1_000_000 + rng.next_u64() % 20_000_000,
+    }
+}
+
+/// Trading days from `from` to `to`, both included.
+pub fn trading_days(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    from.iter_days()
+        .take_while(|d| *d <= to)
+        .filter(|d| is_trading_day(*d))
+        .collect()
+}
+
+/// The last `n` trading days up to `today`, oldest first.
+pub fn last_trading_days(today: NaiveDate, n: usize) -> Vec<NaiveDate> {
+    let mut days = Vec::new();
+    let mut d = today;
+    while days.len() < n {
+        if is_trading_day(d) {
+            days.push(d);
+        }
+        d -= Duration::days(1);
+    }
+    days.reverse();
+    days
+}
+
+/// Day after Thanksgiving and Dec 24 (Mon–Thu) and Jul 3 (Mon–Thu) close at 13:00.
+pub fn early_close(day: NaiveDate) -> bool {
+    let thanksgiving =
+        NaiveDate::from_weekday_of_month_opt(day.year(), 11, Weekday::Thu, 4).expect("exists");
+    let weekday_eve = |m, d| {
+        day.month() == m
+            && day.day() == d
+            && !matches!(day.weekday(), Weekday::Fri | Weekday::Sat | Weekday::Sun)
+    };
+    day == thanksgiving + Duration::days(1) || weekday_eve(7, 3) || weekday_eve(12, 24)
+}
+
+/// 15-minute bars of one session (exchange-local open times 09:30 … 15:45).
+pub fn intraday_bars(symbol: &str, day: NaiveDate) -> Vec<Bar> {
+    if !is_trading_day(day) {
+        return Vec::new();
+    }
+    let bars = if early_close(day) { 14 } else { 26 };
+    let daily = daily_bar(symbol, day);
+    let mut rng = Rng::new(seed(&[symbol, "15min", &day.to_string()]));
+    let mut price = daily.open;
+    (0..bars)
+        .map(|i| {
+            let open = price;
+            let close = if i == bars - 1 {
+                daily.close
+            } else {
+                open * (1.0 + (rng.unit() - 0.5) * 0.004)
+            };
+            price = close;
+            Bar {
+                time: day.and_hms_opt(9, 30, 0).expect("valid")
+                    + Duration::minutes(15 * i64::from(i)),
+                open,
+                high: open.max(close) * (1.0 + rng.unit() * 0.001),
+                low: open.min(close) * (1.0 - rng.unit() * 0.001),
+                close,
+                volume: 10_000 + rng.next_u64() % 500_000,
+            }
+        })
+        .collect()
+}
+
+/// Expirations listed on `today`: the next eight Fridays, then third Fridays for a year
+/// (Thursday when the Friday is a holiday).
+pub fn expirations(today: NaiveDate) -> Vec<NaiveDate> {
+    let shift = |d: NaiveDate| {
+        if is_trading_day(d) {
+            d
+        } else {
+            d - Duration::days(1)
+        }
+    };
+    let mut out = Vec::new();
+    let mut friday = today;
+    while friday.weekday() != Weekday::Fri {
+        friday += Duration::days(1);
+    }
+    for i in 0..8 {
+        out.push(shift(friday + Duration::weeks(i)));
+    }
+    for m in 0..13 {
+        let month = (today.month0() + m) % 12 + 1;
+        let year = today.year() + ((today.month0() + m) / 12) as i32;
+        let third =
+            NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Fri, 3).expect("exists");
+        out.push(shift(third));
+    }
+    out.retain(|d| *d >= today);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// One option quote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quote {
+    /// Compact OSI symbol.
+    pub symbol: String,
+    pub expiry: NaiveDate,
+    pub call: bool,
+    pub strike: f64,
+    pub bid: f64,
+    pub ask: f64,
+    pub last: f64,
+    pub volume: u64,
+    pub open_interest: u64,
+    pub iv: f64,
+}
+
+/// The chain of one expiration: strikes around the spot, a smile, spreads that widen away
+/// from the money.
+pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Vec<Quote> {
+    let step = if spot < 50.0 {
+        1.0
+    } else if spot < 200.0 {
+        2.5
+    } else {
+        5.0
+    };
+    let center = (spot / step).round() * step;
+    let years = ((expiry - today).num_days().max(1) as f64) / 365.0;
+    let mut rng = Rng::new(seed(&[symbol, "chain", &expiry.to_string()]));
+    let mut out = Vec::new();
+    for i in -10i32..=10 {
+        let strike = center + f64::from(i) * step;
+        if strike <= 0.0 {
+            continue;
+        }
+        for call in [true, false] {
+            let moneyness = (strike / spot).ln();
+            let iv = 0.22 + 0.35 * moneyness * moneyness - 0.08 * moneyness
+                + 0.02 / (1.0 + years * 12.0);
+            let value = black_scholes(call, spot, strike, years, 0.04, iv).max(0.01);
+            let half = (0.01 + value * 0.02).min(0.5);
+            let bid = ((value - half) * 100.0).round() / 100.0;
+            let ask = ((value + half) * 100.0).round() / 100.0;
+            out.push(Quote {
+                symbol: format!(
+                    "{}{}{}{:08}",
+                    symbol,
+                    expiry.format("%y%m%d"),
+                    if call { 'C' } else { 'P' },
+                    (strike * 1000.0).round() as u64
+                ),
+                expiry,
+                call,
+                strike,
+                bid: bid.max(0.0),
+                ask,
+                last: ((value * (1.0 + (rng.unit() - 0.5) * 0.05)) * 100.0).round() / 100.0,
+                volume: rng.next_u64() % 5_000,
+                open_interest: rng.next_u64() % 50_000,
+                iv,
+            });
+        }
+    }
+    out
+}
+
+fn black_scholes(call: bool, s: f64, k: f64, t: f64, r: f64, sigma: f64) -> f64 {
+    let d1 = ((s / k).ln() + (r + sigma * sigma / 2.0) * t) / (sigma * t.sqrt());
+    let d2 = d1 - sigma * t.sqrt();
+    let df = (-r * t).exp();
+    if call {
+        s * norm_cdf(d1) - k * df * norm_cdf(d2)
+    } else {
+        k * df * norm_cdf(-d2) - s * norm_cdf(-d1)
+    }
+}
+
+/// Good to about 1e-7, plenty for fake quotes.
+fn norm_cdf(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs() / std::f64::consts::SQRT_2);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-(x * x) / 2.0).exp();
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn bars_are_deterministic_and_consistent() {
+        let a = daily_bar("AAPL", d("2026-11-24"));
+        assert_eq!(a, daily_bar("AAPL", d("2026-11-24")));
+        assert!(a.low <= a.open.min(a.close) && a.high >= a.open.max(a.close));
+        assert_eq!(intraday_bars("AAPL", d("2026-11-24")).len(), 26);
+        assert_eq!(intraday_bars("AAPL", d("2026-11-27")).len(), 14);
+        assert!(intraday_bars("AAPL", d("2026-11-26")).is_empty());
+    }
+
+    #[test]
+    fn expirations_shift_off_holidays() {
+        let e = expirations(d("2026-06-01"));
+        assert!(
+            e.contains(&d("2026-06-18")),
+            "Juneteenth Friday moves to Thursday"
+        );
+        assert!(e.iter().all(|x| *x >= d("2026-06-01")));
+    }
+
+    #[test]
+    fn chains_quote_both_sides() {
+        let c = chain("XYZ", d("2026-11-24"), d("2026-12-18"), 101.3);
+        assert_eq!(c.len(), 42);
+        assert!(c.iter().all(|q| q.ask > q.bid && q.bid >= 0.0));
+        assert_eq!(c[0].symbol.len(), "XYZ261218C00000000".len());
+        assert!((norm_cdf(1.96) - 0.975).abs() < 1e-4);
+    }
+}

@@ -1,0 +1,134 @@
+//! A local Cboe delayed-quotes CDN: `GET /api/global/delayed_quotes/options/{SYMBOL}.json`,
+//! the whole chain in one document, indices under a leading underscore, counts as floats,
+//! and 403 (the CDN's AccessDenied) for files that do not exist.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use super::{Logged, Server};
+use crate::data;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub today: NaiveDate,
+    pub unknown: Vec<String>,
+    pub indices: Vec<String>,
+}
+
+impl Config {
+    pub fn new(today: NaiveDate) -> Config {
+        Config {
+            today,
+            unknown: vec!["ZZZZ".into()],
+            indices: vec!["SPX".into()],
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    config: Config,
+    log: Arc<Mutex<Vec<Logged>>>,
+}
+
+pub struct FakeCboe {
+    pub server: Server,
+    shared: Shared,
+}
+
+impl FakeCboe {
+    pub async fn start(config: Config) -> FakeCboe {
+        FakeCboe::start_on(config, 0).await
+    }
+
+    pub async fn start_on(config: Config, port: u16) -> FakeCboe {
+        let shared = Shared {
+            config,
+            log: Arc::default(),
+        };
+        let app = Router::new()
+            .route("/api/global/delayed_quotes/options/{file}", get(quotes))
+            .with_state(shared.clone());
+        FakeCboe {
+            server: Server::start(app, port).await,
+            shared,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.shared.log.lock().unwrap().clone()
+    }
+}
+
+async fn quotes(State(shared): State<Shared>, Path(file): Path<String>) -> Response {
+    let config = &shared.config;
+    let name = file.strip_suffix(".json").unwrap_or(&file);
+    let symbol = name.trim_start_matches('_').to_owned();
+    let is_index = config.indices.contains(&symbol);
+    let exists = !config.unknown.contains(&symbol) && is_index == name.starts_with('_');
+    let status = if exists { 200 } else { 403 };
+    shared.log.lock().unwrap().push(Logged {
+        at: Utc::now(),
+        path: format!("/api/global/delayed_quotes/options/{file}"),
+        who: String::new(),
+        symbols: vec![symbol.clone()],
+        status,
+        outcome: if exists { "ok" } else { "access_denied" }.into(),
+    });
+    if !exists {
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/xml")],
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+        )
+            .into_response();
+    }
+    axum::Json(document(config, &symbol)).into_response()
+}
+
+fn document(config: &Config, symbol: &str) -> Value {
+    let today = config.today;
+    let spot = data::close(symbol, today);
+    let options: Vec<Value> = data::expirations(today)
+        .into_iter()
+        .flat_map(|e| data::chain(symbol, today, e, spot))
+        .map(|q| {
+            let traded = q.volume > 0;
+            json!({
+                "option": q.symbol, "bid": q.bid, "bid_size": 10.0, "ask": q.ask, "ask_size": 12.0,
+                "iv": q.iv, "open_interest": q.open_interest as f64, "volume": q.volume as f64,
+                "delta": if q.call { 0.5 } else { -0.5 }, "gamma": 0.02, "theta": -0.04, "vega": 0.08,
+                "rho": 0.01, "theo": (q.bid + q.ask) / 2.0,
+                "change": 0.0, "open": if traded { q.last } else { 0.0 },
+                "high": if traded { q.last } else { 0.0 }, "low": if traded { q.last } else { 0.0 },
+                "tick": "no_change", "last_trade_price": if traded { q.last } else { 0.0 },
+                "last_trade_time": if traded { Value::String(format!("{today}T15:52:14")) } else { Value::Null },
+                "percent_change": 0.0, "prev_day_close": q.last,
+            })
+        })
+        .collect();
+    json!({
+        "timestamp": format!("{today} 16:15:00"),
+        "symbol": symbol,
+        "data": {
+            "symbol": symbol, "security_type": if config.indices.contains(&symbol.to_owned()) { "index" } else { "stock" },
+            "exchange_id": 3, "current_price": spot, "price_change": 0.5, "price_change_percent": 0.4,
+            "bid": spot - 0.02, "ask": spot + 0.02, "bid_size": 100, "ask_size": 100,
+            "open": spot, "high": spot * 1.01, "low": spot * 0.99, "close": spot, "prev_day_close": spot * 0.99,
+            "volume": 1_438_610, "iv30": 24.5, "iv30_change": -0.3, "iv30_change_percent": -1.2,
+            "seqno": 45_770_655_729u64, "last_trade_time": format!("{today}T15:59:59"), "tick": "up",
+            "options": options,
+        }
+    })
+}

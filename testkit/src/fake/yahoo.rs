@@ -1,0 +1,331 @@
+//! A local Yahoo Finance: the cookie endpoint (answers 404 while setting the `A3` cookie, as
+//! fc.yahoo.com does), `/v1/test/getcrumb`, and `/v7/finance/options/{symbol}` that insists on
+//! a matching cookie and crumb (401 "Invalid Crumb" otherwise), lists expirations, serves one
+//! expiration per request, and can answer 429 "Too Many Requests".
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use super::{Logged, Server};
+use crate::data;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub today: NaiveDate,
+    pub unknown: Vec<String>,
+    /// Underlyings served under a caret (`^SPX`).
+    pub indices: Vec<String>,
+    /// Answer 429 beyond this many option requests per window.
+    pub limit_per_window: Option<u32>,
+    pub window_seconds: u32,
+    pub latency: Duration,
+}
+
+impl Config {
+    pub fn new(today: NaiveDate) -> Config {
+        Config {
+            today,
+            unknown: vec!["ZZZZ".into()],
+            indices: vec!["SPX".into()],
+            limit_per_window: None,
+            window_seconds: 60,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    TooManyRequests,
+    ServerError,
+}
+
+#[derive(Default)]
+struct State_ {
+    /// Sessions (cookie value → crumb) still valid.
+    sessions: HashMap<String, String>,
+    issued: u64,
+    log: Vec<Logged>,
+    per_window: BTreeMap<i64, u32>,
+    failures: VecDeque<Failure>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    config: Config,
+    state: Arc<Mutex<State_>>,
+}
+
+pub struct FakeYahoo {
+    pub server: Server,
+    shared: Shared,
+}
+
+impl FakeYahoo {
+    pub async fn start(config: Config) -> FakeYahoo {
+        FakeYahoo::start_on(config, 0).await
+    }
+
+    pub async fn start_on(config: Config, port: u16) -> FakeYahoo {
+        let shared = Shared {
+            config,
+            state: Arc::default(),
+        };
+        let app = Router::new()
+            .route("/cookie", get(cookie))
+            .route("/v1/test/getcrumb", get(crumb))
+            .route("/v7/finance/options/{symbol}", get(options))
+            .with_state(shared.clone());
+        FakeYahoo {
+            server: Server::start(app, port).await,
+            shared,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        self.server.url()
+    }
+    pub fn cookie_url(&self) -> String {
+        format!("{}/cookie", self.server.url())
+    }
+    pub fn crumb_url(&self) -> String {
+        format!("{}/v1/test/getcrumb", self.server.url())
+    }
+
+    /// Every session becomes stale, as when Yahoo rotates crumbs mid-session.
+    pub fn expire_sessions(&self) {
+        self.shared.state.lock().unwrap().sessions.clear();
+    }
+
+    pub fn fail_next(&self, failure: Failure) {
+        self.shared
+            .state
+            .lock()
+            .unwrap()
+            .failures
+            .push_back(failure);
+    }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.shared.state.lock().unwrap().log.clone()
+    }
+
+    /// Option requests answered per window index (all outcomes).
+    pub fn requests_per_window(&self) -> BTreeMap<i64, u32> {
+        self.shared.state.lock().unwrap().per_window.clone()
+    }
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().strip_prefix("A3="))
+        .map(str::to_owned)
+        .next()
+}
+
+async fn cookie(State(shared): State<Shared>) -> Response {
+    let mut state = shared.state.lock().unwrap();
+    state.issued += 1;
+    let value = format!("d=AQABBF{}&S=AQAAAq", state.issued);
+    // Crumbs carry characters that must be escaped in a query string.
+    let crumb = format!("Xq/7.kZ{}a+b", state.issued);
+    state.sessions.insert(value.clone(), crumb);
+    state.log.push(Logged {
+        at: Utc::now(),
+        path: "/cookie".into(),
+        who: value.clone(),
+        symbols: vec![],
+        status: 404,
+        outcome: "cookie".into(),
+    });
+    (
+        StatusCode::NOT_FOUND,
+        [(
+            header::SET_COOKIE,
+            format!("A3={value}; Max-Age=31557600; Path=/; SameSite=None; HttpOnly"),
+        )],
+        "<html><body>Not Found</body></html>",
+    )
+        .into_response()
+}
+
+async fn crumb(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let mut state = shared.state.lock().unwrap();
+    let found = cookie_value(&headers).and_then(|c| state.sessions.get(&c).cloned());
+    let (status, body, outcome) = match found {
+        Some(crumb) => (StatusCode::OK, crumb, "crumb"),
+        None => (StatusCode::UNAUTHORIZED, String::new(), "no_cookie"),
+    };
+    state.log.push(Logged {
+        at: Utc::now(),
+        path: "/v1/test/getcrumb".into(),
+        who: cookie_value(&headers).unwrap_or_default(),
+        symbols: vec![],
+        status: status.as_u16(),
+        outcome: outcome.into(),
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain;charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+async fn options(
+    State(shared): State<Shared>,
+    Path(symbol): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let config = &shared.config;
+    if !config.latency.is_zero() {
+        tokio::time::sleep(config.latency).await;
+    }
+    let now = Utc::now();
+    let mut state = shared.state.lock().unwrap();
+    let window = now.timestamp().div_euclid(i64::from(config.window_seconds));
+    let count = {
+        let c = state.per_window.entry(window).or_default();
+        *c += 1;
+        *c
+    };
+    let cookie = cookie_value(&headers);
+    let crumb_ok = cookie
+        .as_ref()
+        .and_then(|c| state.sessions.get(c))
+        .is_some_and(|crumb| query.get("crumb") == Some(crumb));
+    let underlying = symbol.trim_start_matches('^').replace('-', ".");
+    let log = |status: u16, outcome: &str, state: &mut State_| {
+        state.log.push(Logged {
+            at: now,
+            path: format!("/v7/finance/options/{symbol}"),
+            who: cookie.clone().unwrap_or_default(),
+            symbols: vec![underlying.clone()],
+            status,
+            outcome: outcome.into(),
+        })
+    };
+    let limited = config.limit_per_window.is_some_and(|l| count > l);
+    match state.failures.pop_front() {
+        Some(Failure::TooManyRequests) => {
+            log(429, "rate_limited", &mut state);
+            return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+        }
+        Some(Failure::ServerError) => {
+            log(502, "server_error", &mut state);
+            return (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response();
+        }
+        None if limited => {
+            log(429, "window_limit", &mut state);
+            return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+        }
+        None => {}
+    }
+    if !crumb_ok {
+        log(401, "invalid_crumb", &mut state);
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"finance": {"result": null, "error": {"code": "Unauthorized", "description": "Invalid Crumb"}}})),
+        )
+            .into_response();
+    }
+    let is_index = config.indices.contains(&underlying);
+    if config.unknown.contains(&underlying) || (is_index != symbol.starts_with('^')) {
+        log(200, "unknown", &mut state);
+        return axum::Json(json!({"optionChain": {"result": [], "error": null}})).into_response();
+    }
+    log(200, "ok", &mut state);
+    drop(state);
+    axum::Json(chain_document(
+        config,
+        &underlying,
+        query.get("date").and_then(|d| d.parse().ok()),
+    ))
+    .into_response()
+}
+
+fn epoch(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp()
+}
+
+fn chain_document(config: &Config, symbol: &str, date: Option<i64>) -> Value {
+    let today = config.today;
+    let expirations = data::expirations(today);
+    let spot = data::close(symbol, today);
+    let chosen = match date {
+        None => expirations.first().copied(),
+        Some(e) => expirations.iter().copied().find(|d| epoch(*d) == e),
+    };
+    let trade_time = epoch(today) + 20 * 3600 - 120;
+    let contract = |q: &data::Quote| {
+        let mut c = json!({
+            "contractSymbol": q.symbol, "strike": q.strike, "currency": "USD",
+            "lastPrice": q.last, "change": -0.05, "percentChange": -1.2,
+            "openInterest": q.open_interest, "bid": q.bid, "ask": q.ask,
+            "contractSize": "REGULAR", "expiration": epoch(q.expiry),
+            "lastTradeDate": trade_time, "impliedVolatility": q.iv,
+            "inTheMoney": if q.call { q.strike < spot } else { q.strike > spot },
+        });
+        // Yahoo leaves out a zero volume.
+        if !q.volume.is_multiple_of(7) {
+            c["volume"] = json!(q.volume);
+        }
+        c
+    };
+    let options: Vec<Value> = chosen
+        .map(|expiry| {
+            let quotes = data::chain(symbol, today, expiry, spot);
+            vec![json!({
+                "expirationDate": epoch(expiry),
+                "hasMiniOptions": false,
+                "calls": quotes.iter().filter(|q| q.call).map(contract).collect::<Vec<_>>(),
+                "puts": quotes.iter().filter(|q| !q.call).map(contract).collect::<Vec<_>>(),
+            })]
+        })
+        .unwrap_or_default();
+    let strikes: Vec<f64> = chosen
+        .map(|e| {
+            data::chain(symbol, today, e, spot)
+                .iter()
+                .filter(|q| q.call)
+                .map(|q| q.strike)
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "optionChain": {
+            "result": [{
+                "underlyingSymbol": symbol,
+                "expirationDates": expirations.iter().map(|d| epoch(*d)).collect::<Vec<_>>(),
+                "strikes": strikes,
+                "hasMiniOptions": false,
+                "quote": {
+                    "symbol": symbol, "quoteType": "EQUITY", "currency": "USD",
+                    "exchangeTimezoneName": "America/New_York", "marketState": "CLOSED",
+                    "regularMarketPrice": spot, "regularMarketTime": epoch(today) + 21 * 3600,
+                    "regularMarketPreviousClose": spot * 0.99, "bid": spot - 0.01, "ask": spot + 0.01,
+                    "trailingAnnualDividendYield": 0.012, "shortName": format!("{symbol} Inc."),
+                },
+                "options": options,
+            }],
+            "error": null
+        }
+    })
+}

@@ -1,0 +1,75 @@
+//! Worker processes for tests: spawned with their output in a log file, killed (SIGKILL) on
+//! drop, their logs readable when an assertion fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub struct Worker {
+    pub name: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Worker {
+    pub fn spawn(
+        name: &str,
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log_dir: &Path,
+    ) -> Worker {
+        let log = log_dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("a log file");
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .stdout(Stdio::from(file.try_clone().expect("log file")))
+            .stderr(Stdio::from(file));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("the worker starts");
+        Worker {
+            name: name.to_owned(),
+            child: Some(child),
+            log,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// SIGKILL, as `kill -9`.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait().ok()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

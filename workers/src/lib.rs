@@ -1,0 +1,17 @@
+//! optionsflow's data plane. The `optionsflow-worker` binary runs one role per process on
+//! Kubernetes (or all of them in one process on a laptop); this library holds the pieces:
+//!
+//! - [`market`]: the NYSE calendar and OSI option symbols;
+//! - [`sources`]: one client per provider (Twelve Data, Yahoo, Cboe);
+//! - [`budget`]: provider budgets shared by collector replicas;
+//! - [`bus`]: the message bus (Kafka);
+//! - [`roles`]: one module per subcommand;
+//! - [`runtime`]: config, metrics, admin server, shutdown and logs for every role.
+
+pub mod budget;
+pub mod bus;
+pub mod market;
+pub mod retry;
+pub mod roles;
+pub mod runtime;
+pub mod sources;

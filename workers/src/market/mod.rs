@@ -1,0 +1,7 @@
+//! Market facts that do not depend on any provider: the NYSE calendar.
+
+pub mod calendar;
+pub mod osi;
+
+pub use calendar::{Closure, ClosureKind, Day, EarlyClose, Session};
+pub use osi::{OsiSymbol, Right};

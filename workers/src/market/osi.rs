@@ -1,0 +1,182 @@
+//! OCC/OSI option symbols: `ROOT  YYMMDD[C|P]SSSSSSSS` (21 characters, root padded to six)
+//! or the compact form without padding that Yahoo and Cboe send.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Right {
+    Call,
+    Put,
+}
+
+impl Right {
+    pub fn letter(self) -> char {
+        match self {
+            Right::Call => 'C',
+            Right::Put => 'P',
+        }
+    }
+}
+
+/// A parsed option symbol.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OsiSymbol {
+    /// The option root; usually the underlying, but not always (`SPXW`, adjusted roots).
+    pub root: String,
+    /// The listed expiration date (already holiday-adjusted).
+    pub expiry: NaiveDate,
+    pub right: Right,
+    /// Strike in thousandths of a dollar, exactly as encoded.
+    pub strike_thousandths: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{symbol:?} is not an OSI option symbol: {why}")]
+pub struct OsiError {
+    pub symbol: String,
+    pub why: &'static str,
+}
+
+impl OsiSymbol {
+    /// Parses either form. The last 15 characters are always `YYMMDD`, `C|P` and eight strike
+    /// digits; the root is whatever precedes them, spaces trimmed.
+    pub fn parse(symbol: &str) -> Result<OsiSymbol, OsiError> {
+        let err = |why| OsiError {
+            symbol: symbol.to_owned(),
+            why,
+        };
+        if !symbol.is_ascii() {
+            return Err(err("non-ASCII characters"));
+        }
+        if symbol.len() < 16 || symbol.len() > 21 {
+            return Err(err("length must be 16 to 21 characters"));
+        }
+        let (root, tail) = symbol.split_at(symbol.len() - 15);
+        let root = root.trim_end_matches(' ');
+        if root.is_empty() || root.len() > 6 {
+            return Err(err("root must be 1 to 6 characters"));
+        }
+        if !root
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(err("root must be upper-case letters and digits"));
+        }
+        let (date, rest) = tail.split_at(6);
+        let (right, strike) = rest.split_at(1);
+        if !date.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("expiry must be six digits YYMMDD"));
+        }
+        let number = |s: &str| s.parse::<u32>().expect("digits");
+        let expiry = NaiveDate::from_ymd_opt(
+            2000 + number(&date[0..2]) as i32,
+            number(&date[2..4]),
+            number(&date[4..6]),
+        )
+        .ok_or_else(|| err("expiry is not a calendar date"))?;
+        let right = match right {
+            "C" => Right::Call,
+            "P" => Right::Put,
+            _ => return Err(err("right must be C or P")),
+        };
+        if !strike.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err("strike must be eight digits"));
+        }
+        let strike_thousandths: u64 = strike.parse().expect("digits");
+        if strike_thousandths == 0 {
+            return Err(err("strike must be positive"));
+        }
+        Ok(OsiSymbol {
+            root: root.to_owned(),
+            expiry,
+            right,
+            strike_thousandths,
+        })
+    }
+
+    pub fn strike(&self) -> f64 {
+        self.strike_thousandths as f64 / 1000.0
+    }
+
+    /// The 21-character padded form.
+    pub fn padded(&self) -> String {
+        format!("{:<6}{}", self.root, self.compact_tail())
+    }
+
+    /// The compact form Yahoo and Cboe use.
+    pub fn compact(&self) -> String {
+        format!("{}{}", self.root, self.compact_tail())
+    }
+
+    fn compact_tail(&self) -> String {
+        format!(
+            "{}{}{:08}",
+            self.expiry.format("%y%m%d"),
+            self.right.letter(),
+            self.strike_thousandths
+        )
+    }
+}
+
+impl fmt::Display for OsiSymbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.padded())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worked_examples_from_the_reference() {
+        let spy = OsiSymbol::parse("SPY   260618C00600000").unwrap();
+        assert_eq!(spy.root, "SPY");
+        assert_eq!(spy.expiry, NaiveDate::from_ymd_opt(2026, 6, 18).unwrap());
+        assert_eq!(spy.right, Right::Call);
+        assert_eq!(spy.strike(), 600.0);
+        assert_eq!(spy.compact(), "SPY260618C00600000");
+        assert_eq!(OsiSymbol::parse("SPY260618C00600000").unwrap(), spy);
+
+        let aapl = OsiSymbol::parse("AAPL270115P00192500").unwrap();
+        assert_eq!(aapl.strike(), 192.5);
+        assert_eq!(aapl.padded(), "AAPL  270115P00192500");
+
+        let spxw = OsiSymbol::parse("SPXW  261218P05500000").unwrap();
+        assert_eq!(spxw.root, "SPXW");
+        assert_eq!(spxw.strike(), 5500.0);
+    }
+
+    #[test]
+    fn roots_with_digits_and_six_letters() {
+        assert_eq!(
+            OsiSymbol::parse("AMD1  261218C00100000").unwrap().root,
+            "AMD1"
+        );
+        assert_eq!(
+            OsiSymbol::parse("GOOGL1261218C00100000").unwrap().root,
+            "GOOGL1"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_symbols() {
+        for bad in [
+            "",
+            "SPY",
+            "SPY260618X00600000",
+            "SPY261318C00600000",
+            "SPY260618C0060000A",
+            "SPY260618C00000000",
+            "spy260618C00600000",
+            "TOOLONGROOT260618C00600000",
+            "SPY2606l8C00600000",
+        ] {
+            assert!(OsiSymbol::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

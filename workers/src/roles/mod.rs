@@ -1,0 +1,5 @@
+//! One module per `optionsflow-worker` subcommand.
+
+pub mod calendar;
+pub mod collect;
+pub mod trigger;

@@ -1,0 +1,167 @@
+//! Prometheus metrics. One [`Metrics`] per process, registered once; components get cheap
+//! clonable handles to the families they update.
+
+use std::time::Duration;
+
+use optionsflow_api::Source;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+use crate::sources::RateScope;
+
+/// Every metric a worker exports.
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub provider: ProviderMetrics,
+    pub budget: BudgetMetrics,
+    /// Tasks finished, by dataset and outcome (`done`, `dead_letter`, `abandoned`).
+    pub tasks: IntCounterVec,
+    /// Messages acknowledged by the broker, by topic.
+    pub published: IntCounterVec,
+    /// Messages and rows sent to `dead-letter`, by stage and reason.
+    pub dead_letters: IntCounterVec,
+}
+
+/// Requests to providers.
+#[derive(Clone)]
+pub struct ProviderMetrics {
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+/// Credits spent and left, and the 429s that paused an account.
+#[derive(Clone)]
+pub struct BudgetMetrics {
+    used: IntCounterVec,
+    left: IntGaugeVec,
+    rate_limited: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("registered once");
+            c
+        };
+        let requests = counter(
+            "optionsflow_provider_requests_total",
+            "Provider HTTP requests by provider and answer status (HTTP code, timeout or error).",
+            &["provider", "status"],
+        );
+        let used = counter(
+            "optionsflow_budget_credits_used_total",
+            "Provider credits spent by this process, by account.",
+            &["account"],
+        );
+        let rate_limited = counter(
+            "optionsflow_budget_rate_limited_total",
+            "429 answers that paused an account, by account and the limit hit.",
+            &["account", "scope"],
+        );
+        let tasks = counter(
+            "optionsflow_tasks_total",
+            "Collection tasks finished, by dataset and outcome.",
+            &["dataset", "outcome"],
+        );
+        let published = counter(
+            "optionsflow_messages_published_total",
+            "Messages acknowledged by the broker, by topic.",
+            &["topic"],
+        );
+        let dead_letters = counter(
+            "optionsflow_dead_letters_total",
+            "Messages and rows sent to dead-letter, by stage and reason.",
+            &["stage", "reason"],
+        );
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "optionsflow_provider_request_duration_seconds",
+                "Provider request latency.",
+            )
+            .buckets(vec![
+                0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["provider"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("registered once");
+        let left = IntGaugeVec::new(
+            Opts::new(
+                "optionsflow_budget_credits_left",
+                "Credits this process may still spend, by account and scope (window or day).",
+            ),
+            &["account", "scope"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(left.clone()))
+            .expect("registered once");
+        Metrics {
+            registry,
+            provider: ProviderMetrics { requests, latency },
+            budget: BudgetMetrics {
+                used,
+                left,
+                rate_limited,
+            },
+            tasks,
+            published,
+            dead_letters,
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        use prometheus::Encoder;
+        let mut out = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("metrics are UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl ProviderMetrics {
+    pub fn observe(&self, provider: Source, status: &str, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[provider.as_str(), status])
+            .inc();
+        self.latency
+            .with_label_values(&[provider.as_str()])
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+impl BudgetMetrics {
+    pub fn spent(&self, account: &str, credits: u32, window_left: u32, day_left: Option<u32>) {
+        self.used
+            .with_label_values(&[account])
+            .inc_by(u64::from(credits));
+        self.left
+            .with_label_values(&[account, "window"])
+            .set(i64::from(window_left));
+        if let Some(day) = day_left {
+            self.left
+                .with_label_values(&[account, "day"])
+                .set(i64::from(day));
+        }
+    }
+
+    pub fn rate_limited(&self, account: &str, scope: RateScope) {
+        self.rate_limited
+            .with_label_values(&[account, scope.as_str()])
+            .inc();
+    }
+}

@@ -1,0 +1,142 @@
+//! Provider clients, one folder per provider. Each client speaks its provider's exact format
+//! (shared/reference/data-sources.md) and turns every failure into a [`ProviderError`] that
+//! says which provider, which symbol and what was wrong.
+//!
+//! Clients make requests; they do not decide how often. Budgets, retries and backoff live in
+//! the collector, which asks the budget gate before every request.
+
+pub mod cboe;
+pub mod http;
+pub mod twelvedata;
+pub mod yahoo;
+
+use std::time::Duration;
+
+use optionsflow_api::Source;
+
+/// Which limit a 429 hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateScope {
+    /// The current budget window (a wall-clock minute): wait for the next one.
+    Window,
+    /// The UTC day: wait for midnight UTC.
+    Day,
+    /// The provider did not say (Yahoo): back off.
+    Unspecified,
+}
+
+impl RateScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateScope::Window => "window",
+            RateScope::Day => "day",
+            RateScope::Unspecified => "unspecified",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{provider} rate limit ({scope}) for {symbols}: {message}", provider = .provider.as_str(), scope = .scope.as_str())]
+    RateLimited {
+        provider: Source,
+        symbols: String,
+        scope: RateScope,
+        message: String,
+    },
+    #[error("{provider} refused our credentials for {symbols}: {message}", provider = .provider.as_str())]
+    Unauthorized {
+        provider: Source,
+        symbols: String,
+        message: String,
+    },
+    #[error("{provider} has no data for {symbols}: {message}", provider = .provider.as_str())]
+    NotFound {
+        provider: Source,
+        symbols: String,
+        message: String,
+    },
+    #[error("{provider} rejected the request for {symbols} with code {code}: {message}", provider = .provider.as_str())]
+    Rejected {
+        provider: Source,
+        symbols: String,
+        code: u16,
+        message: String,
+    },
+    #[error("{provider} failed with {code} for {symbols}: {message}", provider = .provider.as_str())]
+    Server {
+        provider: Source,
+        symbols: String,
+        code: u16,
+        message: String,
+    },
+    #[error("{provider} could not be reached for {symbols}: {source}", provider = .provider.as_str())]
+    Transport {
+        provider: Source,
+        symbols: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{provider} sent a malformed answer for {symbols}: {detail}", provider = .provider.as_str())]
+    Malformed {
+        provider: Source,
+        symbols: String,
+        detail: String,
+        /// The body, cut to a size fit for a dead letter.
+        body: String,
+    },
+}
+
+impl ProviderError {
+    /// Worth trying again after a pause.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::RateLimited { .. }
+                | ProviderError::Server { .. }
+                | ProviderError::Transport { .. }
+        )
+    }
+
+    /// A stable reason code for metrics and dead letters.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProviderError::RateLimited { .. } => "rate_limited",
+            ProviderError::Unauthorized { .. } => "unauthorized",
+            ProviderError::NotFound { .. } => "not_found",
+            ProviderError::Rejected { .. } => "rejected",
+            ProviderError::Server { .. } => "server_error",
+            ProviderError::Transport { .. } => "transport_error",
+            ProviderError::Malformed { .. } => "malformed_answer",
+        }
+    }
+
+    /// The provider's own words, if it sent a body worth keeping.
+    pub fn body(&self) -> Option<&str> {
+        match self {
+            ProviderError::Malformed { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// Longest body excerpt kept in an error.
+const BODY_EXCERPT: usize = 4096;
+
+/// The start of a body, as text, for errors and dead letters.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    if text.len() <= BODY_EXCERPT {
+        return text.into_owned();
+    }
+    let mut end = BODY_EXCERPT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], body.len())
+}
+
+/// How long a client waits for one answer.
+pub fn request_timeout(seconds: u64) -> Duration {
+    Duration::from_secs(seconds.max(1))
+}
