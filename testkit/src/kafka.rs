@@ -37,9 +37,9 @@ pub async fn create_topics(bootstrap: &str, names: &[String], partitions: i32) {
     }
 }
 
-/// Reads every message of `topic` from the start of each partition until `expected` were read
-/// or `timeout` passed (then returns what it has).
-pub fn read_all(bootstrap: &str, topic: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+/// Reads every message `topic` holds now: from the start of each partition up to the high
+/// watermark seen when the call began. Panics if that takes longer than `timeout`.
+pub fn read_all(bootstrap: &str, topic: &str, timeout: Duration) -> Vec<Record> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("testkit-reader-{}", std::process::id()))
@@ -48,23 +48,45 @@ pub fn read_all(bootstrap: &str, topic: &str, expected: usize, timeout: Duration
         .expect("reader");
     let partitions = partition_count(&consumer, topic);
     let mut list = TopicPartitionList::new();
+    let mut remaining: BTreeMap<i32, i64> = BTreeMap::new();
     for p in 0..partitions {
-        list.add_partition_offset(topic, p, Offset::Beginning)
-            .expect("offset");
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .expect("watermarks");
+        if high > low {
+            remaining.insert(p, high);
+            list.add_partition_offset(topic, p, Offset::Offset(low))
+                .expect("offset");
+        }
+    }
+    if remaining.is_empty() {
+        return Vec::new();
     }
     consumer.assign(&list).expect("assign");
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
-    while out.len() < expected && Instant::now() < deadline {
+    while !remaining.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "reading {topic} took longer than {timeout:?}"
+        );
         match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => out.push(Record {
-                topic: m.topic().to_owned(),
-                partition: m.partition(),
-                offset: m.offset(),
-                key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                value: serde_json::from_slice(m.payload().unwrap_or_default())
-                    .unwrap_or(serde_json::Value::Null),
-            }),
+            Some(Ok(m)) => {
+                if remaining
+                    .get(&m.partition())
+                    .is_some_and(|end| m.offset() + 1 >= *end)
+                {
+                    remaining.remove(&m.partition());
+                }
+                out.push(Record {
+                    topic: m.topic().to_owned(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                    value: serde_json::from_slice(m.payload().unwrap_or_default())
+                        .unwrap_or(serde_json::Value::Null),
+                });
+            }
             Some(Err(e)) => panic!("reading {topic}: {e}"),
             None => {}
         }

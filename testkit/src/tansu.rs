@@ -78,7 +78,10 @@ impl Tansu {
                 &url,
             ])
             .args(["--storage-engine", &self.storage])
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("TANSU_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::from(log.try_clone().expect("log file")))
             .stderr(Stdio::from(log))
             .spawn()

@@ -104,10 +104,12 @@ fn document(config: &Config, symbol: &str) -> Value {
         .into_iter()
         .flat_map(|e| data::chain(symbol, today, e, spot))
         .map(|q| {
-            let traded = q.volume > 0;
+            // About one contract in nine never traded: zero volume, no last trade time.
+            let traded = !q.volume.is_multiple_of(9);
+            let volume = if traded { q.volume } else { 0 };
             json!({
                 "option": q.symbol, "bid": q.bid, "bid_size": 10.0, "ask": q.ask, "ask_size": 12.0,
-                "iv": q.iv, "open_interest": q.open_interest as f64, "volume": q.volume as f64,
+                "iv": q.iv, "open_interest": q.open_interest as f64, "volume": volume as f64,
                 "delta": if q.call { 0.5 } else { -0.5 }, "gamma": 0.02, "theta": -0.04, "vega": 0.08,
                 "rho": 0.01, "theo": (q.bid + q.ask) / 2.0,
                 "change": 0.0, "open": if traded { q.last } else { 0.0 },

@@ -28,6 +28,8 @@ pub struct Config {
     pub limit_per_window: Option<u32>,
     pub window_seconds: u32,
     pub latency: Duration,
+    /// Refuse every crumb, even fresh ones (Yahoo blocking us).
+    pub refuse_crumbs: bool,
 }
 
 impl Config {
@@ -39,6 +41,7 @@ impl Config {
             limit_per_window: None,
             window_seconds: 60,
             latency: Duration::ZERO,
+            refuse_crumbs: false,
         }
     }
 }
@@ -235,7 +238,7 @@ async fn options(
         }
         None => {}
     }
-    if !crumb_ok {
+    if !crumb_ok || config.refuse_crumbs {
         log(401, "invalid_crumb", &mut state);
         return (
             StatusCode::UNAUTHORIZED,

@@ -2,9 +2,10 @@
 //! process's share of a budget has credits, writes the ledger ahead for day-limited
 //! accounts, and learns ownership from the consumer group's rebalance callbacks.
 
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
-use std::time::Duration as StdDuration;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
 use tokio::sync::Notify;
@@ -70,9 +71,41 @@ const IDLE_RECHECK: StdDuration = StdDuration::from_secs(5);
 pub struct BudgetGate<Io> {
     state: Mutex<GateState>,
     changed: Notify,
+    /// Credits granted and not yet released, per partition: requests that may still reach
+    /// the provider. A revocation waits for its partitions' to drain.
+    in_flight: Mutex<BTreeMap<u32, u32>>,
+    drained: Condvar,
     io: Io,
     writer: String,
     metrics: BudgetMetrics,
+}
+
+/// Credits granted; hold it until the request they pay for has finished.
+pub struct Permit<'a, Io> {
+    pub grant: Grant,
+    gate: &'a BudgetGate<Io>,
+}
+
+impl<Io> std::ops::Deref for Permit<'_, Io> {
+    type Target = Grant;
+    fn deref(&self) -> &Grant {
+        &self.grant
+    }
+}
+
+impl<Io> Drop for Permit<'_, Io> {
+    fn drop(&mut self) {
+        let mut in_flight = self.gate.in_flight.lock().expect("in-flight lock poisoned");
+        for (p, n) in &self.grant.charges {
+            if let Some(count) = in_flight.get_mut(p) {
+                *count = count.saturating_sub(*n);
+                if *count == 0 {
+                    in_flight.remove(p);
+                }
+            }
+        }
+        self.gate.drained.notify_all();
+    }
 }
 
 impl<Io: GateIo> BudgetGate<Io> {
@@ -87,6 +120,8 @@ impl<Io: GateIo> BudgetGate<Io> {
         BudgetGate {
             state: Mutex::new(GateState::new(accounts, guard)),
             changed: Notify::new(),
+            in_flight: Mutex::new(BTreeMap::new()),
+            drained: Condvar::new(),
             io,
             writer,
             metrics,
@@ -109,6 +144,25 @@ impl<Io: GateIo> BudgetGate<Io> {
         self.changed.notify_waiters();
     }
 
+    /// Blocks (a plain thread, not a task) until no granted credit of `partitions` is still
+    /// in flight, or `timeout` passed. False on timeout.
+    pub fn wait_drained(&self, partitions: &[u32], timeout: StdDuration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut in_flight = self.in_flight.lock().expect("in-flight lock poisoned");
+        while partitions.iter().any(|p| in_flight.contains_key(p)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            in_flight = self
+                .drained
+                .wait_timeout(in_flight, left)
+                .expect("in-flight lock poisoned")
+                .0;
+        }
+        true
+    }
+
     pub fn owned(&self) -> Vec<u32> {
         self.lock().owned()
     }
@@ -124,7 +178,7 @@ impl<Io: GateIo> BudgetGate<Io> {
     }
 
     /// Waits for up to `max` credits of one account in `pool` and returns them.
-    pub async fn take(&self, pool: Pool, max: u32) -> Grant {
+    pub async fn take(&self, pool: Pool, max: u32) -> Permit<'_, Io> {
         loop {
             if !self.prepare().await {
                 tokio::time::sleep(IO_RETRY).await;
@@ -137,8 +191,16 @@ impl<Io: GateIo> BudgetGate<Io> {
             let take = self.lock().try_take(pool, max, now);
             match take {
                 Take::Granted(grant) => {
-                    self.record(&grant).await;
-                    return grant;
+                    {
+                        let mut in_flight = self.in_flight.lock().expect("in-flight lock poisoned");
+                        for (p, n) in &grant.charges {
+                            *in_flight.entry(*p).or_default() += n;
+                        }
+                    }
+                    // Registered before the ledger write, so a revocation waits for it too.
+                    let permit = Permit { grant, gate: self };
+                    self.record(&permit.grant).await;
+                    return permit;
                 }
                 Take::Wait(until) => {
                     let pause = (until - Utc::now()).to_std().unwrap_or_default();

@@ -13,7 +13,7 @@ pub mod state;
 
 use optionsflow_api::runtime_config::Budget;
 
-pub use gate::{BudgetGate, GateIo};
+pub use gate::{BudgetGate, GateIo, Permit};
 pub use ledger::LedgerRecord;
 pub use state::{Grant, Take};
 

@@ -222,9 +222,9 @@ impl GateState {
                 } else if window_left == 0 {
                     soonest(end + guard);
                 }
-                available += window_left.min(day_left);
+                available = window_left.min(day_left).saturating_add(available);
             }
-            if available > best.map_or(0, |(_, n)| n) {
+            if available > best.map_or(0, |(_, n): (usize, u32)| n) {
                 best = Some((a, available));
             }
         }
@@ -331,11 +331,11 @@ impl GateState {
         };
         let (window, ..) = self.window(account, now);
         let owned: Vec<u32> = self.owned.keys().copied().collect();
-        let (mut w, mut d) = (0, 0);
+        let (mut w, mut d) = (0u32, 0u32);
         for p in owned {
             let (wl, dl) = self.left(account, p, partitions, window, now);
-            w += wl.min(dl);
-            d += dl;
+            w = w.saturating_add(wl.min(dl));
+            d = d.saturating_add(dl);
         }
         (w, self.accounts[account].budget.per_day.map(|_| d))
     }

@@ -7,7 +7,8 @@ use optionsflow_api::runtime_config::KafkaSettings;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
-use rdkafka::consumer::{BaseConsumer, ConsumerContext, StreamConsumer};
+use rdkafka::config::FromClientConfigAndContext;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -83,11 +84,15 @@ pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, BusError> {
 }
 
 /// A consumer in `group` that commits offsets itself, only after its work is done.
-pub fn group_consumer<C: ConsumerContext + 'static>(
+pub fn group_consumer<C, T>(
     settings: &KafkaSettings,
     group: &str,
     context: C,
-) -> Result<StreamConsumer<C>, BusError> {
+) -> Result<T, BusError>
+where
+    C: ConsumerContext + 'static,
+    T: FromClientConfigAndContext<C>,
+{
     client_config(settings)?
         .set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -101,8 +106,10 @@ pub fn group_consumer<C: ConsumerContext + 'static>(
             "heartbeat.interval.ms",
             (settings.session_timeout_ms / 4).max(100).to_string(),
         )
-        .set("max.poll.interval.ms", "900000")
-        .set("partition.assignment.strategy", "roundrobin")
+        .set("max.poll.interval.ms", "300000")
+        // Incremental rebalances: nobody stops for a rebalance, and a member's join states
+        // the partitions it owns (see docs/budgets.md on tansu).
+        .set("partition.assignment.strategy", "cooperative-sticky")
         .set("topic.metadata.refresh.interval.ms", "30000")
         .create_with_context(context)
         .map_err(|source| BusError::Client {

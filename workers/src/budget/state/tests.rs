@@ -265,3 +265,9 @@ fn credits_left_reports_this_processs_share() {
     drain(&mut g, at(10));
     assert_eq!(g.credits_left(0, at(10)), (0, Some(480 - window)));
 }
+
+#[test]
+fn credits_left_without_a_day_limit() {
+    let mut g = gate(vec![account("y", 0, 30, None)], &[0, 1, 2, 3, 4], at(-60));
+    assert_eq!(g.credits_left(0, at(10)), (30, None));
+}

@@ -1,9 +1,10 @@
-//! `optionsflow-worker collect`: consumes `task-queue` in the collectors' consumer group and
-//! runs each task (see [`work`]). One task at a time: a task's offset is committed only
-//! after everything it produced was acknowledged by the broker, so a crash redoes the task
-//! and loses nothing. On SIGTERM the current task gets a grace period to finish.
+//! `optionsflow-worker collect`: consumes `task-queue` in the collectors' consumer group
+//! ([`consumer`]) and runs each task ([`work`]). One task at a time: a task's offset is
+//! committed only after everything it produced was acknowledged by the broker, so a crash
+//! redoes the task and loses nothing. A task whose partition is revoked stops uncommitted.
+//! On SIGTERM the current task gets a grace period to finish.
 
-pub mod context;
+pub mod consumer;
 pub mod work;
 
 use std::net::SocketAddr;
@@ -12,18 +13,16 @@ use std::time::Duration;
 
 use optionsflow_api::runtime_config::RuntimeConfig;
 use optionsflow_api::topics::ConsumerRole;
-use optionsflow_api::{Envelope, MessageOrigin, SchemaId, Task, TopicKind};
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use optionsflow_api::{Envelope, SchemaId, Task, TopicKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::ledger::KafkaLedger;
-use crate::budget::{AccountSpec, BudgetGate, Pool, key_fingerprint};
+use crate::budget::{AccountSpec, BudgetGate, GateIo, Pool, key_fingerprint};
+use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
 use crate::runtime::admin::{self, Readiness};
 use crate::runtime::metrics::Metrics;
-use context::GateContext;
+use consumer::{Delivery, TaskConsumer};
 use work::{AccountIndex, Collector, TaskContext};
 
 /// Requests stay this far from budget-window edges (docs/budgets.md).
@@ -35,12 +34,6 @@ pub enum CollectError {
     Admin(#[source] std::io::Error),
     #[error(transparent)]
     Bus(#[from] BusError),
-    #[error("cannot subscribe to {topic}: {source}")]
-    Subscribe {
-        topic: String,
-        #[source]
-        source: rdkafka::error::KafkaError,
-    },
 }
 
 pub struct CollectOptions {
@@ -142,141 +135,116 @@ pub async fn run(
         producer.clone(),
         metrics.clone(),
     );
-
-    let consumer = kafka::group_consumer(
+    // A revocation waits this long for the partitions' requests to finish.
+    let drain = Duration::from_secs(config.sources.retry.timeout_seconds + 5);
+    let mut tasks = TaskConsumer::start(
         &config.kafka,
         &topics.consumer_group(ConsumerRole::Collector),
-        GateContext::new(gate.clone(), task_topic.clone()),
+        &task_topic,
+        gate,
+        drain,
     )?;
-    consumer
-        .subscribe(&[&task_topic])
-        .map_err(|source| CollectError::Subscribe {
-            topic: task_topic.clone(),
-            source,
-        })?;
     ready.set(true);
     tracing::info!(topic = %task_topic, "collector started");
 
     loop {
-        let message = tokio::select! {
+        let delivery = tokio::select! {
             _ = shutdown.cancelled() => break,
-            m = consumer.recv() => m,
+            d = tasks.next() => match d {
+                Some(d) => d,
+                None => break,
+            },
         };
-        let message = match message {
-            Ok(m) => m.detach(),
-            Err(e) => {
-                tracing::warn!(error = %e, "consuming task-queue failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+        match work_on(
+            &collector,
+            &delivery,
+            &shutdown,
+            options.shutdown_grace,
+            &metrics,
+        )
+        .await
+        {
+            Outcome::Done => tasks.commit(&delivery.origin).await,
+            Outcome::Revoked => {
+                tracing::info!(origin = ?delivery.origin, "partition revoked mid-task; its new owner redoes it")
             }
-        };
-        let origin = MessageOrigin {
-            topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-        };
-        let bytes = message.payload().unwrap_or_default();
-        let original = optionsflow_api::DeadLetter::original_from_bytes(bytes);
-        let task = Envelope::parse(bytes).and_then(|e| e.into_typed::<Task>(SchemaId::TASK));
-        match task {
-            Err(e) => {
-                let key = message
-                    .key()
-                    .map(|k| String::from_utf8_lossy(k).into_owned())
-                    .unwrap_or_default();
-                reject(
-                    &collector,
-                    &config,
-                    origin.clone(),
-                    original,
-                    &key,
-                    e.to_string(),
-                )
-                .await;
-            }
-            Ok(envelope) => {
-                let ctx = TaskContext {
-                    task: &envelope.payload,
-                    origin: origin.clone(),
-                    original,
-                };
-                let mut work = std::pin::pin!(collector.run(&ctx));
-                let report = tokio::select! {
-                    r = &mut work => Some(r),
-                    _ = shutdown.cancelled() => {
-                        tokio::time::timeout(options.shutdown_grace, &mut work).await.ok()
-                    }
-                };
-                let Some(report) = report else {
-                    tracing::warn!(task = %envelope.payload.id, "shutting down mid-task; it will be redone");
-                    metrics
-                        .tasks
-                        .with_label_values(&[envelope.payload.dataset.as_str(), "abandoned"])
-                        .inc();
-                    break;
-                };
-                tracing::info!(task = %envelope.payload.id, ?report, "task done");
+            Outcome::Abandoned => {
+                tracing::warn!(origin = ?delivery.origin, "shutting down mid-task; it will be redone")
             }
         }
-        commit(&consumer, &origin);
+        tasks.finish(&delivery);
         if shutdown.is_cancelled() {
             break;
         }
     }
     ready.set(false);
     tracing::info!("collector stopping: leaving the consumer group");
-    consumer.unsubscribe();
+    tasks.close().await;
     Ok(())
 }
 
-/// A message on `task-queue` that is not a task goes to `dead-letter` as it is.
-async fn reject<Io: crate::budget::GateIo, P: crate::bus::Publisher>(
-    collector: &Collector<Io, P>,
-    config: &RuntimeConfig,
-    origin: MessageOrigin,
-    original: serde_json::Value,
-    key: &str,
-    detail: String,
-) {
-    tracing::warn!(%detail, ?origin, "unreadable task sent to dead-letter");
-    let letter = optionsflow_api::DeadLetter {
-        stage: "collect".into(),
-        reason: "malformed_task".into(),
-        detail,
-        origin: Some(origin),
-        original,
-        evidence: None,
-    };
-    let envelope = Envelope::new(
-        SchemaId::DEAD_LETTER,
-        config.pipeline.id(),
-        key,
-        optionsflow_api::Source::Optionsflow,
-        chrono::Utc::now(),
-        letter,
-    );
-    collector
-        .publish(
-            TopicKind::DeadLetter,
-            key,
-            serde_json::to_vec(&envelope).expect("serializes"),
-        )
-        .await;
+enum Outcome {
+    /// Everything the task produced is on the broker: commit.
+    Done,
+    /// The partition went to another collector; do not commit.
+    Revoked,
+    /// Shutdown came before the task finished; do not commit.
+    Abandoned,
 }
 
-/// Commits the offset after `origin`. A failure (say, the partition was just revoked) only
-/// means the task will be done again.
-fn commit<C: rdkafka::consumer::ConsumerContext>(
-    consumer: &rdkafka::consumer::StreamConsumer<C>,
-    origin: &MessageOrigin,
-) {
-    let mut list = TopicPartitionList::new();
-    let added = list.add_partition_offset(
-        &origin.topic,
-        origin.partition,
-        Offset::Offset(origin.offset + 1),
-    );
-    if let Err(e) = added.and_then(|_| consumer.commit(&list, CommitMode::Sync)) {
-        tracing::warn!(error = %e, ?origin, "commit failed; the task may be done again");
+async fn work_on<Io: GateIo, P: Publisher>(
+    collector: &Collector<Io, P>,
+    delivery: &Delivery,
+    shutdown: &CancellationToken,
+    grace: Duration,
+    metrics: &Metrics,
+) -> Outcome {
+    if delivery.revoked.is_cancelled() {
+        return Outcome::Revoked;
+    }
+    let original = optionsflow_api::DeadLetter::original_from_bytes(&delivery.payload);
+    let envelope = match Envelope::parse(&delivery.payload)
+        .and_then(|e| e.into_typed::<Task>(SchemaId::TASK))
+    {
+        Ok(e) => e,
+        Err(e) => {
+            collector
+                .reject(
+                    delivery.origin.clone(),
+                    original,
+                    &delivery.key,
+                    e.to_string(),
+                )
+                .await;
+            return Outcome::Done;
+        }
+    };
+    let task = &envelope.payload;
+    let ctx = TaskContext {
+        task,
+        origin: delivery.origin.clone(),
+        original,
+    };
+    let mut work = std::pin::pin!(collector.run(&ctx));
+    let finished = tokio::select! {
+        report = &mut work => Some(report),
+        _ = delivery.revoked.cancelled() => return Outcome::Revoked,
+        _ = shutdown.cancelled() => tokio::select! {
+            report = tokio::time::timeout(grace, &mut work) => report.ok(),
+            _ = delivery.revoked.cancelled() => return Outcome::Revoked,
+        },
+    };
+    match finished {
+        Some(report) => {
+            tracing::info!(task = %task.id, ?report, "task done");
+            Outcome::Done
+        }
+        None => {
+            metrics
+                .tasks
+                .with_label_values(&[task.dataset.as_str(), "abandoned"])
+                .inc();
+            Outcome::Abandoned
+        }
     }
 }

@@ -193,10 +193,13 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                 .twelve
                 .time_series(&self.keys[grant.account], &names, interval, range)
                 .await;
+            // The request is over: its credits are no longer in flight.
+            let account = grant.account;
+            drop(grant);
             let fetched_at = Utc::now();
             let results: Vec<Result<SymbolOutcome, ProviderError>> = match answer {
                 Ok(list) => {
-                    self.gate.succeeded(grant.account);
+                    self.gate.succeeded(account);
                     list.into_iter().map(|(_, r)| r).collect()
                 }
                 // The whole request failed: every symbol in it shares the error.
@@ -224,7 +227,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                         report.no_data += 1;
                     }
                     Err(ProviderError::RateLimited { scope, .. }) if limits < MAX_RATE_LIMITS => {
-                        self.gate.rate_limited(grant.account, scope);
+                        self.gate.rate_limited(account, scope);
                         pending.push_back((symbol, attempts, limits + 1));
                     }
                     Err(e) if e.is_transient() && attempts + 1 < self.retry.max_attempts => {
@@ -327,9 +330,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
 
     /// Yahoo: the expirations list, then one chain per expiration within the horizon.
     async fn yahoo_chains(&self, ctx: &TaskContext<'_>, report: &mut TaskReport, symbol: &str) {
-        let permit = || async {
-            self.gate.take(Pool::Yahoo, 1).await;
-        };
+        let permit = || self.gate.take(Pool::Yahoo, 1);
         let account = self.accounts.yahoo;
         let first = match self
             .attempt(|| async {
@@ -415,7 +416,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         let account = self.accounts.cboe;
         let answer = self
             .attempt(|| async {
-                self.gate.take(Pool::Cboe, 1).await;
+                let _permit = self.gate.take(Pool::Cboe, 1).await;
                 self.cboe.chain(symbol).await.map_err(|e| (account, e))
             })
             .await;
@@ -567,6 +568,37 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             .with_label_values(&["collect", reason])
             .inc();
         report.dead_letters += 1;
+    }
+
+    /// A message on `task-queue` that is not a task goes to `dead-letter` as it is.
+    pub async fn reject(&self, origin: MessageOrigin, original: Value, key: &str, detail: String) {
+        tracing::warn!(%detail, ?origin, "unreadable task sent to dead-letter");
+        let letter = DeadLetter {
+            stage: "collect".into(),
+            reason: "malformed_task".into(),
+            detail,
+            origin: Some(origin),
+            original,
+            evidence: None,
+        };
+        let envelope = Envelope::new(
+            SchemaId::DEAD_LETTER,
+            &self.pipeline,
+            key,
+            Source::Optionsflow,
+            Utc::now(),
+            letter,
+        );
+        self.publish(
+            TopicKind::DeadLetter,
+            key,
+            serde_json::to_vec(&envelope).expect("serializes"),
+        )
+        .await;
+        self.metrics
+            .dead_letters
+            .with_label_values(&["collect", "malformed_task"])
+            .inc();
     }
 
     /// Publishes until the broker acknowledges: data already paid for is never dropped.

@@ -236,7 +236,10 @@ fn parse_series(value: Value, symbols: &str, body: &[u8]) -> SymbolResult {
             body,
         ));
     }
-    Ok(SymbolOutcome::Series(Box::new(SeriesAnswer { raw: value, series })))
+    Ok(SymbolOutcome::Series(Box::new(SeriesAnswer {
+        raw: value,
+        series,
+    })))
 }
 
 enum Classified {

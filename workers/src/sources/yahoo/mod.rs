@@ -54,8 +54,9 @@ impl YahooClient {
     }
 
     /// Fetches one chain, opening or renewing the session when needed. `permit` is awaited
-    /// before every HTTP request, handshake requests included, so the budget sees them all.
-    pub async fn chain<P, F>(
+    /// before every HTTP request, handshake requests included, so the budget sees them all;
+    /// what it returns is held until that request has finished.
+    pub async fn chain<P, F, G>(
         &self,
         symbol: &str,
         expiration: Option<i64>,
@@ -63,19 +64,23 @@ impl YahooClient {
     ) -> Result<ChainAnswer, ProviderError>
     where
         P: Fn() -> F,
-        F: Future<Output = ()>,
+        F: Future<Output = G>,
     {
+        // One retry with a fresh cookie and crumb after a 401, as yfinance does, even when
+        // the first crumb was new.
         let mut renewed = false;
         loop {
-            let crumb = match self.crumb.lock().await.clone() {
+            // Read the crumb in its own statement: a guard in the `match` scrutinee would stay
+            // locked through `open_session`, which locks it again.
+            let current = self.crumb.lock().await.clone();
+            let crumb = match current {
                 Some(c) => c,
-                None => {
-                    renewed = true;
-                    self.open_session(symbol, &permit).await?
-                }
+                None => self.open_session(symbol, &permit).await?,
             };
-            permit().await;
-            match self.request_chain(symbol, expiration, &crumb).await {
+            let held = permit().await;
+            let answer = self.request_chain(symbol, expiration, &crumb).await;
+            drop(held);
+            match answer {
                 Err(ProviderError::Unauthorized { .. }) if !renewed => {
                     *self.crumb.lock().await = None;
                     renewed = true;
@@ -90,31 +95,21 @@ impl YahooClient {
     }
 
     /// The handshake: the cookie, then the crumb (two requests).
-    async fn open_session<P, F>(&self, symbol: &str, permit: &P) -> Result<String, ProviderError>
+    async fn open_session<P, F, G>(&self, symbol: &str, permit: &P) -> Result<String, ProviderError>
     where
         P: Fn() -> F,
-        F: Future<Output = ()>,
+        F: Future<Output = G>,
     {
-        permit().await;
         // fc.yahoo.com answers 404 while setting the cookie; only the cookie matters.
-        let cookie = http::send(
-            PROVIDER,
-            symbol,
-            self.http.get(&self.config.cookie_url),
-            &self.metrics,
-        )
-        .await?;
+        let cookie = self
+            .get_held(symbol, &self.config.cookie_url, permit)
+            .await?;
         if cookie.status == StatusCode::TOO_MANY_REQUESTS {
             return Err(rate_limited(symbol, "cookie endpoint answered 429"));
         }
-        permit().await;
-        let Answer { status, body } = http::send(
-            PROVIDER,
-            symbol,
-            self.http.get(&self.config.crumb_url),
-            &self.metrics,
-        )
-        .await?;
+        let Answer { status, body } = self
+            .get_held(symbol, &self.config.crumb_url, permit)
+            .await?;
         let text = String::from_utf8_lossy(&body).trim().to_owned();
         if status == StatusCode::TOO_MANY_REQUESTS || text.contains("Too Many Requests") {
             return Err(rate_limited(symbol, &text));
@@ -136,6 +131,21 @@ impl YahooClient {
         }
         *self.crumb.lock().await = Some(text.clone());
         Ok(text)
+    }
+
+    /// One GET, with the budget's permit held until it is answered.
+    async fn get_held<P, F, G>(
+        &self,
+        symbol: &str,
+        url: &str,
+        permit: &P,
+    ) -> Result<Answer, ProviderError>
+    where
+        P: Fn() -> F,
+        F: Future<Output = G>,
+    {
+        let _held = permit().await;
+        http::send(PROVIDER, symbol, self.http.get(url), &self.metrics).await
     }
 
     async fn request_chain(

@@ -1,0 +1,231 @@
+//! A pipeline for integration tests: a tansu broker with the pipeline's topics (5 partitions
+//! each), the three fake providers, a runtime config pointing at them, and helpers to run
+//! worker processes and read topics back.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use optionsflow_api::{RuntimeConfig, TopicKind};
+use optionsflow_testkit::fake::{cboe, twelvedata, yahoo};
+use optionsflow_testkit::kafka::{self, Record};
+use optionsflow_testkit::process::Worker;
+use optionsflow_testkit::tansu::{Tansu, free_port};
+
+pub const WORKER: &str = env!("CARGO_BIN_EXE_optionsflow-worker");
+pub const PARTITIONS: i32 = 5;
+
+/// The trading day the tests collect: Tuesday 2026-11-24.
+pub fn trading_day() -> NaiveDate {
+    "2026-11-24".parse().unwrap()
+}
+
+/// 17:00 New York on the trading day, after the close.
+pub const AFTER_CLOSE: &str = "2026-11-24T22:00:00Z";
+
+/// `n` distinct valid tickers: TAA, TAB, ...
+pub fn tickers(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let a = (b'A' + (i / 26 % 26) as u8) as char;
+            let b = (b'A' + (i % 26) as u8) as char;
+            format!("T{a}{b}")
+        })
+        .collect()
+}
+
+pub struct Setup {
+    pub twelvedata: twelvedata::Config,
+    pub yahoo: yahoo::Config,
+    pub cboe: cboe::Config,
+    pub config: RuntimeConfig,
+}
+
+pub struct Harness {
+    pub tansu: Tansu,
+    pub twelvedata: twelvedata::FakeTwelveData,
+    pub yahoo: yahoo::FakeYahoo,
+    pub cboe: cboe::FakeCboe,
+    pub config: RuntimeConfig,
+    pub config_path: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub keys: String,
+}
+
+impl Harness {
+    pub async fn start(customize: impl FnOnce(&mut Setup)) -> Harness {
+        let tansu = Tansu::start();
+        let config = RuntimeConfig::from_json(&format!(
+            r#"{{"pipeline": {{"namespace": "test", "name": "p{}"}},
+                 "kafka": {{"bootstrapServers": "{}", "sessionTimeoutMs": 6000}}}}"#,
+            std::process::id(),
+            tansu.bootstrap()
+        ))
+        .unwrap();
+        let mut setup = Setup {
+            twelvedata: twelvedata::Config::free_plan(&["key-one"], trading_day()),
+            yahoo: yahoo::Config::new(trading_day()),
+            cboe: cboe::Config::new(trading_day()),
+            config,
+        };
+        customize(&mut setup);
+        let keys = setup.twelvedata.keys.join(",");
+        let twelvedata = twelvedata::FakeTwelveData::start(setup.twelvedata).await;
+        let yahoo = yahoo::FakeYahoo::start(setup.yahoo).await;
+        let cboe = cboe::FakeCboe::start(setup.cboe).await;
+        let mut config = setup.config;
+        config.sources.twelve_data.base_url = twelvedata.url();
+        config.sources.yahoo.base_url = yahoo.base_url();
+        config.sources.yahoo.cookie_url = yahoo.cookie_url();
+        config.sources.yahoo.crumb_url = yahoo.crumb_url();
+        config.sources.cboe.base_url = cboe.url();
+        let names: Vec<String> = config.topics().all().into_iter().map(|(_, n)| n).collect();
+        kafka::create_topics(&tansu.bootstrap(), &names, PARTITIONS).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("runtime.json");
+        std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        Harness {
+            tansu,
+            twelvedata,
+            yahoo,
+            cboe,
+            config,
+            config_path,
+            dir,
+            keys,
+        }
+    }
+
+    pub fn topic(&self, kind: TopicKind) -> String {
+        self.config.topics().name(kind)
+    }
+
+    /// A collector process; returns it with its admin address.
+    pub fn collector(&self, name: &str) -> (Worker, String) {
+        let admin = format!("127.0.0.1:{}", free_port());
+        let worker = Worker::spawn(
+            name,
+            WORKER.as_ref(),
+            &[
+                "collect",
+                "--config",
+                self.config_path.to_str().unwrap(),
+                "--admin-addr",
+                &admin,
+                "--shutdown-grace",
+                "5",
+            ],
+            &[
+                ("TWELVEDATA_API_KEYS", &self.keys),
+                ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn"),
+                ("RUST_BACKTRACE", "0"),
+            ],
+            self.dir.path(),
+        );
+        (worker, admin)
+    }
+
+    pub fn trigger(&self, dataset: &str, at: &str) -> Output {
+        std::process::Command::new(WORKER)
+            .args([
+                "trigger",
+                "--config",
+                self.config_path.to_str().unwrap(),
+                "--dataset",
+                dataset,
+                "--at",
+                at,
+            ])
+            .output()
+            .expect("trigger runs")
+    }
+
+    /// Everything the topic holds now.
+    pub fn read(&self, kind: TopicKind) -> Vec<Record> {
+        kafka::read_all(
+            &self.tansu.bootstrap(),
+            &self.topic(kind),
+            Duration::from_secs(60),
+        )
+    }
+
+    pub fn count(&self, kind: TopicKind) -> i64 {
+        kafka::counts(&self.tansu.bootstrap(), &self.topic(kind))
+            .values()
+            .sum()
+    }
+}
+
+/// Waits until `done` holds, panicking with `what` (and the workers' logs) after `timeout`.
+pub fn wait_for(
+    what: &str,
+    timeout: Duration,
+    workers: &[&Worker],
+    mut done: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() > deadline {
+            let logs: Vec<String> = workers
+                .iter()
+                .map(|w| format!("----- {} -----\n{}", w.name, head_and_tail(&w.log(), 30)))
+                .collect();
+            panic!("timed out waiting for {what}\n{}", logs.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The first and last lines of a log: how it started, and how it ended.
+pub fn head_and_tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    if all.len() <= 2 * lines {
+        return all.join("\n");
+    }
+    format!(
+        "{}\n[…]\n{}",
+        all[..lines].join("\n"),
+        all[all.len() - lines..].join("\n")
+    )
+}
+
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// GET on the admin server: (status, body).
+pub fn admin_get(admin: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(admin).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Waits for a collector to be ready and to own some task-queue partitions.
+pub fn wait_ready(worker: &Worker, admin: &str) {
+    wait_for(
+        &format!("{} to be ready", worker.name),
+        Duration::from_secs(60),
+        &[worker],
+        || {
+            admin_get(admin, "/readyz").is_some_and(|(s, _)| s == 200)
+                && worker.log().contains("task-queue partitions assigned")
+        },
+    );
+}
