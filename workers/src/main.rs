@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use optionsflow_api::Dataset;
+use optionsflow_workers::bus::kafka;
 use optionsflow_workers::roles::{calendar, collect, trigger};
 use optionsflow_workers::runtime::{config, logging, shutdown};
 
@@ -54,6 +55,14 @@ enum Command {
         /// The run's logical time (RFC 3339); now by default. Re-runs a missed schedule.
         #[arg(long, env = "OPTIONSFLOW_SCHEDULED_TIME")]
         at: Option<DateTime<Utc>>,
+    },
+    /// Create the pipeline's topics that do not exist yet (the operator does this on
+    /// Kubernetes); existing topics are left as they are.
+    Topics {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long, default_value = "1")]
+        replication_factor: i32,
     },
     /// Consume task-queue, fetch from the providers within budget, publish raw data.
     Collect {
@@ -104,6 +113,32 @@ fn main() -> ExitCode {
                         "published {} {dataset} tasks for {symbols} symbols",
                         tasks.len()
                     );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Topics {
+            config,
+            replication_factor,
+        } => {
+            logging::init(cli.log_format.unwrap_or(logging::LogFormat::Text), "warn");
+            let config = match config::load(&config.config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            let names: Vec<String> = config.topics().all().into_iter().map(|(_, n)| n).collect();
+            let created = runtime().block_on(kafka::create_topics(
+                &config.kafka,
+                &names,
+                config.kafka.partitions,
+                replication_factor,
+            ));
+            match created {
+                Ok(()) => {
+                    for name in &names {
+                        println!("{name}");
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

@@ -2,8 +2,9 @@
 //! against the local Twelve Data, which counts credits per key per window and per day and
 //! answers 429 exactly as Twelve Data does when a budget would be exceeded.
 //!
-//! Windows are 5 s instead of 60 s so a test covers many of them; the gate and the fake
-//! align windows on the wall clock the same way, only the length differs.
+//! Windows are 5 s instead of 60 s (the harness's default) so a test covers many of them;
+//! the gate and the fake align windows on the wall clock the same way, only the length
+//! differs.
 
 mod common;
 
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use optionsflow_api::TopicKind;
 
+/// The harness's window length.
 const WINDOW: u32 = 5;
 
 /// These tests measure time windows: they run one at a time, not competing for two cores.
@@ -66,9 +68,7 @@ async fn two_collectors_never_exceed_a_keys_window_budget_and_use_all_of_it() {
     let symbols = tickers(160);
     let h = Harness::start(|s| {
         s.twelvedata.keys = vec!["key-one".into(), "key-two".into()];
-        s.twelvedata.window_seconds = WINDOW;
         s.twelvedata.per_day = None;
-        s.config.sources.twelve_data.budget.window_seconds = WINDOW;
         s.config.sources.twelve_data.budget.per_day = None;
         s.config.datasets.daily.symbols = symbols.iter().map(|t| t.parse().unwrap()).collect();
     })
@@ -136,9 +136,7 @@ async fn a_day_budget_survives_a_takeover_through_the_ledger() {
     let _serial = SERIAL.lock().await;
     let symbols = tickers(40);
     let h = Harness::start(|s| {
-        s.twelvedata.window_seconds = WINDOW;
         s.twelvedata.per_day = Some(24);
-        s.config.sources.twelve_data.budget.window_seconds = WINDOW;
         s.config.sources.twelve_data.budget.per_day = Some(24);
         s.config.datasets.daily.symbols = symbols.iter().map(|t| t.parse().unwrap()).collect();
     })
@@ -208,8 +206,6 @@ async fn a_429_from_someone_else_spending_our_key_slows_us_down() {
     let _serial = SERIAL.lock().await;
     let symbols = tickers(40);
     let h = Harness::start(|s| {
-        s.twelvedata.window_seconds = WINDOW;
-        s.config.sources.twelve_data.budget.window_seconds = WINDOW;
         s.config.datasets.daily.symbols = symbols.iter().map(|t| t.parse().unwrap()).collect();
     })
     .await;

@@ -19,11 +19,6 @@ async fn every_task_arrives_keyed_by_symbol_even_when_a_collector_dies() {
         s.config.sources.twelve_data.budget.per_window = 1000;
         s.config.sources.twelve_data.symbols_per_task = 2;
         s.config.sources.yahoo.budget.per_window = 1000;
-        // Short windows, so a collector's first window (it waits for the next one after an
-        // assignment) comes quickly.
-        s.config.sources.twelve_data.budget.window_seconds = 5;
-        s.config.sources.yahoo.budget.window_seconds = 5;
-        s.twelvedata.window_seconds = 5;
         s.config.datasets.daily.symbols = daily.iter().map(|t| t.parse().unwrap()).collect();
         s.config.datasets.options.symbols = options.iter().map(|t| t.parse().unwrap()).collect();
     })

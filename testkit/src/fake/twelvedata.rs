@@ -339,9 +339,12 @@ fn series_for(
     let days: Vec<NaiveDate> = if let Some(day) = date("date") {
         vec![day]
     } else if let Some(start) = date("start_date") {
-        let end = date("end_date").unwrap_or(config.today).min(config.today);
-        // end_date is treated as exclusive, one of the two readings the client must survive.
-        let end = end.pred_opt().unwrap_or(end);
+        // end_date is treated as exclusive, one of the two readings the client must survive;
+        // nothing exists after the provider's today.
+        let end = date("end_date")
+            .and_then(|e| e.pred_opt())
+            .unwrap_or(config.today)
+            .min(config.today);
         data::trading_days(start, end)
     } else {
         let n = if interval == "1day" {

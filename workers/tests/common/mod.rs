@@ -71,6 +71,17 @@ impl Harness {
             cboe: cboe::Config::new(trading_day()),
             config,
         };
+        // 5-second budget windows: a collector waits for the next window after it is given
+        // partitions, and tests should not wait a minute for it.
+        setup.twelvedata.window_seconds = 5;
+        setup.yahoo.window_seconds = 5;
+        for budget in [
+            &mut setup.config.sources.twelve_data.budget,
+            &mut setup.config.sources.yahoo.budget,
+            &mut setup.config.sources.cboe.budget,
+        ] {
+            budget.window_seconds = 5;
+        }
         customize(&mut setup);
         let keys = setup.twelvedata.keys.join(",");
         let twelvedata = twelvedata::FakeTwelveData::start(setup.twelvedata).await;

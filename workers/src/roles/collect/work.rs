@@ -623,15 +623,29 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     }
 }
 
-/// Date windows covering `start..=end` with at most `max_days` trading days each.
+/// Date windows tiling `start..=end` with no gap, each holding at most `max_days` trading
+/// days by our calendar. Windows are cut by trading days (a request's bar count) but cover
+/// every calendar day, so a provider whose calendar differs from ours loses nothing.
 pub fn history_windows(
     start: NaiveDate,
     end: NaiveDate,
     max_days: usize,
 ) -> Vec<(NaiveDate, NaiveDate)> {
     let days: Vec<NaiveDate> = calendar::trading_days(start, end).collect();
-    days.chunks(max_days.max(1))
-        .map(|c| (c[0], *c.last().expect("chunks are not empty")))
+    if days.is_empty() {
+        return vec![(start, end)];
+    }
+    let firsts: Vec<NaiveDate> = days.chunks(max_days.max(1)).map(|c| c[0]).collect();
+    firsts
+        .iter()
+        .enumerate()
+        .map(|(i, first)| {
+            let from = if i == 0 { start } else { *first };
+            let to = firsts
+                .get(i + 1)
+                .map_or(end, |next| next.pred_opt().expect("in range"));
+            (from, to)
+        })
         .collect()
 }
 
@@ -728,27 +742,28 @@ mod tests {
     }
 
     #[test]
-    fn history_windows_cover_every_trading_day_within_the_cap() {
-        let windows = history_windows(d("2000-01-03"), d("2026-11-24"), HISTORY_WINDOW_DAYS);
+    fn history_windows_tile_the_range_within_the_cap() {
+        let windows = history_windows(d("2000-01-01"), d("2026-11-24"), HISTORY_WINDOW_DAYS);
         assert_eq!(windows.len(), 2);
-        assert_eq!(windows[0].0, d("2000-01-03"));
+        assert_eq!(windows[0].0, d("2000-01-01"));
         assert_eq!(windows[1].1, d("2026-11-24"));
-        let covered: usize = windows
-            .iter()
-            .map(|(a, b)| calendar::trading_days(*a, *b).count())
-            .sum();
-        assert_eq!(
-            covered,
-            calendar::trading_days(d("2000-01-03"), d("2026-11-24")).count()
-        );
+        for pair in windows.windows(2) {
+            assert_eq!(
+                pair[0].1.succ_opt().unwrap(),
+                pair[1].0,
+                "no gap, no overlap"
+            );
+        }
         assert!(
             windows
                 .iter()
                 .all(|(a, b)| calendar::trading_days(*a, *b).count() <= HISTORY_WINDOW_DAYS)
         );
-        assert!(
-            history_windows(d("2026-11-26"), d("2026-11-26"), 10).is_empty(),
-            "a holiday alone"
+        let holiday = history_windows(d("2026-11-26"), d("2026-11-26"), 10);
+        assert_eq!(
+            holiday,
+            [(d("2026-11-26"), d("2026-11-26"))],
+            "asked anyway: the provider decides"
         );
     }
 

@@ -1,0 +1,397 @@
+//! The collector on a real broker against the local providers: every dataset, what goes to
+//! dead-letter and why, retries, Yahoo's crumb expiring mid-run, graceful shutdown and the
+//! admin endpoints.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::*;
+use optionsflow_api::TopicKind;
+use optionsflow_api::runtime_config::OptionsSource;
+use optionsflow_testkit::fake::{twelvedata, yahoo};
+use optionsflow_testkit::{data, kafka};
+
+fn dead_letters(h: &Harness) -> Vec<serde_json::Value> {
+    h.read(TopicKind::DeadLetter)
+        .into_iter()
+        .map(|r| r.value)
+        .collect()
+}
+
+fn all_committed(h: &Harness) -> bool {
+    let group = h
+        .config
+        .topics()
+        .consumer_group(optionsflow_api::topics::ConsumerRole::Collector);
+    let topic = h.topic(TopicKind::TaskQueue);
+    let ends = kafka::counts(&h.tansu.bootstrap(), &topic);
+    let committed = kafka::committed(&h.tansu.bootstrap(), &group, &topic);
+    ends.iter()
+        .all(|(p, end)| *end == 0 || committed.get(p) == Some(end))
+}
+
+fn metric(metrics: &str, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_work_goes_to_dead_letter_with_its_reason() {
+    let h = Harness::start(|s| {
+        s.config.sources.twelve_data.budget.per_window = 100;
+        s.twelvedata.per_window = 100;
+        s.config.datasets.daily.symbols = ["AAPL", "ZZZZ", "MSFT"]
+            .map(|t| t.parse().unwrap())
+            .to_vec();
+        s.config.datasets.options.symbols = ["ZZZZ"].map(|t| t.parse().unwrap()).to_vec();
+    })
+    .await;
+    let (collector, admin) = h.collector("collector");
+    wait_ready(&collector, &admin);
+    for dataset in ["daily", "options"] {
+        assert!(h.trigger(dataset, AFTER_CLOSE).status.success());
+    }
+    // A message that is not a task at all.
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", h.tansu.bootstrap())
+        .create()
+        .unwrap();
+    optionsflow_workers::bus::kafka::publish(
+        &producer,
+        &h.topic(TopicKind::TaskQueue),
+        Some(2),
+        "junk",
+        b"{not json",
+    )
+    .await
+    .unwrap();
+
+    wait_for(
+        "three dead letters and two bars",
+        Duration::from_secs(60),
+        &[&collector],
+        || dead_letters(&h).len() == 3 && h.count(TopicKind::DailyData) == 2,
+    );
+    let letters = dead_letters(&h);
+    let mut reasons: Vec<(String, String)> = letters
+        .iter()
+        .map(|l| {
+            (
+                l["symbol"].as_str().unwrap().to_owned(),
+                l["payload"]["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    let expected: Vec<(String, String)> = [
+        ("ZZZZ", "not_found"),
+        ("ZZZZ", "not_found"),
+        ("junk", "malformed_task"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(reasons, {
+        let mut e = expected;
+        e.sort();
+        e
+    });
+    for l in &letters {
+        assert_eq!(l["schema"], "optionsflow.dead_letter");
+        assert_eq!(l["payload"]["stage"], "collect");
+        assert!(
+            l["payload"]["origin"]["topic"]
+                .as_str()
+                .unwrap()
+                .ends_with("task-queue")
+        );
+        if l["payload"]["reason"] == "malformed_task" {
+            assert_eq!(
+                l["payload"]["original"], "{not json",
+                "the original is kept as it was"
+            );
+        } else {
+            assert_eq!(
+                l["payload"]["original"]["schema"], "optionsflow.task",
+                "the task, replayable"
+            );
+            assert!(l["payload"]["detail"].as_str().unwrap().contains("ZZZZ"));
+        }
+    }
+    wait_for(
+        "every task committed",
+        Duration::from_secs(30),
+        &[&collector],
+        || all_committed(&h),
+    );
+    let (_, metrics) = admin_get(&admin, "/metrics").unwrap();
+    assert_eq!(
+        metric(
+            &metrics,
+            "optionsflow_dead_letters_total",
+            &["reason=\"not_found\""]
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "optionsflow_dead_letters_total",
+            &["reason=\"malformed_task\""]
+        ),
+        1.0
+    );
+    assert!(
+        metric(
+            &metrics,
+            "optionsflow_provider_requests_total",
+            &["provider=\"twelvedata\"", "status=\"200\""]
+        ) >= 1.0
+    );
+    assert!(
+        metric(
+            &metrics,
+            "optionsflow_provider_request_duration_seconds_count",
+            &["provider=\"yahoo\""]
+        ) >= 1.0
+    );
+    assert!(
+        metric(
+            &metrics,
+            "optionsflow_budget_credits_used_total",
+            &["account=\"twelvedata-"]
+        ) >= 3.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "optionsflow_tasks_total",
+            &["dataset=\"daily\"", "outcome=\"partial\""]
+        ),
+        1.0
+    );
+    assert_eq!(admin_get(&admin, "/healthz").unwrap().0, 200);
+    assert_eq!(admin_get(&admin, "/readyz").unwrap().0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_are_retried_and_yahoo_sessions_renewed() {
+    let h = Harness::start(|s| {
+        s.config.sources.twelve_data.budget.per_window = 100;
+        s.twelvedata.per_window = 100;
+        s.config.sources.retry.initial_backoff_ms = 50;
+        s.config.datasets.daily.symbols = ["AAPL"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.options.symbols = ["MSFT", "QQQ"].map(|t| t.parse().unwrap()).to_vec();
+    })
+    .await;
+    h.twelvedata.fail_next(twelvedata::Failure::ServerError);
+    h.twelvedata.fail_next(twelvedata::Failure::ServerError);
+    h.yahoo.fail_next(yahoo::Failure::ServerError);
+    let (collector, admin) = h.collector("collector");
+    wait_ready(&collector, &admin);
+    assert!(h.trigger("daily", AFTER_CLOSE).status.success());
+    wait_for(
+        "the daily bars",
+        Duration::from_secs(60),
+        &[&collector],
+        || h.count(TopicKind::DailyData) == 1,
+    );
+    let outcomes: Vec<String> = h.twelvedata.log().into_iter().map(|l| l.outcome).collect();
+    assert_eq!(
+        outcomes,
+        ["server_error", "server_error", "ok"],
+        "500s are retried"
+    );
+    assert!(dead_letters(&h).is_empty());
+
+    // A malformed answer is not retried: it goes to dead-letter with what the provider said.
+    h.twelvedata.fail_next(twelvedata::Failure::Truncated);
+    assert!(h.trigger("daily", "2026-11-25T22:00:00Z").status.success());
+    wait_for(
+        "a dead letter",
+        Duration::from_secs(60),
+        &[&collector],
+        || dead_letters(&h).len() == 1,
+    );
+    let letter = &dead_letters(&h)[0]["payload"];
+    assert_eq!(letter["reason"], "malformed_answer");
+    assert!(
+        letter["evidence"].as_str().unwrap().contains("{\"meta\""),
+        "{letter}"
+    );
+
+    assert!(h.trigger("options", AFTER_CLOSE).status.success());
+    wait_for(
+        "the first chains",
+        Duration::from_secs(60),
+        &[&collector],
+        || h.count(TopicKind::TaskQueue) == 4 && all_committed(&h),
+    );
+    // Yahoo forgets our session between two runs: the next request gets a 401 "Invalid
+    // Crumb", and one fresh handshake later the run goes on.
+    h.yahoo.expire_sessions();
+    assert!(
+        h.trigger("options", "2026-11-25T22:00:00Z")
+            .status
+            .success()
+    );
+    wait_for(
+        "the second run",
+        Duration::from_secs(60),
+        &[&collector],
+        || h.count(TopicKind::TaskQueue) == 6 && all_committed(&h),
+    );
+    let keys: BTreeSet<String> = h
+        .read(TopicKind::OptionData)
+        .into_iter()
+        .filter_map(|r| r.key)
+        .collect();
+    assert_eq!(keys.len(), 2);
+    let yahoo: Vec<String> = h.yahoo.log().into_iter().map(|l| l.outcome).collect();
+    assert_eq!(
+        yahoo.iter().filter(|o| *o == "cookie").count(),
+        2,
+        "one handshake, one renewal: {yahoo:?}"
+    );
+    assert!(yahoo.contains(&"server_error".to_string()));
+    assert_eq!(
+        yahoo.iter().filter(|o| *o == "invalid_crumb").count(),
+        1,
+        "{yahoo:?}"
+    );
+    assert_eq!(dead_letters(&h).len(), 1, "nothing else was given up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_pages_intraday_bars_and_cboe_chains() {
+    let h = Harness::start(|s| {
+        s.config.sources.twelve_data.budget.per_window = 100;
+        s.twelvedata.per_window = 100;
+        s.config.datasets.historical.symbols = ["IBM"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.historical.start_date = Some("2008-01-02".parse().unwrap());
+        s.config.datasets.intraday.symbols = ["IBM"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.options.symbols = ["SPX", "IBM"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.options.source = OptionsSource::Cboe;
+        s.config.datasets.options.horizon_days = 45;
+    })
+    .await;
+    let (collector, admin) = h.collector("collector");
+    wait_ready(&collector, &admin);
+    assert!(h.trigger("historical", AFTER_CLOSE).status.success());
+    assert!(
+        h.trigger("intraday", "2026-11-24T20:00:00Z")
+            .status
+            .success()
+    );
+    assert!(h.trigger("options", AFTER_CLOSE).status.success());
+    wait_for("every task", Duration::from_secs(90), &[&collector], || {
+        h.count(TopicKind::TaskQueue) == 4 && all_committed(&h)
+    });
+
+    let history = h.read(TopicKind::HistoricalData);
+    assert_eq!(
+        history.len(),
+        2,
+        "2008–2026 is two windows of at most 4000 trading days"
+    );
+    let mut dates = BTreeSet::new();
+    for page in &history {
+        let values = page.value["payload"]["values"].as_array().unwrap();
+        assert!(values.len() <= 5000);
+        for v in values {
+            assert!(
+                dates.insert(v["datetime"].as_str().unwrap().to_owned()),
+                "no bar twice"
+            );
+        }
+    }
+    let expected: BTreeSet<String> =
+        data::trading_days("2008-01-02".parse().unwrap(), trading_day())
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+    let missing: Vec<_> = expected.difference(&dates).collect();
+    let extra: Vec<_> = dates.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+
+    let intraday = h.read(TopicKind::IntradayData);
+    assert_eq!(intraday.len(), 1);
+    assert_eq!(
+        intraday[0].value["payload"]["values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        26
+    );
+
+    let chains = h.read(TopicKind::OptionData);
+    let expiries_within = data::expirations(trading_day())
+        .into_iter()
+        .filter(|e| (*e - trading_day()).num_days() <= 45)
+        .count();
+    for symbol in ["SPX", "IBM"] {
+        let parts: Vec<_> = chains
+            .iter()
+            .filter(|r| r.key.as_deref() == Some(symbol))
+            .collect();
+        assert_eq!(parts.len(), expiries_within, "{symbol}");
+        for p in &parts {
+            assert_eq!(p.value["schema"], "cboe.delayed_quotes");
+            let options = p.value["payload"]["data"]["options"].as_array().unwrap();
+            let expiries: BTreeSet<&str> = options
+                .iter()
+                .map(|o| &o["option"].as_str().unwrap()[symbol.len()..symbol.len() + 6])
+                .collect();
+            assert_eq!(expiries.len(), 1, "one expiration per message");
+        }
+    }
+    assert!(
+        h.cboe.log().iter().any(|l| l.path.ends_with("/_SPX.json")),
+        "the index went with its underscore"
+    );
+    assert!(dead_letters(&h).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_task_commits_and_leaves_the_group() {
+    let h = Harness::start(|s| {
+        s.yahoo.latency = Duration::from_millis(300);
+        s.config.sources.yahoo.budget.per_window = 1000;
+        s.config.datasets.options.symbols = ["IBM"].map(|t| t.parse().unwrap()).to_vec();
+    })
+    .await;
+    let (mut collector, admin) = h.collector("collector");
+    wait_ready(&collector, &admin);
+    assert!(h.trigger("options", AFTER_CLOSE).status.success());
+    wait_for(
+        "the first chain",
+        Duration::from_secs(120),
+        &[&collector],
+        || h.count(TopicKind::OptionData) >= 1,
+    );
+    let status = collector.terminate().expect("the collector ran");
+    assert!(
+        status.success(),
+        "exit status {status:?}\n{}",
+        tail(&collector.log(), 20)
+    );
+    let log = collector.log();
+    assert!(
+        log.contains("task done"),
+        "the task was finished first:\n{}",
+        tail(&log, 20)
+    );
+    assert!(log.contains("leaving the consumer group"));
+    let chains = h.read(TopicKind::OptionData);
+    let count = chains[0].value["part"]["count"].as_u64().unwrap();
+    assert_eq!(chains.len() as u64, count, "every expiration published");
+    assert!(all_committed(&h), "and the task committed");
+}
