@@ -79,69 +79,67 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let (format, level) = match cli.command {
+        Command::Calendar { .. } | Command::Topics { .. } => (logging::LogFormat::Text, "warn"),
+        Command::Trigger { .. } | Command::Collect { .. } => (logging::LogFormat::Json, "info"),
+    };
+    logging::init(cli.log_format.unwrap_or(format), level);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        // Our errors carry their context in their message, so the top-level message is the story.
+        Err(error) => {
+            tracing::error!(%error, "failed");
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
         Command::Calendar { year, date, format } => {
-            logging::init(cli.log_format.unwrap_or(logging::LogFormat::Text), "warn");
             let text = match date {
                 Some(d) => calendar::date_report(d, format),
                 None => calendar::year_report(year.unwrap_or_else(|| Utc::now().year()), format),
             };
             print!("{text}");
-            ExitCode::SUCCESS
         }
         Command::Trigger {
             config,
             dataset,
             at,
         } => {
-            logging::init(cli.log_format.unwrap_or(logging::LogFormat::Json), "info");
-            let config = match config::load(&config.config) {
-                Ok(c) => c,
-                Err(e) => return fail(&e),
-            };
+            let config = config::load(&config.config)?;
             let at = at.unwrap_or_else(Utc::now);
-            match runtime().block_on(trigger::run(&config, dataset, at)) {
-                Ok(trigger::Plan::Skip(why)) => {
+            match runtime().block_on(trigger::run(&config, dataset, at))? {
+                trigger::Plan::Skip(why) => {
                     tracing::info!(%dataset, reason = %why, "nothing to collect");
                     println!("nothing to collect for {dataset}: {why}");
-                    ExitCode::SUCCESS
                 }
-                Ok(trigger::Plan::Publish(tasks)) => {
+                trigger::Plan::Publish(tasks) => {
                     let symbols: usize = tasks.iter().map(|t| t.symbols.len()).sum();
                     tracing::info!(%dataset, tasks = tasks.len(), symbols, "tasks published");
                     println!(
                         "published {} {dataset} tasks for {symbols} symbols",
                         tasks.len()
                     );
-                    ExitCode::SUCCESS
                 }
-                Err(e) => fail(&e),
             }
         }
         Command::Topics {
             config,
             replication_factor,
         } => {
-            logging::init(cli.log_format.unwrap_or(logging::LogFormat::Text), "warn");
-            let config = match config::load(&config.config) {
-                Ok(c) => c,
-                Err(e) => return fail(&e),
-            };
+            let config = config::load(&config.config)?;
             let names: Vec<String> = config.topics().all().into_iter().map(|(_, n)| n).collect();
-            let created = runtime().block_on(kafka::create_topics(
+            runtime().block_on(kafka::create_topics(
                 &config.kafka,
                 &names,
                 config.kafka.partitions,
                 replication_factor,
-            ));
-            match created {
-                Ok(()) => {
-                    for name in &names {
-                        println!("{name}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(&e),
+            ))?;
+            for name in &names {
+                println!("{name}");
             }
         }
         Command::Collect {
@@ -149,25 +147,16 @@ fn main() -> ExitCode {
             admin_addr,
             shutdown_grace,
         } => {
-            logging::init(cli.log_format.unwrap_or(logging::LogFormat::Json), "info");
-            let config = match config::load(&config.config) {
-                Ok(c) => c,
-                Err(e) => return fail(&e),
-            };
+            let config = config::load(&config.config)?;
             let options = collect::CollectOptions {
                 admin_addr,
                 shutdown_grace: Duration::from_secs(shutdown_grace),
             };
-            let result = runtime().block_on(async {
-                let token = shutdown::on_signal();
-                collect::run(config, options, token).await
-            });
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e),
-            }
+            runtime()
+                .block_on(async { collect::run(config, options, shutdown::on_signal()).await })?;
         }
     }
+    Ok(())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -176,11 +165,4 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime starts")
-}
-
-/// Our errors carry their context in their message, so the top-level message is the story.
-fn fail(error: &dyn std::error::Error) -> ExitCode {
-    tracing::error!(error = %error, "failed");
-    eprintln!("error: {error}");
-    ExitCode::FAILURE
 }

@@ -70,17 +70,12 @@ async fn two_collectors_never_exceed_a_keys_window_budget_and_use_all_of_it() {
         s.twelvedata.keys = vec!["key-one".into(), "key-two".into()];
         s.twelvedata.per_day = None;
         s.config.sources.twelve_data.budget.per_day = None;
-        s.config.datasets.daily.symbols = symbols.iter().map(|t| t.parse().unwrap()).collect();
+        s.config.datasets.daily.symbols = as_symbols(&symbols);
     })
     .await;
     let (leader, mut member, _) = two_collectors(&h);
 
-    let out = h.trigger("daily", AFTER_CLOSE);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h.trigger_ok("daily", AFTER_CLOSE);
 
     // Kill the member once four windows' worth of credits were spent together.
     wait_for(
@@ -138,16 +133,11 @@ async fn a_day_budget_survives_a_takeover_through_the_ledger() {
     let h = Harness::start(|s| {
         s.twelvedata.per_day = Some(24);
         s.config.sources.twelve_data.budget.per_day = Some(24);
-        s.config.datasets.daily.symbols = symbols.iter().map(|t| t.parse().unwrap()).collect();
+        s.config.datasets.daily.symbols = as_symbols(&symbols);
     })
     .await;
     let (leader, mut member, leader_admin) = two_collectors(&h);
-    let out = h.trigger("daily", AFTER_CLOSE);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h.trigger_ok("daily", AFTER_CLOSE);
 
     wait_for(
         "12 credits spent",
@@ -206,13 +196,12 @@ async fn a_429_from_someone_else_spending_our_key_slows_us_down() {
     let _serial = SERIAL.lock().await;
     let symbols = tickers(40);
     let h = Harness::start(|s| {
-        s.config.datasets.daily.symbols = symbols.iter().map(|t| t.parse().unwrap()).collect();
+        s.config.datasets.daily.symbols = as_symbols(&symbols);
     })
     .await;
     let (collector, admin) = h.collector("collector");
     wait_ready(&collector, &admin);
-    let out = h.trigger("daily", AFTER_CLOSE);
-    assert!(out.status.success());
+    h.trigger_ok("daily", AFTER_CLOSE);
 
     // Another program spends 5 of the key's 8 credits at the start of three windows.
     let client = reqwest::Client::new();

@@ -19,8 +19,8 @@ async fn every_task_arrives_keyed_by_symbol_even_when_a_collector_dies() {
         s.config.sources.twelve_data.budget.per_window = 1000;
         s.config.sources.twelve_data.symbols_per_task = 2;
         s.config.sources.yahoo.budget.per_window = 1000;
-        s.config.datasets.daily.symbols = daily.iter().map(|t| t.parse().unwrap()).collect();
-        s.config.datasets.options.symbols = options.iter().map(|t| t.parse().unwrap()).collect();
+        s.config.datasets.daily.symbols = as_symbols(&daily);
+        s.config.datasets.options.symbols = as_symbols(&options);
     })
     .await;
 
@@ -32,12 +32,7 @@ async fn every_task_arrives_keyed_by_symbol_even_when_a_collector_dies() {
     wait_ready(&member, &member_admin);
 
     for dataset in ["daily", "options"] {
-        let out = h.trigger(dataset, AFTER_CLOSE);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        h.trigger_ok(dataset, AFTER_CLOSE);
     }
     let tasks = h.read(TopicKind::TaskQueue);
     assert_eq!(

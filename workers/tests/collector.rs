@@ -45,16 +45,14 @@ async fn unusable_work_goes_to_dead_letter_with_its_reason() {
     let h = Harness::start(|s| {
         s.config.sources.twelve_data.budget.per_window = 100;
         s.twelvedata.per_window = 100;
-        s.config.datasets.daily.symbols = ["AAPL", "ZZZZ", "MSFT"]
-            .map(|t| t.parse().unwrap())
-            .to_vec();
-        s.config.datasets.options.symbols = ["ZZZZ"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.daily.symbols = as_symbols(&["AAPL", "ZZZZ", "MSFT"]);
+        s.config.datasets.options.symbols = as_symbols(&["ZZZZ"]);
     })
     .await;
     let (collector, admin) = h.collector("collector");
     wait_ready(&collector, &admin);
     for dataset in ["daily", "options"] {
-        assert!(h.trigger(dataset, AFTER_CLOSE).status.success());
+        h.trigger_ok(dataset, AFTER_CLOSE);
     }
     // A message that is not a task at all.
     let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
@@ -185,8 +183,8 @@ async fn transient_failures_are_retried_and_yahoo_sessions_renewed() {
         s.config.sources.twelve_data.budget.per_window = 100;
         s.twelvedata.per_window = 100;
         s.config.sources.retry.initial_backoff_ms = 50;
-        s.config.datasets.daily.symbols = ["AAPL"].map(|t| t.parse().unwrap()).to_vec();
-        s.config.datasets.options.symbols = ["MSFT", "QQQ"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.daily.symbols = as_symbols(&["AAPL"]);
+        s.config.datasets.options.symbols = as_symbols(&["MSFT", "QQQ"]);
     })
     .await;
     h.twelvedata.fail_next(twelvedata::Failure::ServerError);
@@ -194,7 +192,7 @@ async fn transient_failures_are_retried_and_yahoo_sessions_renewed() {
     h.yahoo.fail_next(yahoo::Failure::ServerError);
     let (collector, admin) = h.collector("collector");
     wait_ready(&collector, &admin);
-    assert!(h.trigger("daily", AFTER_CLOSE).status.success());
+    h.trigger_ok("daily", AFTER_CLOSE);
     wait_for(
         "the daily bars",
         Duration::from_secs(60),
@@ -211,7 +209,7 @@ async fn transient_failures_are_retried_and_yahoo_sessions_renewed() {
 
     // A malformed answer is not retried: it goes to dead-letter with what the provider said.
     h.twelvedata.fail_next(twelvedata::Failure::Truncated);
-    assert!(h.trigger("daily", "2026-11-25T22:00:00Z").status.success());
+    h.trigger_ok("daily", "2026-11-25T22:00:00Z");
     wait_for(
         "a dead letter",
         Duration::from_secs(60),
@@ -225,7 +223,7 @@ async fn transient_failures_are_retried_and_yahoo_sessions_renewed() {
         "{letter}"
     );
 
-    assert!(h.trigger("options", AFTER_CLOSE).status.success());
+    h.trigger_ok("options", AFTER_CLOSE);
     wait_for(
         "the first chains",
         Duration::from_secs(60),
@@ -235,11 +233,7 @@ async fn transient_failures_are_retried_and_yahoo_sessions_renewed() {
     // Yahoo forgets our session between two runs: the next request gets a 401 "Invalid
     // Crumb", and one fresh handshake later the run goes on.
     h.yahoo.expire_sessions();
-    assert!(
-        h.trigger("options", "2026-11-25T22:00:00Z")
-            .status
-            .success()
-    );
+    h.trigger_ok("options", "2026-11-25T22:00:00Z");
     wait_for(
         "the second run",
         Duration::from_secs(60),
@@ -272,23 +266,19 @@ async fn history_pages_intraday_bars_and_cboe_chains() {
     let h = Harness::start(|s| {
         s.config.sources.twelve_data.budget.per_window = 100;
         s.twelvedata.per_window = 100;
-        s.config.datasets.historical.symbols = ["IBM"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.historical.symbols = as_symbols(&["IBM"]);
         s.config.datasets.historical.start_date = Some("2008-01-02".parse().unwrap());
-        s.config.datasets.intraday.symbols = ["IBM"].map(|t| t.parse().unwrap()).to_vec();
-        s.config.datasets.options.symbols = ["SPX", "IBM"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.intraday.symbols = as_symbols(&["IBM"]);
+        s.config.datasets.options.symbols = as_symbols(&["SPX", "IBM"]);
         s.config.datasets.options.source = OptionsSource::Cboe;
         s.config.datasets.options.horizon_days = 45;
     })
     .await;
     let (collector, admin) = h.collector("collector");
     wait_ready(&collector, &admin);
-    assert!(h.trigger("historical", AFTER_CLOSE).status.success());
-    assert!(
-        h.trigger("intraday", "2026-11-24T20:00:00Z")
-            .status
-            .success()
-    );
-    assert!(h.trigger("options", AFTER_CLOSE).status.success());
+    h.trigger_ok("historical", AFTER_CLOSE);
+    h.trigger_ok("intraday", "2026-11-24T20:00:00Z");
+    h.trigger_ok("options", AFTER_CLOSE);
     wait_for("every task", Duration::from_secs(90), &[&collector], || {
         h.count(TopicKind::TaskQueue) == 4 && all_committed(&h)
     });
@@ -365,12 +355,12 @@ async fn sigterm_finishes_the_task_commits_and_leaves_the_group() {
     let h = Harness::start(|s| {
         s.yahoo.latency = Duration::from_millis(300);
         s.config.sources.yahoo.budget.per_window = 1000;
-        s.config.datasets.options.symbols = ["IBM"].map(|t| t.parse().unwrap()).to_vec();
+        s.config.datasets.options.symbols = as_symbols(&["IBM"]);
     })
     .await;
     let (mut collector, admin) = h.collector("collector");
     wait_ready(&collector, &admin);
-    assert!(h.trigger("options", AFTER_CLOSE).status.success());
+    h.trigger_ok("options", AFTER_CLOSE);
     wait_for(
         "the first chain",
         Duration::from_secs(120),

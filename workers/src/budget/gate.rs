@@ -224,7 +224,7 @@ impl<Io: GateIo> BudgetGate<Io> {
     async fn prepare(&self) -> bool {
         if self.lock().partitions().is_none() {
             match self.io.partition_count().await {
-                Ok(n) => self.lock().set_partitions(n),
+                Ok(n) => self.lock().set_partitions(n, Utc::now()),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot learn the task-queue partition count");
                     return false;

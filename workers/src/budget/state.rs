@@ -54,7 +54,10 @@ pub struct GateState {
     accounts: Vec<AccountSpec>,
     blocked_until: Vec<Option<DateTime<Utc>>>,
     backoff_level: Vec<u32>,
+    /// The partition count to use; forgotten at each rebalance until read again.
     partitions: Option<u32>,
+    /// The last partition count read, to notice a change.
+    known_partitions: Option<u32>,
     owned: BTreeMap<u32, Owned>,
     guard: Duration,
 }
@@ -69,6 +72,7 @@ impl GateState {
             blocked_until: vec![None; n],
             backoff_level: vec![0; n],
             partitions: None,
+            known_partitions: None,
             owned: BTreeMap::new(),
             guard,
         }
@@ -82,9 +86,18 @@ impl GateState {
         self.partitions
     }
 
-    /// The number of `task-queue` partitions, which decides every share.
-    pub fn set_partitions(&mut self, count: u32) {
-        self.partitions = Some(count.max(1));
+    /// The number of `task-queue` partitions, which decides every share. When it changed,
+    /// every share of the current window changed with it: all owned partitions wait for the
+    /// next window, as if newly assigned.
+    pub fn set_partitions(&mut self, count: u32, now: DateTime<Utc>) {
+        let count = count.max(1);
+        if self.known_partitions.is_some_and(|known| known != count) {
+            for owned in self.owned.values_mut() {
+                owned.assigned_at = owned.assigned_at.max(now);
+            }
+        }
+        self.known_partitions = Some(count);
+        self.partitions = Some(count);
     }
 
     pub fn owned(&self) -> Vec<u32> {

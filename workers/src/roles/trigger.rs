@@ -15,103 +15,133 @@ use crate::bus::kafka::{self, BusError};
 use crate::market::Day;
 use crate::market::calendar::{self, EXCHANGE_TZ};
 
-/// What a trigger run decided.
+/// Whether a trigger run has anything to collect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Collect(Run),
+    /// Nothing to collect, and why.
+    Skip(String),
+}
+
+/// What a run collects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub dataset: Dataset,
+    pub symbols: Vec<String>,
+    /// The session the data belongs to.
+    pub trading_day: NaiveDate,
+    pub window: Option<DateWindow>,
+    pub at: DateTime<Utc>,
+}
+
+/// What a trigger run did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Plan {
     Publish(Vec<Task>),
-    /// Nothing to collect, and why.
     Skip(String),
 }
 
 /// How long after the close an intraday run still collects the day's last bar.
 const INTRADAY_GRACE: Duration = Duration::minutes(15);
 
-/// Decides what a run at `at` publishes. Pure.
-pub fn plan(config: &RuntimeConfig, dataset: Dataset, at: DateTime<Utc>) -> Plan {
+/// Asks the calendar whether a run at `at` has anything to collect. Pure.
+pub fn decide(config: &RuntimeConfig, dataset: Dataset, at: DateTime<Utc>) -> Decision {
     let common = config.datasets.common(dataset);
     if !common.enabled {
-        return Plan::Skip(format!("the {dataset} dataset is disabled"));
+        return Decision::Skip(format!("the {dataset} dataset is disabled"));
     }
     if common.symbols.is_empty() {
-        return Plan::Skip(format!("the {dataset} dataset has no symbols"));
+        return Decision::Skip(format!("the {dataset} dataset has no symbols"));
     }
     let today = calendar::exchange_date(at);
     let session = match calendar::day(today) {
         Day::Open(s) => Some(s),
         Day::Weekend if dataset != Dataset::Historical => {
-            return Plan::Skip(format!("{today} is a weekend day: the market is closed"));
+            return Decision::Skip(format!("{today} is a weekend day: the market is closed"));
         }
         Day::Closed(c) if dataset != Dataset::Historical => {
-            return Plan::Skip(format!("{today} is {}: the market is closed", c.name));
+            return Decision::Skip(format!("{today} is {}: the market is closed", c.name));
         }
         _ => None,
     };
-    let symbols: Vec<String> = common.symbols.iter().map(|s| s.to_string()).collect();
-    let stamp = at.format("%Y%m%dT%H%M%SZ");
-    let task = |n: usize, symbols: Vec<String>, trading_day: NaiveDate, window| Task {
-        id: format!("{dataset}-{trading_day}-{stamp}-{n}"),
+    let mut run = Run {
         dataset,
-        symbols,
-        trading_day,
-        scheduled_at: at,
-        window,
+        symbols: common.symbols.iter().map(|s| s.to_string()).collect(),
+        trading_day: today,
+        window: None,
+        at,
     };
-    let per_task = config.sources.twelve_data.symbols_per_task.max(1) as usize;
     match dataset {
-        Dataset::Daily => Plan::Publish(
-            symbols
-                .chunks(per_task)
-                .enumerate()
-                .map(|(n, c)| task(n, c.to_vec(), today, None))
-                .collect(),
-        ),
+        Dataset::Daily | Dataset::Options => {}
         Dataset::Intraday => {
             let s = session.expect("checked above");
             if at < s.open || at >= s.close + INTRADAY_GRACE {
                 let local = |t: DateTime<Utc>| t.with_timezone(&EXCHANGE_TZ).format("%H:%M");
-                return Plan::Skip(format!(
+                return Decision::Skip(format!(
                     "{} is outside the regular session of {today} ({}–{} {})",
-                    at.with_timezone(&EXCHANGE_TZ).format("%H:%M"),
+                    local(at),
                     local(s.open),
                     local(s.close),
                     EXCHANGE_TZ.name()
                 ));
             }
-            Plan::Publish(
-                symbols
-                    .chunks(per_task)
-                    .enumerate()
-                    .map(|(n, c)| task(n, c.to_vec(), today, None))
-                    .collect(),
-            )
         }
         Dataset::Historical => {
             let h = &config.datasets.historical;
             let Some(start) = h.start_date else {
-                return Plan::Skip("the historical dataset has no startDate".into());
+                return Decision::Skip("the historical dataset has no startDate".into());
             };
             let last_session = calendar::trading_day_on_or_before(today);
             let end = h.end_date.unwrap_or(last_session).min(last_session);
             if start > end {
-                return Plan::Skip(format!("startDate {start} is after the last session {end}"));
+                return Decision::Skip(format!(
+                    "startDate {start} is after the last session {end}"
+                ));
             }
-            let window = Some(DateWindow { start, end });
-            Plan::Publish(
-                symbols
-                    .into_iter()
-                    .enumerate()
-                    .map(|(n, s)| task(n, vec![s], end, window))
-                    .collect(),
+            run.trading_day = end;
+            run.window = Some(DateWindow { start, end });
+        }
+    }
+    Decision::Collect(run)
+}
+
+/// Splits a run into tasks. Daily and intraday symbols go in batches of at most
+/// `symbolsPerTask`, but small enough that every partition gets work (each partition holds
+/// a share of the credits); history and chains take one symbol per task. Pure.
+pub fn tasks(config: &RuntimeConfig, run: &Run, partitions: u32) -> Vec<Task> {
+    let per_task = match run.dataset {
+        Dataset::Daily | Dataset::Intraday => {
+            let spread = run.symbols.len().div_ceil(partitions.max(1) as usize);
+            spread.clamp(
+                1,
+                config.sources.twelve_data.symbols_per_task.max(1) as usize,
             )
         }
-        Dataset::Options => Plan::Publish(
-            symbols
-                .into_iter()
-                .enumerate()
-                .map(|(n, s)| task(n, vec![s], today, None))
-                .collect(),
-        ),
-    }
+        Dataset::Historical | Dataset::Options => 1,
+    };
+    let stamp = run.at.format("%Y%m%dT%H%M%SZ");
+    run.symbols
+        .chunks(per_task)
+        .enumerate()
+        .map(|(n, symbols)| Task {
+            id: format!("{}-{}-{stamp}-{n}", run.dataset, run.trading_day),
+            dataset: run.dataset,
+            symbols: symbols.to_vec(),
+            trading_day: run.trading_day,
+            scheduled_at: run.at,
+            window: run.window,
+        })
+        .collect()
+}
+
+/// The partition of a run's `n`th task: round-robin, starting somewhere that moves from run
+/// to run so small runs do not all land on partition 0.
+pub fn partition_of(at: DateTime<Utc>, n: usize, partitions: u32) -> i32 {
+    let start = at
+        .timestamp()
+        .div_euclid(60)
+        .rem_euclid(i64::from(partitions.max(1)));
+    ((start + n as i64) % i64::from(partitions.max(1))) as i32
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,15 +150,15 @@ pub enum TriggerError {
     Bus(#[from] BusError),
 }
 
-/// Plans, then publishes every task and waits for the broker to have them all.
+/// Decides, then publishes every task and waits for the broker to have them all.
 pub async fn run(
     config: &RuntimeConfig,
     dataset: Dataset,
     at: DateTime<Utc>,
 ) -> Result<Plan, TriggerError> {
-    let plan = plan(config, dataset, at);
-    let Plan::Publish(tasks) = &plan else {
-        return Ok(plan);
+    let run = match decide(config, dataset, at) {
+        Decision::Skip(why) => return Ok(Plan::Skip(why)),
+        Decision::Collect(run) => run,
     };
     let topic = config.topics().name(TopicKind::TaskQueue);
     let producer = kafka::producer(&config.kafka)?;
@@ -139,6 +169,7 @@ pub async fn run(
             .await
             .expect("metadata lookup does not panic")?
     };
+    let tasks = tasks(config, &run, partitions);
     let pipeline = config.pipeline.id();
     for (n, task) in tasks.iter().enumerate() {
         let envelope = Envelope::new(
@@ -151,10 +182,10 @@ pub async fn run(
         )
         .with_task(&task.id);
         let value = serde_json::to_vec(&envelope).expect("tasks serialize");
-        let partition = (n as u32 % partitions) as i32;
+        let partition = partition_of(at, n, partitions);
         kafka::publish(&producer, &topic, Some(partition), &task.symbols[0], &value).await?;
     }
-    Ok(plan)
+    Ok(Plan::Publish(tasks))
 }
 
 #[cfg(test)]
@@ -182,28 +213,57 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn tasks(plan: Plan) -> Vec<Task> {
-        match plan {
-            Plan::Publish(t) => t,
-            Plan::Skip(why) => panic!("skipped: {why}"),
+    /// The tasks of a run over five partitions.
+    fn plan(config: &RuntimeConfig, dataset: Dataset, at: DateTime<Utc>) -> Decision {
+        decide(config, dataset, at)
+    }
+
+    fn tasks_of(decision: Decision) -> Vec<Task> {
+        match decision {
+            Decision::Collect(run) => tasks(&config(), &run, 5),
+            Decision::Skip(why) => panic!("skipped: {why}"),
         }
     }
 
-    fn skipped(plan: Plan) -> String {
-        match plan {
-            Plan::Skip(why) => why,
-            Plan::Publish(t) => panic!("published {t:?}"),
+    fn skipped(decision: Decision) -> String {
+        match decision {
+            Decision::Skip(why) => why,
+            Decision::Collect(run) => panic!("collects {run:?}"),
         }
     }
 
     #[test]
-    fn daily_batches_symbols() {
-        let t = tasks(plan(&config(), Dataset::Daily, ny(2026, 11, 24, 16, 30)));
-        assert_eq!(t.len(), 2);
-        assert_eq!(t[0].symbols, ["AAPL", "MSFT"]);
-        assert_eq!(t[1].symbols, ["SPY"]);
+    fn daily_batches_symbols_up_to_the_task_size() {
+        let t = tasks_of(plan(&config(), Dataset::Daily, ny(2026, 11, 24, 16, 30)));
+        assert_eq!(t.len(), 3, "3 symbols over 5 partitions: one each");
+        assert_eq!(t[0].symbols, ["AAPL"]);
         assert_eq!(t[0].trading_day.to_string(), "2026-11-24");
         assert_eq!(t[0].id, "daily-2026-11-24-20261124T213000Z-0");
+        let mut c = config();
+        c.datasets.daily.symbols = (0..30).map(|i| format!("S{i}").parse().unwrap()).collect();
+        let Decision::Collect(run) = decide(&c, Dataset::Daily, ny(2026, 11, 24, 16, 30)) else {
+            panic!()
+        };
+        let t = tasks(&c, &run, 5);
+        assert_eq!(t.len(), 15, "symbolsPerTask (2) caps the batch");
+        assert!(t.iter().all(|t| t.symbols.len() == 2));
+        let t = tasks(&c, &run, 1);
+        assert_eq!(t.len(), 15);
+    }
+
+    #[test]
+    fn runs_start_on_different_partitions() {
+        let first = ny(2026, 11, 24, 16, 30);
+        let starts: std::collections::BTreeSet<i32> = (0..5)
+            .map(|m| partition_of(first + Duration::minutes(m), 0, 5))
+            .collect();
+        assert_eq!(starts.len(), 5);
+        let run: Vec<i32> = (0..7).map(|n| partition_of(first, n, 5)).collect();
+        assert_eq!(
+            run.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            5,
+            "{run:?}"
+        );
     }
 
     #[test]
@@ -217,11 +277,11 @@ mod tests {
     #[test]
     fn intraday_only_runs_during_the_session() {
         assert_eq!(
-            tasks(plan(&config(), Dataset::Intraday, ny(2026, 11, 24, 9, 30))).len(),
+            tasks_of(plan(&config(), Dataset::Intraday, ny(2026, 11, 24, 9, 30))).len(),
             1
         );
         assert_eq!(
-            tasks(plan(&config(), Dataset::Intraday, ny(2026, 11, 24, 16, 0))).len(),
+            tasks_of(plan(&config(), Dataset::Intraday, ny(2026, 11, 24, 16, 0))).len(),
             1
         );
         let why = skipped(plan(&config(), Dataset::Intraday, ny(2026, 11, 24, 9, 15)));
@@ -232,7 +292,7 @@ mod tests {
 
     #[test]
     fn historical_runs_any_day_up_to_the_last_session() {
-        let t = tasks(plan(
+        let t = tasks_of(plan(
             &config(),
             Dataset::Historical,
             ny(2026, 11, 28, 10, 0),
@@ -248,7 +308,7 @@ mod tests {
 
     #[test]
     fn options_one_task_per_symbol() {
-        let t = tasks(plan(&config(), Dataset::Options, ny(2026, 11, 24, 12, 0)));
+        let t = tasks_of(plan(&config(), Dataset::Options, ny(2026, 11, 24, 12, 0)));
         assert_eq!(
             t.iter().map(|t| t.symbols.clone()).collect::<Vec<_>>(),
             [["SPY"], ["QQQ"]]

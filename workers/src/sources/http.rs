@@ -55,10 +55,16 @@ pub async fn send(
                 "error"
             };
             metrics.observe(provider, label, elapsed);
+            let mut message = source.to_string();
+            let mut cause = std::error::Error::source(&source);
+            while let Some(c) = cause {
+                message.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
             Err(ProviderError::Transport {
                 provider,
                 symbols: symbols.to_owned(),
-                source,
+                message,
             })
         }
     }

@@ -35,7 +35,7 @@ impl RateScope {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ProviderError {
     #[error("{provider} rate limit ({scope}) for {symbols}: {message}", provider = .provider.as_str(), scope = .scope.as_str())]
     RateLimited {
@@ -70,12 +70,13 @@ pub enum ProviderError {
         code: u16,
         message: String,
     },
-    #[error("{provider} could not be reached for {symbols}: {source}", provider = .provider.as_str())]
+    /// The request did not get an answer (connection refused, timeout, reset): kept as
+    /// text, with its causes, so errors can be cloned onto every symbol of a batch.
+    #[error("{provider} could not be reached for {symbols}: {message}", provider = .provider.as_str())]
     Transport {
         provider: Source,
         symbols: String,
-        #[source]
-        source: reqwest::Error,
+        message: String,
     },
     #[error("{provider} sent a malformed answer for {symbols}: {detail}", provider = .provider.as_str())]
     Malformed {

@@ -37,6 +37,14 @@ pub fn tickers(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Tickers as the config's symbol type.
+pub fn as_symbols<S: AsRef<str>>(tickers: &[S]) -> Vec<optionsflow_api::Symbol> {
+    tickers
+        .iter()
+        .map(|t| t.as_ref().parse().unwrap())
+        .collect()
+}
+
 pub struct Setup {
     pub twelvedata: twelvedata::Config,
     pub yahoo: yahoo::Config,
@@ -155,6 +163,16 @@ impl Harness {
     }
 
     /// Everything the topic holds now.
+    /// Runs the trigger and insists that it succeeded.
+    pub fn trigger_ok(&self, dataset: &str, at: &str) {
+        let out = self.trigger(dataset, at);
+        assert!(
+            out.status.success(),
+            "trigger {dataset}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn read(&self, kind: TopicKind) -> Vec<Record> {
         kafka::read_all(
             &self.tansu.bootstrap(),

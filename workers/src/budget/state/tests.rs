@@ -35,7 +35,7 @@ fn share(p: u32, t: DateTime<Utc>) -> u32 {
 fn gate(accounts: Vec<AccountSpec>, owned: &[u32], assigned_at: DateTime<Utc>) -> GateState {
     let mut g = GateState::new(accounts, Duration::seconds(2));
     g.assign(owned, assigned_at);
-    g.set_partitions(5);
+    g.set_partitions(5, at(-1000));
     for p in g.pending_ledgers() {
         g.load_ledger(p, None, assigned_at);
     }
@@ -147,7 +147,7 @@ fn a_partition_handed_over_keeps_its_day_usage_through_the_ledger() {
 
     let mut after = GateState::new(key(), Duration::seconds(2));
     after.assign(&[0], at(40));
-    after.set_partitions(5);
+    after.set_partitions(5, at(40));
     assert_eq!(after.pending_ledgers(), [0]);
     assert_eq!(
         after.try_take(Pool::TwelveData, 1, at(70)),
@@ -167,7 +167,7 @@ fn yesterdays_ledger_does_not_count() {
     let key = || vec![account("k", 0, 8, Some(20))];
     let mut g = GateState::new(key(), Duration::seconds(2));
     g.assign(&[0], at(0));
-    g.set_partitions(5);
+    g.set_partitions(5, at(-1000));
     let old = LedgerRecord {
         partition: 0,
         day: t0().date_naive().pred_opt().unwrap(),
@@ -227,7 +227,7 @@ fn the_account_with_most_credits_left_is_chosen() {
 #[test]
 fn nothing_owned_or_unknown_partition_count_is_idle() {
     let mut g = GateState::new(vec![free_key("k", 0)], Duration::seconds(2));
-    g.set_partitions(5);
+    g.set_partitions(5, at(-1000));
     assert_eq!(g.try_take(Pool::TwelveData, 1, at(10)), Take::Idle);
     g.assign(&[1], at(-60));
     assert_eq!(
@@ -270,4 +270,22 @@ fn credits_left_reports_this_processs_share() {
 fn credits_left_without_a_day_limit() {
     let mut g = gate(vec![account("y", 0, 30, None)], &[0, 1, 2, 3, 4], at(-60));
     assert_eq!(g.credits_left(0, at(10)), (30, None));
+}
+
+#[test]
+fn a_new_partition_count_waits_for_the_next_window() {
+    let mut g = gate(vec![free_key("k", 0)], &[0, 1, 2], at(-60));
+    let before = drain(&mut g, at(10)).0;
+    assert!(before > 0);
+    // task-queue grew to 6 partitions: this window's shares are not comparable any more.
+    g.assign(&[], at(20));
+    g.set_partitions(6, at(20));
+    assert_eq!(g.try_take(Pool::TwelveData, 1, at(30)), Take::Wait(at(62)));
+    let after: u32 = (0..3)
+        .map(|p| window_share(8, 6, 0, at(70).timestamp().div_euclid(60), p))
+        .sum();
+    assert_eq!(drain(&mut g, at(70)).0, after);
+    // The same count again fences nothing.
+    g.set_partitions(6, at(125));
+    assert!(drain(&mut g, at(130)).0 > 0);
 }

@@ -1,11 +1,13 @@
 //! `optionsflow-worker collect`: consumes `task-queue` in the collectors' consumer group
-//! ([`consumer`]) and runs each task ([`work`]). One task at a time: a task's offset is
+//! ([`consumer`]) and runs each task ([`collector`]). One task at a time: a task's offset is
 //! committed only after everything it produced was acknowledged by the broker, so a crash
 //! redoes the task and loses nothing. A task whose partition is revoked stops uncommitted.
 //! On SIGTERM the current task gets a grace period to finish.
 
+mod bars;
+mod chains;
+pub mod collector;
 pub mod consumer;
-pub mod work;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,8 +24,8 @@ use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
 use crate::runtime::admin::{self, Readiness};
 use crate::runtime::metrics::Metrics;
+use collector::{AccountIndex, Collector, TaskContext};
 use consumer::{Delivery, TaskConsumer};
-use work::{AccountIndex, Collector, TaskContext};
 
 /// Requests stay this far from budget-window edges (docs/budgets.md).
 pub const WINDOW_GUARD: Duration = Duration::from_secs(2);

@@ -1,0 +1,295 @@
+//! What a collector does with one task: ask the budget gate, call the provider, publish each
+//! symbol's raw answer to its dataset's topic, retry what is worth retrying, and send what
+//! cannot succeed to `dead-letter` with the reason. This file holds the frame every dataset
+//! shares; [`super::bars`] and [`super::chains`] hold the datasets' own steps.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use optionsflow_api::runtime_config::{Datasets, OptionsSource, RetryPolicy};
+use optionsflow_api::{
+    Dataset, DeadLetter, Envelope, MessageOrigin, RuntimeConfig, SchemaId, Source, Task, TopicKind,
+    TopicNames,
+};
+use serde_json::Value;
+
+use crate::budget::{BudgetGate, GateIo};
+use crate::bus::Publisher;
+use crate::retry::Backoff;
+use crate::runtime::metrics::Metrics;
+use crate::sources::cboe::CboeClient;
+use crate::sources::twelvedata::{Interval, Range, TwelveDataClient};
+use crate::sources::yahoo::YahooClient;
+use crate::sources::{ProviderError, request_timeout};
+
+/// 429s tolerated per request before the work is given up (each one waits for the limit to
+/// reset first, so this only trips when someone else is spending our credits).
+pub(super) const MAX_RATE_LIMITS: u32 = 10;
+
+/// The task being worked on and where it came from, for dead letters.
+pub struct TaskContext<'a> {
+    pub task: &'a Task,
+    pub origin: MessageOrigin,
+    /// The task message as read.
+    pub original: Value,
+}
+
+/// What became of a task.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskReport {
+    pub published: u32,
+    pub no_data: u32,
+    pub dead_letters: u32,
+}
+
+/// The gate's account numbers: Twelve Data keys first, then Yahoo, then Cboe.
+#[derive(Clone, Copy, Debug)]
+pub struct AccountIndex {
+    pub yahoo: usize,
+    pub cboe: usize,
+}
+
+pub struct Collector<Io, P> {
+    pub(super) pipeline: String,
+    pub(super) topics: TopicNames,
+    pub(super) datasets: Datasets,
+    pub(super) retry: RetryPolicy,
+    pub(super) max_symbols_per_request: u32,
+    pub(super) twelve: TwelveDataClient,
+    pub(super) yahoo: YahooClient,
+    pub(super) cboe: CboeClient,
+    pub(super) keys: Vec<String>,
+    pub(super) accounts: AccountIndex,
+    pub(super) gate: Arc<BudgetGate<Io>>,
+    pub(super) publisher: P,
+    pub(super) metrics: Metrics,
+}
+
+impl<Io: GateIo, P: Publisher> Collector<Io, P> {
+    pub fn new(
+        config: &RuntimeConfig,
+        keys: Vec<String>,
+        accounts: AccountIndex,
+        gate: Arc<BudgetGate<Io>>,
+        publisher: P,
+        metrics: Metrics,
+    ) -> Self {
+        let timeout = request_timeout(config.sources.retry.timeout_seconds);
+        let s = &config.sources;
+        Collector {
+            pipeline: config.pipeline.id(),
+            topics: config.topics(),
+            datasets: config.datasets.clone(),
+            retry: s.retry,
+            max_symbols_per_request: s.twelve_data.max_symbols_per_request,
+            twelve: TwelveDataClient::new(&s.twelve_data, timeout, metrics.provider.clone()),
+            yahoo: YahooClient::new(
+                &s.yahoo,
+                &s.index_symbols,
+                timeout,
+                metrics.provider.clone(),
+            ),
+            cboe: CboeClient::new(&s.cboe, &s.index_symbols, timeout, metrics.provider.clone()),
+            keys,
+            accounts,
+            gate,
+            publisher,
+            metrics,
+        }
+    }
+
+    /// Does a task to the end: everything it asked for is published, found to be empty, or
+    /// dead-lettered. Only publishing retries forever (the broker must come back).
+    pub async fn run(&self, ctx: &TaskContext<'_>) -> TaskReport {
+        let mut report = TaskReport::default();
+        let task = ctx.task;
+        match task.dataset {
+            Dataset::Daily => {
+                let bars = self.datasets.daily.lookback_bars;
+                self.bars(
+                    ctx,
+                    &mut report,
+                    &task.symbols,
+                    Interval::OneDay,
+                    Range::Latest { bars },
+                )
+                .await
+            }
+            Dataset::Intraday => {
+                let day = Range::Day(task.trading_day);
+                self.bars(ctx, &mut report, &task.symbols, Interval::FifteenMin, day)
+                    .await
+            }
+            Dataset::Historical => {
+                let window = task
+                    .window
+                    .unwrap_or(optionsflow_api::envelope::DateWindow {
+                        start: task.trading_day,
+                        end: task.trading_day,
+                    });
+                for symbol in &task.symbols {
+                    self.history(ctx, &mut report, symbol, window.start, window.end)
+                        .await;
+                }
+            }
+            Dataset::Options => {
+                for symbol in &task.symbols {
+                    match self.datasets.options.source {
+                        OptionsSource::Yahoo => self.yahoo_chains(ctx, &mut report, symbol).await,
+                        OptionsSource::Cboe => self.cboe_chains(ctx, &mut report, symbol).await,
+                    }
+                }
+            }
+        }
+        let outcome = if report.dead_letters == 0 {
+            "done"
+        } else {
+            "partial"
+        };
+        self.metrics
+            .tasks
+            .with_label_values(&[task.dataset.as_str(), outcome])
+            .inc();
+        report
+    }
+
+    /// Runs one provider call with retries: transient failures back off with jitter, 429s
+    /// pause the account in the gate (which then makes the next call wait). The call reports
+    /// which account it used with its error.
+    pub(super) async fn attempt<T, F, Fut>(&self, mut call: F) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, (usize, ProviderError)>>,
+    {
+        let mut backoff = Backoff::from_policy(&self.retry);
+        let (mut failures, mut limits) = (0, 0);
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err((
+                    account,
+                    ProviderError::RateLimited {
+                        provider,
+                        symbols,
+                        scope,
+                        message,
+                    },
+                )) if limits < MAX_RATE_LIMITS => {
+                    limits += 1;
+                    tracing::info!(provider = provider.as_str(), %symbols, ?scope, %message, "rate limited: slowing down");
+                    self.gate.rate_limited(account, scope);
+                }
+                Err((_, e)) if e.is_transient() && failures + 1 < self.retry.max_attempts => {
+                    failures += 1;
+                    tracing::warn!(error = %e, attempt = failures, "provider request failed; retrying");
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+                Err((_, e)) => return Err(e),
+            }
+        }
+    }
+
+    /// A raw envelope for the task at hand.
+    pub(super) fn raw(
+        &self,
+        ctx: &TaskContext<'_>,
+        schema: SchemaId,
+        source: Source,
+        symbol: &str,
+        fetched_at: DateTime<Utc>,
+        payload: Value,
+    ) -> Envelope<Value> {
+        Envelope::new(schema, &self.pipeline, symbol, source, fetched_at, payload)
+            .with_task(&ctx.task.id)
+    }
+
+    /// Publishes a raw envelope to `kind`, keyed by its symbol.
+    pub(super) async fn publish_raw(
+        &self,
+        report: &mut TaskReport,
+        kind: TopicKind,
+        envelope: Envelope<Value>,
+    ) {
+        let value = serde_json::to_vec(&envelope).expect("envelopes serialize");
+        self.publish(kind, &envelope.symbol, value).await;
+        report.published += 1;
+    }
+
+    pub(super) async fn dead_letter(
+        &self,
+        ctx: &TaskContext<'_>,
+        report: &mut TaskReport,
+        symbol: &str,
+        reason: &str,
+        detail: String,
+        evidence: Option<String>,
+    ) {
+        tracing::warn!(%symbol, reason, %detail, task = %ctx.task.id, "sending to dead-letter");
+        let letter = DeadLetter {
+            stage: "collect".into(),
+            reason: reason.into(),
+            detail,
+            origin: Some(ctx.origin.clone()),
+            original: ctx.original.clone(),
+            evidence,
+        };
+        self.send_dead_letter(symbol, letter, Some(&ctx.task.id))
+            .await;
+        report.dead_letters += 1;
+    }
+
+    /// A message on `task-queue` that is not a task goes to `dead-letter` as it is.
+    pub async fn reject(&self, origin: MessageOrigin, original: Value, key: &str, detail: String) {
+        tracing::warn!(%detail, ?origin, "unreadable task sent to dead-letter");
+        let letter = DeadLetter {
+            stage: "collect".into(),
+            reason: "malformed_task".into(),
+            detail,
+            origin: Some(origin),
+            original,
+            evidence: None,
+        };
+        self.send_dead_letter(key, letter, None).await;
+    }
+
+    async fn send_dead_letter(&self, key: &str, letter: DeadLetter, task: Option<&str>) {
+        let reason = letter.reason.clone();
+        let mut envelope = Envelope::new(
+            SchemaId::DEAD_LETTER,
+            &self.pipeline,
+            key,
+            Source::Optionsflow,
+            Utc::now(),
+            letter,
+        );
+        envelope.task_id = task.map(str::to_owned);
+        let value = serde_json::to_vec(&envelope).expect("dead letters serialize");
+        self.publish(TopicKind::DeadLetter, key, value).await;
+        self.metrics
+            .dead_letters
+            .with_label_values(&["collect", &reason])
+            .inc();
+    }
+
+    /// Publishes until the broker acknowledges: data already paid for is never dropped.
+    pub async fn publish(&self, kind: TopicKind, key: &str, value: Vec<u8>) {
+        let topic = self.topics.name(kind);
+        let mut backoff = Backoff::new(
+            std::time::Duration::from_millis(200),
+            std::time::Duration::from_secs(30),
+        );
+        loop {
+            match self.publisher.publish(&topic, key, value.clone()).await {
+                Ok(()) => {
+                    self.metrics.published.with_label_values(&[&topic]).inc();
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, %topic, "publish failed; retrying");
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+            }
+        }
+    }
+}
