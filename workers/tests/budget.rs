@@ -261,3 +261,46 @@ fn report(title: &str, usage: &BTreeMap<String, BTreeMap<i64, u32>>, killed_at: 
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yahoo_requests_stay_within_their_budget() {
+    let _serial = SERIAL.lock().await;
+    let h = Harness::start(|s| {
+        s.yahoo.limit_per_window = Some(6);
+        s.config.sources.yahoo.budget.per_window = 6;
+        s.config.datasets.options.symbols = as_symbols(&["IBM", "MSFT", "QQQ"]);
+    })
+    .await;
+    let (leader, mut member, _) = two_collectors(&h);
+    h.trigger_ok("options", AFTER_CLOSE);
+    wait_for(
+        "the first chains",
+        Duration::from_secs(60),
+        &[&leader, &member],
+        || h.count(TopicKind::OptionData) >= 6,
+    );
+    member.kill();
+    wait_for("every chain", Duration::from_secs(120), &[&leader], || {
+        let keys: BTreeSet<String> = h
+            .read(TopicKind::OptionData)
+            .into_iter()
+            .filter_map(|r| r.key)
+            .collect();
+        keys.len() == 3
+    });
+    let per_window = h.yahoo.requests_per_window();
+    eprintln!(
+        "yahoo requests per window (limit 6): {:?}",
+        per_window.values().collect::<Vec<_>>()
+    );
+    let refused: Vec<_> = h
+        .yahoo
+        .log()
+        .into_iter()
+        .filter(|l| l.status == 429)
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(per_window.values().all(|n| *n <= 6));
+    assert_eq!(h.count(TopicKind::DeadLetter), 0);
+    drop(leader);
+}

@@ -385,3 +385,59 @@ async fn sigterm_finishes_the_task_commits_and_leaves_the_group() {
     assert_eq!(chains.len() as u64, count, "every expiration published");
     assert!(all_committed(&h), "and the task committed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_goes_away_loses_nothing() {
+    let mut h = Harness::start_persistent(|s| {
+        s.yahoo.latency = Duration::from_millis(150);
+        s.config.sources.yahoo.budget.per_window = 1000;
+        s.config.datasets.options.symbols = as_symbols(&["IBM", "MSFT", "QQQ", "SPY"]);
+    })
+    .await;
+    let (collector, admin) = h.collector("collector");
+    wait_ready(&collector, &admin);
+    h.trigger_ok("options", AFTER_CLOSE);
+    wait_for(
+        "the first chains",
+        Duration::from_secs(60),
+        &[&collector],
+        || h.count(TopicKind::OptionData) >= 5,
+    );
+    // Down mid-task for longer than the group's session timeout (6 s), so the collector
+    // also loses its partitions and must get them back; then back with its data.
+    h.tansu.kill();
+    std::thread::sleep(Duration::from_secs(9));
+    h.tansu.restart();
+    wait_for(
+        "every chain, every task committed",
+        Duration::from_secs(120),
+        &[&collector],
+        || {
+            let chains = h.read(TopicKind::OptionData);
+            let complete = ["IBM", "MSFT", "QQQ", "SPY"].iter().all(|symbol| {
+                let parts: BTreeSet<u64> = chains
+                    .iter()
+                    .filter(|r| r.key.as_deref() == Some(*symbol))
+                    .map(|r| r.value["part"]["index"].as_u64().unwrap())
+                    .collect();
+                let count = chains
+                    .iter()
+                    .find(|r| r.key.as_deref() == Some(*symbol))
+                    .map(|r| r.value["part"]["count"].as_u64().unwrap());
+                count.is_some_and(|c| parts.len() as u64 == c)
+            });
+            complete && all_committed(&h)
+        },
+    );
+    assert!(dead_letters(&h).is_empty());
+    assert!(
+        collector.log().contains("All broker connections are down"),
+        "the outage was seen:\n{}",
+        tail(&collector.log(), 30)
+    );
+    assert_eq!(
+        admin_get(&admin, "/readyz").unwrap().0,
+        200,
+        "and the collector carried on"
+    );
+}

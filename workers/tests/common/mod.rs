@@ -65,7 +65,15 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(customize: impl FnOnce(&mut Setup)) -> Harness {
-        let tansu = Tansu::start();
+        Harness::start_on(Tansu::start(), customize).await
+    }
+
+    /// With a broker whose data survives `tansu.restart()`.
+    pub async fn start_persistent(customize: impl FnOnce(&mut Setup)) -> Harness {
+        Harness::start_on(Tansu::start_persistent(), customize).await
+    }
+
+    async fn start_on(tansu: Tansu, customize: impl FnOnce(&mut Setup)) -> Harness {
         let config = RuntimeConfig::from_json(&format!(
             r#"{{"pipeline": {{"namespace": "test", "name": "p{}"}},
                  "kafka": {{"bootstrapServers": "{}", "sessionTimeoutMs": 6000}}}}"#,

@@ -78,11 +78,17 @@ impl<Io: GateIo> ConsumerContext for GroupContext<Io> {
         }
     }
 
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(list) => {
                 let partitions = self.partitions(list);
                 tracing::info!(?partitions, "task-queue partitions assigned");
+                // librdkafka keeps a partition's pause flag across revocation and
+                // reassignment; a partition paused while we were busy would never be
+                // fetched again. The poll loop pauses again if it is still busy.
+                if let Err(e) = consumer.resume(list) {
+                    tracing::warn!(error = %e, "cannot resume assigned partitions");
+                }
                 self.0.gate.assign(&partitions);
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance failed"),
@@ -249,7 +255,7 @@ fn poll_loop<Io: GateIo>(
             if !buffer.is_empty() {
                 let _ = consumer.pause(&assignment);
                 paused = true;
-            } else if paused {
+            } else if paused && assignment.count() > 0 {
                 let _ = consumer.resume(&assignment);
                 paused = false;
             }
