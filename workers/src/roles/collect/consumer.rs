@@ -27,6 +27,8 @@ use crate::bus::kafka::{self, BusError};
 
 /// A task message handed to the worker.
 pub struct Delivery {
+    /// Unique per delivery: the same message is delivered again after its partition came back.
+    id: u64,
     pub origin: MessageOrigin,
     pub key: String,
     pub payload: Vec<u8>,
@@ -37,8 +39,8 @@ pub struct Delivery {
 struct Shared<Io> {
     gate: Arc<BudgetGate<Io>>,
     topic: String,
-    /// Deliveries handed out or buffered and not yet finished.
-    outstanding: Mutex<Vec<(MessageOrigin, CancellationToken)>>,
+    /// Deliveries handed out or buffered and not yet finished: id, partition, token.
+    outstanding: Mutex<Vec<(u64, i32, CancellationToken)>>,
     drain_timeout: Duration,
 }
 
@@ -65,8 +67,8 @@ impl<Io: GateIo> ConsumerContext for GroupContext<Io> {
         let partitions = self.partitions(list);
         tracing::info!(?partitions, "task-queue partitions revoked");
         self.0.gate.revoke(&partitions);
-        for (origin, token) in self.0.outstanding.lock().expect("lock").iter() {
-            if partitions.contains(&(origin.partition as u32)) {
+        for (_, partition, token) in self.0.outstanding.lock().expect("lock").iter() {
+            if partitions.contains(&(*partition as u32)) {
                 token.cancel();
             }
         }
@@ -182,7 +184,7 @@ impl<Io: GateIo> TaskConsumer<Io> {
             .outstanding
             .lock()
             .expect("lock")
-            .retain(|(o, _)| o != &delivery.origin);
+            .retain(|(id, ..)| *id != delivery.id);
     }
 
     /// Stops polling and leaves the group.
@@ -211,6 +213,7 @@ fn poll_loop<Io: GateIo>(
 ) {
     let mut buffer: VecDeque<Delivery> = VecDeque::new();
     let mut paused = false;
+    let mut next_id = 0u64;
     while !stop.load(Ordering::Relaxed) {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
@@ -220,12 +223,14 @@ fn poll_loop<Io: GateIo>(
                     offset: message.offset(),
                 };
                 let revoked = CancellationToken::new();
-                shared
-                    .outstanding
-                    .lock()
-                    .expect("lock")
-                    .push((origin.clone(), revoked.clone()));
+                next_id += 1;
+                shared.outstanding.lock().expect("lock").push((
+                    next_id,
+                    origin.partition,
+                    revoked.clone(),
+                ));
                 buffer.push_back(Delivery {
+                    id: next_id,
                     origin,
                     key: message
                         .key()
@@ -240,6 +245,11 @@ fn poll_loop<Io: GateIo>(
         }
         // Tasks of revoked partitions belong to their new owner now.
         buffer.retain(|d| !d.revoked.is_cancelled());
+        shared
+            .outstanding
+            .lock()
+            .expect("lock")
+            .retain(|(.., token)| !token.is_cancelled());
         while let Some(delivery) = buffer.pop_front() {
             match tx.try_send(delivery) {
                 Ok(()) => {}
