@@ -4,8 +4,10 @@
 #
 # - tansu 0.6.0, the Kafka-compatible broker: the tests start their own brokers on free
 #   loopback ports (testkit/src/tansu.rs), so nothing is left running here.
+# - a Python venv with kubernetes-validate (offline Kubernetes schemas) for the operator's
+#   manifest tests (scripts/validate-manifests.py).
 #
-# Exports TANSU_BIN for the tests.
+# Exports TANSU_BIN and OPTIONSFLOW_PYTHON for the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -21,4 +23,17 @@ install_tansu() {
   export TANSU_BIN="$bin"
 }
 
+install_python_tools() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/optionsflow/venv"
+  if [[ -x "$venv/bin/kubernetes-validate" ]]; then
+    echo "python tools: installed"
+  else
+    echo "python tools: installing kubernetes-validate into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet kubernetes-validate==1.37.0
+  fi
+  export OPTIONSFLOW_PYTHON="$venv/bin/python"
+}
+
 install_tansu
+install_python_tools

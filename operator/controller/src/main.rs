@@ -1,6 +1,4 @@
-//! `optionsflow-operator`: reconciles OptionsPipeline and SymbolSet objects into Kafka
-//! topics, worker Deployments and schedules. Not built yet (issue 3); the subcommands exist
-//! so the image, the chart and the docs can name them.
+//! `optionsflow-operator`: `run` reconciles pipelines; `crd` prints the CRDs.
 
 use std::process::ExitCode;
 
@@ -21,16 +19,33 @@ struct Cli {
 enum Command {
     /// Run the controller.
     Run,
-    /// Print the CustomResourceDefinitions.
-    Crd,
+    /// Print the CustomResourceDefinitions (YAML), or write one file per CRD.
+    Crd {
+        /// Write `<group>_<plural>.yaml` files here instead of printing.
+        #[arg(long)]
+        out_dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let what = match cli.command {
-        Command::Run => "run",
-        Command::Crd => "crd",
-    };
-    eprintln!("optionsflow-operator {what}: not implemented yet (see issue 3)");
-    ExitCode::from(2)
+    match Cli::parse().command {
+        Command::Crd { out_dir: None } => {
+            print!("{}", optionsflow_operator::crds::all_yaml());
+            ExitCode::SUCCESS
+        }
+        Command::Crd { out_dir: Some(dir) } => {
+            for (file, crd) in optionsflow_operator::crds::crds() {
+                let path = dir.join(file);
+                if let Err(e) = std::fs::write(&path, optionsflow_operator::crds::to_yaml(&crd)) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Run => {
+            eprintln!("optionsflow-operator run: not implemented yet");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,19 @@
+//! The values the operator uses for fields a pipeline leaves out. They live here, not in the
+//! schema, so the apiserver never writes them into objects kept in Git.
+
+/// Partitions of every topic.
+pub const PARTITIONS: i32 = 5;
+/// Replication factor of every topic.
+pub const REPLICATION_FACTOR: i32 = 3;
+/// Replicas of every worker role.
+pub const REPLICAS: i32 = 2;
+/// The zone schedules are read in.
+pub const TIME_ZONE: &str = "America/New_York";
+/// 16:30 New York on weekdays: after the close.
+pub const DAILY_SCHEDULE: &str = "30 16 * * 1-5";
+/// Every 15 minutes from 09:00 to 16:45 on weekdays (the trigger skips outside the session).
+pub const INTRADAY_SCHEDULE: &str = "*/15 9-16 * * 1-5";
+/// 16:20 New York on weekdays: end-of-day chains (Cboe's quotes lag 15 minutes).
+pub const OPTIONS_SCHEDULE: &str = "20 16 * * 1-5";
+/// Expirations this many days out.
+pub const HORIZON_DAYS: u32 = 90;

@@ -1,0 +1,75 @@
+//! `OptionsPipeline`: what to collect (SymbolSets, datasets and their schedules), from where
+//! (data sources and their budgets), through which Kafka, into which sinks, with how many
+//! workers. The operator turns it into topics, worker Deployments, CronJobs and the runtime
+//! config the workers read.
+
+pub mod datasets;
+pub mod defaults;
+pub mod kafka;
+pub mod sinks;
+pub mod sources;
+pub mod status;
+pub mod workers;
+
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+pub use datasets::{
+    DatasetSpec, DatasetsSpec, HistoricalSpec, OptionsDatasetSpec, OptionsSourceName,
+};
+pub use kafka::{KafkaSecurity, KafkaSpec, SaslMechanism, SecurityProtocol, TopicsOnDelete};
+pub use sinks::{InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
+pub use sources::{BudgetSpec, CboeSpec, SecretKeyRef, SourcesSpec, TwelveDataSpec, YahooSpec};
+pub use status::{BackfillStatus, OptionsPipelineStatus, RoleStatus, ScheduleStatus, TopicStatus};
+pub use workers::{RoleSpec, WorkersSpec};
+
+/// Collects U.S. stock and option market data on a schedule: the operator turns it into Kafka
+/// topics, worker Deployments, CronJobs and the runtime config the workers read.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "optionsflow.io",
+    version = "v1alpha1",
+    kind = "OptionsPipeline",
+    namespaced,
+    shortname = "opl",
+    category = "optionsflow",
+    status = "OptionsPipelineStatus",
+    doc = "Collects U.S. stock and option market data on a schedule: the operator turns it into Kafka topics, worker Deployments, CronJobs and the runtime config the workers read.",
+    validation = Rule::new("size(self.metadata.name) <= 40").message("pipeline names are at most 40 characters: children are named <pipeline>-<role>"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Symbols", type_ = "integer", json_path = ".status.symbols", description = "Distinct symbols across the pipeline's SymbolSets"),
+    printcolumn(name = "Workers", type_ = "string", json_path = ".status.workers", description = "Ready/desired worker pods"),
+    printcolumn(name = "Last Options Fetch", type_ = "date", json_path = ".status.lastOptionsFetch", description = "When the options schedule last succeeded"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionsPipelineSpec {
+    /// SymbolSets in this namespace whose symbols the pipeline collects (each dataset may
+    /// name its own instead).
+    #[schemars(schema_with = "crate::crd::schema::names")]
+    pub symbol_sets: Vec<String>,
+    /// What to collect and when. Datasets left out run with their defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datasets: Option<DatasetsSpec>,
+    /// Where data comes from, and how much of each provider the pipeline may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<SourcesSpec>,
+    /// The Kafka cluster the pipeline's topics live on.
+    pub kafka: KafkaSpec,
+    /// Where processed data is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sinks: Option<SinksSpec>,
+    /// The worker Deployments: image, replicas and resources per role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<WorkersSpec>,
+    /// Stops the schedules and scales every worker to zero, keeping topics and data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+}
+
+impl OptionsPipeline {
+    pub fn suspended(&self) -> bool {
+        self.spec.suspend.unwrap_or(false)
+    }
+}

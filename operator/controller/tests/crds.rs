@@ -1,0 +1,339 @@
+//! The CRDs: committed YAML matches the Rust types, the schema facts that matter hold, the
+//! CEL rules do what they say, and the samples pass (or, the broken one, fail) the schema.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use optionsflow_operator::crds::{crds, to_yaml};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn crd(file: &str) -> Value {
+    let (_, crd) = crds().into_iter().find(|(f, _)| *f == file).unwrap();
+    serde_json::to_value(crd).unwrap()
+}
+
+fn schema(file: &str) -> Value {
+    crd(file)["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
+}
+
+const PIPELINES: &str = "optionsflow.io_optionspipelines.yaml";
+const SYMBOLSETS: &str = "optionsflow.io_symbolsets.yaml";
+
+#[test]
+fn committed_crds_match_the_rust_types() {
+    for (file, crd) in crds() {
+        let path = root().join("crds").join(file);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == to_yaml(&crd),
+            "{} is out of date: run scripts/generate.sh and commit the result",
+            path.display()
+        );
+    }
+}
+
+/// Walks every schema node with its path.
+fn walk(node: &Value, path: &str, visit: &mut dyn FnMut(&str, &Value)) {
+    visit(path, node);
+    if let Some(props) = node.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            walk(v, &format!("{path}.{k}"), visit);
+        }
+    }
+    if let Some(items) = node.get("items") {
+        walk(items, &format!("{path}[]"), visit);
+    }
+    if let Some(extra) = node.get("additionalProperties").filter(|v| v.is_object()) {
+        walk(extra, &format!("{path}{{}}"), visit);
+    }
+}
+
+#[test]
+fn schemas_are_structural_and_default_nothing() {
+    for file in [PIPELINES, SYMBOLSETS] {
+        walk(&schema(file), "", &mut |path, node| {
+            let typed = node.get("type").is_some()
+                || node.get("x-kubernetes-int-or-string").is_some()
+                || node.get("x-kubernetes-preserve-unknown-fields").is_some();
+            assert!(typed, "{file}: {path} has no type");
+            assert!(
+                node.get("default").is_none(),
+                "{file}: {path} has a schema default"
+            );
+            for forbidden in ["anyOf", "oneOf", "allOf", "$ref"] {
+                assert!(
+                    node.get(forbidden).is_none(),
+                    "{file}: {path} uses {forbidden}"
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn printer_columns_and_names() {
+    let pipelines = crd(PIPELINES);
+    let columns: Vec<&str> = pipelines["spec"]["versions"][0]["additionalPrinterColumns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "Ready",
+            "Phase",
+            "Symbols",
+            "Workers",
+            "Last Options Fetch",
+            "Age"
+        ]
+    );
+    assert_eq!(
+        pipelines["spec"]["names"]["shortNames"],
+        serde_json::json!(["opl"])
+    );
+    assert_eq!(
+        pipelines["spec"]["names"]["categories"],
+        serde_json::json!(["optionsflow"])
+    );
+    assert_eq!(
+        crd(SYMBOLSETS)["spec"]["names"]["shortNames"],
+        serde_json::json!(["symset"])
+    );
+    for file in [PIPELINES, SYMBOLSETS] {
+        let version = &crd(file)["spec"]["versions"][0];
+        assert_eq!(version["name"], "v1alpha1");
+        assert_eq!(
+            version["subresources"]["status"],
+            serde_json::json!({}),
+            "{file}"
+        );
+    }
+}
+
+fn at<'a>(schema: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(schema, |node, key| match *key {
+        "[]" => &node["items"],
+        k => &node["properties"][k],
+    })
+}
+
+#[test]
+fn lists_merge_the_way_server_side_apply_needs() {
+    let s = schema(PIPELINES);
+    for (path, key) in [
+        (&["status", "conditions"][..], "type"),
+        (&["status", "roles"][..], "role"),
+        (&["status", "topics"][..], "name"),
+        (&["status", "schedules"][..], "dataset"),
+    ] {
+        let node = at(&s, path);
+        assert_eq!(node["x-kubernetes-list-type"], "map", "{path:?}");
+        assert_eq!(
+            node["x-kubernetes-list-map-keys"],
+            serde_json::json!([key]),
+            "{path:?}"
+        );
+    }
+    assert_eq!(
+        at(&s, &["spec", "symbolSets"])["x-kubernetes-list-type"],
+        "set"
+    );
+    assert_eq!(
+        at(&schema(SYMBOLSETS), &["spec", "symbols"])["x-kubernetes-list-type"],
+        "set"
+    );
+    assert_eq!(
+        at(&schema(SYMBOLSETS), &["status", "conditions"])["x-kubernetes-list-map-keys"],
+        serde_json::json!(["type"])
+    );
+}
+
+fn rules(node: &Value) -> Vec<String> {
+    node["x-kubernetes-validations"]
+        .as_array()
+        .map(|rules| {
+            rules
+                .iter()
+                .map(|r| r["rule"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn cel_rules_sit_where_the_schema_cannot_say_it() {
+    let s = schema(PIPELINES);
+    assert!(
+        rules(&s)
+            .iter()
+            .any(|r| r.contains("size(self.metadata.name) <= 40"))
+    );
+    assert!(
+        rules(at(&s, &["spec", "kafka"]))
+            .iter()
+            .any(|r| r.contains("oldSelf.partitions"))
+    );
+    for dataset in ["daily", "intraday", "historical", "options"] {
+        let d = at(&s, &["spec", "datasets", dataset]);
+        assert!(
+            rules(&d["properties"]["schedule"])
+                .iter()
+                .any(|r| r.contains("@(yearly")),
+            "{dataset}"
+        );
+        assert!(
+            rules(&d["properties"]["timeZone"])
+                .iter()
+                .any(|r| r.contains("UTC")),
+            "{dataset}"
+        );
+        assert!(
+            d["properties"]["schedule"]["maxLength"].is_number(),
+            "CEL cost needs a bound"
+        );
+    }
+    for role in [
+        "collector",
+        "processor",
+        "dbWriter",
+        "fileWriter",
+        "api",
+        "predictor",
+    ] {
+        let r = at(&s, &["spec", "workers", role, "replicas"]);
+        assert_eq!(rules(r), ["self >= 1"], "{role}");
+    }
+}
+
+fn yaml_docs(file: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join("config/samples").join(file)).unwrap();
+    serde_norway::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect()
+}
+
+fn cel(file: &str, object: &Value, old: Option<&Value>) -> Vec<String> {
+    match kube::core::cel::Validator::new().validate(&schema(file), object, old) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors
+            .into_vec()
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field_path, e.message))
+            .collect(),
+    }
+}
+
+#[test]
+fn the_samples_pass_the_cel_rules_and_the_broken_one_does_not() {
+    for doc in yaml_docs("symbolsets.yaml") {
+        assert_eq!(cel(SYMBOLSETS, &doc, None), Vec::<String>::new());
+    }
+    let pipeline = &yaml_docs("pipeline.yaml")[0];
+    assert_eq!(cel(PIPELINES, pipeline, None), Vec::<String>::new());
+    let broken = &yaml_docs("invalid-pipeline.yaml")[0];
+    let errors = cel(PIPELINES, broken, None).join("\n");
+    assert!(errors.contains("five-field cron expression"), "{errors}");
+    assert!(errors.contains("IANA time zone"), "{errors}");
+    assert!(errors.contains("replicas must be at least 1"), "{errors}");
+}
+
+#[test]
+fn partitions_may_only_grow() {
+    let mut old = yaml_docs("pipeline.yaml")[0].clone();
+    let mut new = old.clone();
+    // Unset means 5: going to 4 shrinks, going to 8 grows, unsetting 8 shrinks.
+    new["spec"]["kafka"]["partitions"] = 4.into();
+    assert!(
+        cel(PIPELINES, &new, Some(&old))
+            .join(" ")
+            .contains("partitions can only grow")
+    );
+    new["spec"]["kafka"]["partitions"] = 8.into();
+    assert_eq!(cel(PIPELINES, &new, Some(&old)), Vec::<String>::new());
+    old = new.clone();
+    new["spec"]["kafka"]
+        .as_object_mut()
+        .unwrap()
+        .remove("partitions");
+    assert!(
+        cel(PIPELINES, &new, Some(&old))
+            .join(" ")
+            .contains("partitions can only grow")
+    );
+    let mut long = old.clone();
+    long["metadata"]["name"] = "a".repeat(41).into();
+    assert!(
+        cel(PIPELINES, &long, None)
+            .join(" ")
+            .contains("at most 40 characters")
+    );
+}
+
+/// Runs scripts/validate-manifests.py; returns (success, output).
+pub fn validate_manifests(files: &[PathBuf]) -> (bool, String) {
+    let python = std::env::var("OPTIONSFLOW_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/optionsflow/venv/bin/python",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    assert!(
+        Path::new(&python).exists(),
+        "{python} is missing: run scripts/test-services.sh (it installs kubernetes-validate)"
+    );
+    let out = Command::new(python)
+        .arg(root().join("scripts/validate-manifests.py"))
+        .args(["--kubernetes-version", "1.33", "--crds"])
+        .arg(root().join("crds"))
+        .args(files)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_samples_pass_the_schemas_and_the_broken_one_does_not() {
+    let samples = root().join("config/samples");
+    let crds: Vec<PathBuf> = crds()
+        .iter()
+        .map(|(f, _)| root().join("crds").join(f))
+        .collect();
+    let (ok, out) = validate_manifests(
+        &[
+            &crds[..],
+            &[
+                samples.join("symbolsets.yaml"),
+                samples.join("pipeline.yaml"),
+            ],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("ok ")).count(),
+        5,
+        "{out}"
+    );
+    let (ok, out) = validate_manifests(&[samples.join("invalid-pipeline.yaml")]);
+    assert!(!ok, "{out}");
+    for expected in [
+        "symbolSets.0",
+        "does not match",
+        "partitions: 0 is less than the minimum of 1",
+        "horizonDays: 0 is less than the minimum of 1",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
