@@ -17,6 +17,16 @@ import kubernetes_validate
 import yaml
 
 
+class KubernetesLoader(yaml.SafeLoader):
+    """YAML as Kubernetes reads it: an unquoted 2020-01-02 is a string, not a date."""
+
+
+KubernetesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def openapi_to_jsonschema(node):
     """OpenAPI 3.0's `nullable: true` is JSON Schema's `type: [T, "null"]`."""
     if isinstance(node, dict):
@@ -36,7 +46,7 @@ def openapi_to_jsonschema(node):
 def load_crd_schemas(directory):
     schemas = {}
     for path in sorted(pathlib.Path(directory).glob("*.yaml")):
-        for crd in yaml.safe_load_all(path.read_text()):
+        for crd in yaml.load_all(path.read_text(), Loader=KubernetesLoader):
             if not crd:
                 continue
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
@@ -55,7 +65,7 @@ def main():
     crds = load_crd_schemas(args.crds)
     failed = 0
     for name in args.files:
-        for doc in yaml.safe_load_all(pathlib.Path(name).read_text()):
+        for doc in yaml.load_all(pathlib.Path(name).read_text(), Loader=KubernetesLoader):
             if not doc:
                 continue
             what = f"{name} {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"

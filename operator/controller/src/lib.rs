@@ -1,4 +1,8 @@
 //! The optionsflow operator: reconciles `OptionsPipeline` and `SymbolSet` objects into Kafka
 //! topics, worker Deployments, CronJobs and the runtime config the workers read.
 
+pub mod build;
 pub mod crds;
+pub mod names;
+pub mod roles;
+pub mod validate;

@@ -1,15 +1,13 @@
 //! The CRDs: committed YAML matches the Rust types, the schema facts that matter hold, the
 //! CEL rules do what they say, and the samples pass (or, the broken one, fail) the schema.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::PathBuf;
+
+use common::{root, validate_manifests, yaml_docs};
 use optionsflow_operator::crds::{crds, to_yaml};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn crd(file: &str) -> Value {
     let (_, crd) = crds().into_iter().find(|(f, _)| *f == file).unwrap();
@@ -212,13 +210,6 @@ fn cel_rules_sit_where_the_schema_cannot_say_it() {
     }
 }
 
-fn yaml_docs(file: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(root().join("config/samples").join(file)).unwrap();
-    serde_norway::Deserializer::from_str(&text)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect()
-}
-
 fn cel(file: &str, object: &Value, old: Option<&Value>) -> Vec<String> {
     match kube::core::cel::Validator::new().validate(&schema(file), object, old) {
         Ok(()) => Vec::new(),
@@ -232,12 +223,12 @@ fn cel(file: &str, object: &Value, old: Option<&Value>) -> Vec<String> {
 
 #[test]
 fn the_samples_pass_the_cel_rules_and_the_broken_one_does_not() {
-    for doc in yaml_docs("symbolsets.yaml") {
+    for doc in yaml_docs(&root().join("config/samples/symbolsets.yaml")) {
         assert_eq!(cel(SYMBOLSETS, &doc, None), Vec::<String>::new());
     }
-    let pipeline = &yaml_docs("pipeline.yaml")[0];
+    let pipeline = &yaml_docs(&root().join("config/samples/pipeline.yaml"))[0];
     assert_eq!(cel(PIPELINES, pipeline, None), Vec::<String>::new());
-    let broken = &yaml_docs("invalid-pipeline.yaml")[0];
+    let broken = &yaml_docs(&root().join("config/samples/invalid-pipeline.yaml"))[0];
     let errors = cel(PIPELINES, broken, None).join("\n");
     assert!(errors.contains("five-field cron expression"), "{errors}");
     assert!(errors.contains("IANA time zone"), "{errors}");
@@ -246,7 +237,7 @@ fn the_samples_pass_the_cel_rules_and_the_broken_one_does_not() {
 
 #[test]
 fn partitions_may_only_grow() {
-    let mut old = yaml_docs("pipeline.yaml")[0].clone();
+    let mut old = yaml_docs(&root().join("config/samples/pipeline.yaml"))[0].clone();
     let mut new = old.clone();
     // Unset means 5: going to 4 shrinks, going to 8 grows, unsetting 8 shrinks.
     new["spec"]["kafka"]["partitions"] = 4.into();
@@ -274,33 +265,6 @@ fn partitions_may_only_grow() {
             .join(" ")
             .contains("at most 40 characters")
     );
-}
-
-/// Runs scripts/validate-manifests.py; returns (success, output).
-pub fn validate_manifests(files: &[PathBuf]) -> (bool, String) {
-    let python = std::env::var("OPTIONSFLOW_PYTHON").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/optionsflow/venv/bin/python",
-            std::env::var("HOME").unwrap()
-        )
-    });
-    assert!(
-        Path::new(&python).exists(),
-        "{python} is missing: run scripts/test-services.sh (it installs kubernetes-validate)"
-    );
-    let out = Command::new(python)
-        .arg(root().join("scripts/validate-manifests.py"))
-        .args(["--kubernetes-version", "1.33", "--crds"])
-        .arg(root().join("crds"))
-        .args(files)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 #[test]

@@ -1,0 +1,94 @@
+//! Build: a validated pipeline becomes the exact objects to apply. Pure, one file per kind
+//! of child; every object carries the pipeline's labels and a controller owner reference.
+
+mod config_map;
+mod deployment;
+mod pod;
+mod runtime_config;
+mod schedule;
+pub mod secrets;
+mod service;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use optionsflow_api::RuntimeConfig;
+
+pub use runtime_config::runtime_config;
+
+use crate::validate::{ValidatedPipeline, fingerprint};
+
+/// Everything a pipeline wants to exist, in the order it is applied: configuration and
+/// Services first, then PodDisruptionBudgets, then workloads, so pods start once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resources {
+    pub runtime: RuntimeConfig,
+    pub config_map: ConfigMap,
+    pub services: Vec<Service>,
+    pub pdbs: Vec<PodDisruptionBudget>,
+    pub deployments: Vec<Deployment>,
+    pub cron_jobs: Vec<CronJob>,
+    pub jobs: Vec<Job>,
+}
+
+pub fn build(p: &ValidatedPipeline) -> Resources {
+    let runtime = runtime_config(p);
+    let runtime_json = serde_json::to_string_pretty(&runtime).expect("runtime configs serialize");
+    let config_hash = fingerprint(&runtime_json);
+    Resources {
+        config_map: config_map::config_map(p, &runtime_json),
+        services: vec![service::api_service(p), service::metrics_service(p)],
+        pdbs: p
+            .roles
+            .iter()
+            .map(|r| deployment::pod_disruption_budget(p, r))
+            .collect(),
+        deployments: p
+            .roles
+            .iter()
+            .map(|r| deployment::deployment(p, r, &config_hash))
+            .collect(),
+        cron_jobs: p
+            .datasets
+            .iter()
+            .filter_map(|(d, plan)| schedule::cron_job(p, *d, plan))
+            .collect(),
+        jobs: p
+            .backfill
+            .iter()
+            .map(|b| schedule::backfill_job(p, b))
+            .collect(),
+        runtime,
+    }
+}
+
+impl Resources {
+    /// Every object as one multi-document YAML stream, in apply order.
+    pub fn to_yaml(&self) -> String {
+        let mut docs: Vec<String> = vec![yaml(&self.config_map)];
+        docs.extend(self.services.iter().map(yaml));
+        docs.extend(self.pdbs.iter().map(yaml));
+        docs.extend(self.deployments.iter().map(yaml));
+        docs.extend(self.cron_jobs.iter().map(yaml));
+        docs.extend(self.jobs.iter().map(yaml));
+        docs.into_iter().map(|d| format!("---\n{d}")).collect()
+    }
+}
+
+fn yaml<T: serde::Serialize>(object: &T) -> String {
+    serde_norway::to_string(object).expect("objects serialize")
+}
+
+/// Metadata of a child: name, namespace, the pipeline's labels, and the pipeline as its
+/// controlling owner.
+fn meta(p: &ValidatedPipeline, name: String, component: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(p.namespace.clone()),
+        labels: Some(p.names.labels(component)),
+        owner_references: Some(vec![p.owner.clone()]),
+        ..ObjectMeta::default()
+    }
+}

@@ -1,0 +1,175 @@
+//! The runtime config the workers read, from a validated pipeline. Pure: the same pipeline
+//! and SymbolSets always render the same document, so its hash only changes when it does.
+
+use std::collections::BTreeMap;
+
+use optionsflow_api::crd::pipeline::{BudgetSpec, OptionsSourceName};
+use optionsflow_api::runtime_config::{
+    Budget, DailyDataset, HistoricalDataset, InfluxSink, IntradayDataset, KafkaSettings,
+    OptionsDataset, OptionsSource, PipelineRef, PostgresSink, S3Sink, Sinks, Sources,
+};
+use optionsflow_api::{Dataset, RuntimeConfig};
+
+use super::secrets;
+use crate::validate::{DatasetPlan, ValidatedPipeline};
+
+pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
+    let mut sources = Sources::default();
+    let spec = &p.sources;
+    if let Some(td) = &spec.twelve_data {
+        if let Some(url) = &td.base_url {
+            sources.twelve_data.base_url = url.clone();
+        }
+        apply_budget(&mut sources.twelve_data.budget, td.budget.as_ref());
+        if let Some(n) = td.symbols_per_task {
+            sources.twelve_data.symbols_per_task = n;
+        }
+    }
+    sources.twelve_data.api_keys_env = secrets::TWELVEDATA_KEYS.into();
+    if let Some(y) = &spec.yahoo {
+        if let Some(url) = &y.base_url {
+            sources.yahoo.base_url = url.clone();
+        }
+        apply_budget(&mut sources.yahoo.budget, y.budget.as_ref());
+    }
+    if let Some(c) = &spec.cboe {
+        if let Some(url) = &c.base_url {
+            sources.cboe.base_url = url.clone();
+        }
+        apply_budget(&mut sources.cboe.budget, c.budget.as_ref());
+    }
+
+    let mut properties = BTreeMap::new();
+    let mut properties_from_env = BTreeMap::new();
+    if let Some(security) = &p.kafka.security {
+        if let Some(protocol) = security.protocol {
+            properties.insert("security.protocol".to_owned(), protocol.as_str().to_owned());
+        }
+        if let Some(mechanism) = security.sasl_mechanism {
+            properties.insert("sasl.mechanism".to_owned(), mechanism.as_str().to_owned());
+        }
+        if security.credentials_secret.is_some() {
+            properties_from_env.insert(
+                "sasl.username".to_owned(),
+                secrets::KAFKA_USERNAME.to_owned(),
+            );
+            properties_from_env.insert(
+                "sasl.password".to_owned(),
+                secrets::KAFKA_PASSWORD.to_owned(),
+            );
+        }
+    }
+
+    let sinks = Sinks {
+        postgres: p.sinks.postgres.as_ref().map(|_| PostgresSink {
+            url_env: secrets::DATABASE_URL.into(),
+        }),
+        influxdb: p.sinks.influxdb.as_ref().map(|i| InfluxSink {
+            url: i.url.clone(),
+            database: i.database.clone(),
+            token_env: i
+                .token_secret
+                .as_ref()
+                .map(|_| secrets::INFLUXDB_TOKEN.into()),
+        }),
+        s3: p.sinks.s3.as_ref().map(|s| S3Sink {
+            bucket: s.bucket.clone(),
+            prefix: s.prefix.clone().unwrap_or_default(),
+            endpoint: s.endpoint.clone(),
+            region: s.region.clone().unwrap_or_else(|| "us-east-1".into()),
+            path_style: s.path_style.unwrap_or(false),
+        }),
+    };
+
+    let plan = |d: Dataset| p.datasets.get(&d);
+    let (enabled, symbols, schedule, zone) = parts(plan(Dataset::Daily));
+    let daily = DailyDataset {
+        enabled,
+        symbols,
+        schedule,
+        time_zone: zone,
+        ..DailyDataset::default()
+    };
+    let (enabled, symbols, schedule, zone) = parts(plan(Dataset::Intraday));
+    let intraday = IntradayDataset {
+        enabled,
+        symbols,
+        schedule,
+        time_zone: zone,
+    };
+    let (enabled, symbols, schedule, zone) = parts(plan(Dataset::Historical));
+    let historical = HistoricalDataset {
+        enabled,
+        symbols,
+        schedule,
+        time_zone: zone,
+        start_date: p.backfill.as_ref().map(|b| b.start),
+        end_date: p.backfill.as_ref().and_then(|b| b.end),
+    };
+    let (enabled, symbols, schedule, zone) = parts(plan(Dataset::Options));
+    let options = OptionsDataset {
+        enabled,
+        symbols,
+        schedule,
+        time_zone: zone,
+        horizon_days: p.options_horizon_days,
+        source: match p.options_source {
+            OptionsSourceName::Yahoo => OptionsSource::Yahoo,
+            OptionsSourceName::Cboe => OptionsSource::Cboe,
+        },
+    };
+
+    RuntimeConfig {
+        pipeline: PipelineRef {
+            namespace: p.namespace.clone(),
+            name: p.names.pipeline().to_owned(),
+        },
+        datasets: optionsflow_api::runtime_config::Datasets {
+            daily,
+            intraday,
+            historical,
+            options,
+        },
+        kafka: KafkaSettings {
+            bootstrap_servers: p.kafka.bootstrap_servers.clone(),
+            topic_prefix: Some(p.kafka.topics.prefix().to_owned()),
+            partitions: p.kafka.partitions as u32,
+            session_timeout_ms: 10_000,
+            properties,
+            properties_from_env,
+        },
+        sources,
+        sinks,
+    }
+}
+
+/// A dataset's (enabled, symbols, schedule, zone); disabled datasets keep their defaults.
+fn parts(
+    plan: Option<&DatasetPlan>,
+) -> (bool, Vec<optionsflow_api::Symbol>, Option<String>, String) {
+    match plan {
+        Some(d) => (
+            true,
+            d.symbols.clone(),
+            d.schedule.clone(),
+            d.time_zone.clone(),
+        ),
+        None => (
+            false,
+            Vec::new(),
+            None,
+            optionsflow_api::crd::pipeline::defaults::TIME_ZONE.into(),
+        ),
+    }
+}
+
+fn apply_budget(budget: &mut Budget, spec: Option<&BudgetSpec>) {
+    if let Some(spec) = spec {
+        if let Some(per_minute) = spec.per_minute {
+            budget.per_window = per_minute;
+        }
+        if spec.per_day.is_some() {
+            budget.per_day = spec.per_day;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Which Secret keys reach which pods, and under which environment variable: the runtime
+//! config names the variables, the pods get them from the Secrets. Secrets are only ever
+//! referenced, never copied.
+
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+
+use crate::roles::Role;
+use crate::validate::ValidatedPipeline;
+
+pub const TWELVEDATA_KEYS: &str = "TWELVEDATA_API_KEYS";
+pub const KAFKA_USERNAME: &str = "KAFKA_USERNAME";
+pub const KAFKA_PASSWORD: &str = "KAFKA_PASSWORD";
+pub const DATABASE_URL: &str = "DATABASE_URL";
+pub const INFLUXDB_TOKEN: &str = "INFLUXDB_TOKEN";
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+
+/// Who a pod is: a worker role, or a trigger run by a CronJob or the backfill Job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consumer {
+    Worker(Role),
+    Trigger,
+}
+
+/// The secret environment of a pod.
+pub fn env(p: &ValidatedPipeline, who: Consumer) -> Vec<EnvVar> {
+    let mut env = Vec::new();
+    if let Some(secret) = p
+        .kafka
+        .security
+        .as_ref()
+        .and_then(|s| s.credentials_secret.as_ref())
+    {
+        env.push(from_secret(KAFKA_USERNAME, secret, "username"));
+        env.push(from_secret(KAFKA_PASSWORD, secret, "password"));
+    }
+    let Consumer::Worker(role) = who else {
+        return env;
+    };
+    if role == Role::Collector
+        && let Some(r) = p
+            .sources
+            .twelve_data
+            .as_ref()
+            .and_then(|t| t.api_keys_secret.as_ref())
+    {
+        env.push(from_secret(TWELVEDATA_KEYS, &r.name, &r.key));
+    }
+    if role.uses_postgres()
+        && let Some(pg) = &p.sinks.postgres
+    {
+        env.push(from_secret(
+            DATABASE_URL,
+            &pg.url_secret.name,
+            &pg.url_secret.key,
+        ));
+    }
+    if role == Role::DbWriter
+        && let Some(r) = p
+            .sinks
+            .influxdb
+            .as_ref()
+            .and_then(|i| i.token_secret.as_ref())
+    {
+        env.push(from_secret(INFLUXDB_TOKEN, &r.name, &r.key));
+    }
+    if role == Role::FileWriter
+        && let Some(secret) = p
+            .sinks
+            .s3
+            .as_ref()
+            .and_then(|s| s.credentials_secret.as_ref())
+    {
+        env.push(from_secret(AWS_ACCESS_KEY_ID, secret, AWS_ACCESS_KEY_ID));
+        env.push(from_secret(
+            AWS_SECRET_ACCESS_KEY,
+            secret,
+            AWS_SECRET_ACCESS_KEY,
+        ));
+    }
+    env
+}
+
+fn from_secret(variable: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: variable.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_owned(),
+                key: key.to_owned(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}

@@ -1,0 +1,400 @@
+//! Validate: the pipeline as written plus the SymbolSets it names become a
+//! [`ValidatedPipeline`], with every default resolved and every reference checked. Pure. What
+//! fails here is the user's to fix, so the reconcile waits for a change instead of retrying.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::Resource;
+use optionsflow_api::crd::pipeline::{
+    KafkaSecurity, OptionsSourceName, RoleSpec, SinksSpec, SourcesSpec, TopicsOnDelete, defaults,
+};
+use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
+use optionsflow_api::{Dataset, Symbol, TopicNames};
+
+use crate::names::Names;
+use crate::roles::Role;
+
+/// What the operator is configured with, as opposed to what a pipeline says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The worker image when a pipeline does not name one.
+    pub worker_image: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("the pipeline has no name, namespace or uid yet")]
+    Unnamed,
+    #[error("SymbolSet {} not found in namespace {namespace}", missing.join(", "))]
+    MissingSymbolSets {
+        namespace: String,
+        missing: Vec<String>,
+    },
+    #[error("SymbolSet {set} holds {symbol:?}, which is not a ticker: {reason}")]
+    BadSymbol {
+        set: String,
+        symbol: String,
+        reason: String,
+    },
+    #[error("the {dataset} dataset has no symbols: its SymbolSets are empty")]
+    NoSymbols { dataset: Dataset },
+    #[error("the {dataset} dataset's time zone {zone:?} is not in the tz database")]
+    UnknownTimeZone { dataset: Dataset, zone: String },
+    #[error("historical {field} {value:?} is not a date (YYYY-MM-DD)")]
+    BadDate { field: &'static str, value: String },
+}
+
+impl ValidationError {
+    /// A PascalCase reason for conditions and Events.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ValidationError::Unnamed => "Unnamed",
+            ValidationError::MissingSymbolSets { .. } => "SymbolSetNotFound",
+            ValidationError::BadSymbol { .. } => "InvalidSymbol",
+            ValidationError::NoSymbols { .. } => "NoSymbols",
+            ValidationError::UnknownTimeZone { .. } => "UnknownTimeZone",
+            ValidationError::BadDate { .. } => "InvalidDate",
+        }
+    }
+}
+
+/// One enabled dataset, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetPlan {
+    pub symbols: Vec<Symbol>,
+    /// None for a historical dataset run only by its backfill Job.
+    pub schedule: Option<String>,
+    pub time_zone: String,
+}
+
+/// One worker role, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RolePlan {
+    pub role: Role,
+    /// Replicas asked for; 0 is applied while suspended.
+    pub replicas: i32,
+    pub resources: ResourceRequirements,
+}
+
+/// The backfill: its dates and a fingerprint that names its Job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackfillPlan {
+    pub start: NaiveDate,
+    pub end: Option<NaiveDate>,
+    pub fingerprint: String,
+}
+
+/// Kafka, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KafkaPlan {
+    pub bootstrap_servers: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub topics: TopicNames,
+    pub security: Option<KafkaSecurity>,
+    pub topics_on_delete: TopicsOnDelete,
+}
+
+/// A pipeline ready to be built: nothing left to default, nothing left to look up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidatedPipeline {
+    pub names: Names,
+    pub namespace: String,
+    pub owner: OwnerReference,
+    pub generation: Option<i64>,
+    pub suspended: bool,
+    pub image: String,
+    pub image_pull_policy: String,
+    pub datasets: BTreeMap<Dataset, DatasetPlan>,
+    pub options_horizon_days: u32,
+    pub options_source: OptionsSourceName,
+    /// Distinct symbols across every dataset.
+    pub symbols: usize,
+    pub roles: Vec<RolePlan>,
+    pub kafka: KafkaPlan,
+    pub backfill: Option<BackfillPlan>,
+    pub sources: SourcesSpec,
+    pub sinks: SinksSpec,
+}
+
+impl ValidatedPipeline {
+    /// Replicas to apply for a role: zero while suspended.
+    pub fn applied_replicas(&self, role: &RolePlan) -> i32 {
+        if self.suspended { 0 } else { role.replicas }
+    }
+}
+
+/// Checks a pipeline against the SymbolSets found in its namespace.
+pub fn validate(
+    pipeline: &OptionsPipeline,
+    symbol_sets: &BTreeMap<String, SymbolSet>,
+    settings: &Settings,
+) -> Result<ValidatedPipeline, ValidationError> {
+    let (Some(name), Some(namespace)) = (
+        pipeline.metadata.name.clone(),
+        pipeline.metadata.namespace.clone(),
+    ) else {
+        return Err(ValidationError::Unnamed);
+    };
+    let owner = pipeline
+        .controller_owner_ref(&())
+        .ok_or(ValidationError::Unnamed)?;
+    let spec = &pipeline.spec;
+    let datasets_spec = spec.datasets.clone().unwrap_or_default();
+
+    // Every SymbolSet named anywhere must exist.
+    let mut named: BTreeSet<&String> = spec.symbol_sets.iter().collect();
+    for sets in [
+        datasets_spec
+            .daily
+            .as_ref()
+            .and_then(|d| d.symbol_sets.as_ref()),
+        datasets_spec
+            .intraday
+            .as_ref()
+            .and_then(|d| d.symbol_sets.as_ref()),
+        datasets_spec
+            .historical
+            .as_ref()
+            .and_then(|d| d.symbol_sets.as_ref()),
+        datasets_spec
+            .options
+            .as_ref()
+            .and_then(|d| d.symbol_sets.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        named.extend(sets);
+    }
+    let missing: Vec<String> = named
+        .iter()
+        .filter(|n| !symbol_sets.contains_key(n.as_str()))
+        .map(|n| n.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ValidationError::MissingSymbolSets { namespace, missing });
+    }
+    let symbols_of = |sets: &[String]| -> Result<Vec<Symbol>, ValidationError> {
+        let mut out = BTreeSet::new();
+        for set in sets {
+            for s in &symbol_sets[set].spec.symbols {
+                let symbol = Symbol::parse(s).map_err(|e| ValidationError::BadSymbol {
+                    set: set.clone(),
+                    symbol: s.clone(),
+                    reason: e.to_string(),
+                })?;
+                out.insert(symbol);
+            }
+        }
+        Ok(out.into_iter().collect())
+    };
+
+    let mut datasets = BTreeMap::new();
+    let mut plan = |dataset: Dataset,
+                    enabled: bool,
+                    own_sets: Option<&Vec<String>>,
+                    schedule: Option<String>,
+                    zone: Option<&String>|
+     -> Result<(), ValidationError> {
+        if !enabled {
+            return Ok(());
+        }
+        let symbols = symbols_of(own_sets.unwrap_or(&spec.symbol_sets))?;
+        if symbols.is_empty() {
+            return Err(ValidationError::NoSymbols { dataset });
+        }
+        let time_zone = zone
+            .cloned()
+            .unwrap_or_else(|| defaults::TIME_ZONE.to_owned());
+        if time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ValidationError::UnknownTimeZone {
+                dataset,
+                zone: time_zone,
+            });
+        }
+        datasets.insert(
+            dataset,
+            DatasetPlan {
+                symbols,
+                schedule,
+                time_zone,
+            },
+        );
+        Ok(())
+    };
+    let daily = datasets_spec.daily.clone().unwrap_or_default();
+    plan(
+        Dataset::Daily,
+        daily.enabled.unwrap_or(true),
+        daily.symbol_sets.as_ref(),
+        Some(
+            daily
+                .schedule
+                .clone()
+                .unwrap_or_else(|| defaults::DAILY_SCHEDULE.into()),
+        ),
+        daily.time_zone.as_ref(),
+    )?;
+    let intraday = datasets_spec.intraday.clone().unwrap_or_default();
+    plan(
+        Dataset::Intraday,
+        intraday.enabled.unwrap_or(true),
+        intraday.symbol_sets.as_ref(),
+        Some(
+            intraday
+                .schedule
+                .clone()
+                .unwrap_or_else(|| defaults::INTRADAY_SCHEDULE.into()),
+        ),
+        intraday.time_zone.as_ref(),
+    )?;
+    let options = datasets_spec.options.clone().unwrap_or_default();
+    plan(
+        Dataset::Options,
+        options.enabled.unwrap_or(true),
+        options.symbol_sets.as_ref(),
+        Some(
+            options
+                .schedule
+                .clone()
+                .unwrap_or_else(|| defaults::OPTIONS_SCHEDULE.into()),
+        ),
+        options.time_zone.as_ref(),
+    )?;
+    let historical = datasets_spec.historical.clone().unwrap_or_default();
+    let date = |field: &'static str,
+                value: &Option<String>|
+     -> Result<Option<NaiveDate>, ValidationError> {
+        value
+            .as_ref()
+            .map(|v| {
+                v.parse::<NaiveDate>()
+                    .map_err(|_| ValidationError::BadDate {
+                        field,
+                        value: v.clone(),
+                    })
+            })
+            .transpose()
+    };
+    let start = date("startDate", &historical.start_date)?;
+    let end = date("endDate", &historical.end_date)?;
+    let historical_on = historical.enabled.unwrap_or(true) && start.is_some();
+    plan(
+        Dataset::Historical,
+        historical_on,
+        historical.symbol_sets.as_ref(),
+        historical.schedule.clone(),
+        historical.time_zone.as_ref(),
+    )?;
+    let backfill = match (historical_on, start) {
+        (true, Some(start)) => Some(BackfillPlan {
+            start,
+            end,
+            fingerprint: fingerprint(&format!(
+                "{start}/{}",
+                end.map(|e| e.to_string()).unwrap_or_default()
+            )),
+        }),
+        _ => None,
+    };
+
+    let symbols = datasets
+        .values()
+        .flat_map(|d| d.symbols.iter())
+        .collect::<BTreeSet<_>>()
+        .len();
+    let workers = spec.workers.clone().unwrap_or_default();
+    let role_spec = |role: Role| -> Option<&RoleSpec> {
+        match role {
+            Role::Collector => workers.collector.as_ref(),
+            Role::Processor => workers.processor.as_ref(),
+            Role::DbWriter => workers.db_writer.as_ref(),
+            Role::FileWriter => workers.file_writer.as_ref(),
+            Role::Api => workers.api.as_ref(),
+            Role::Predictor => workers.predictor.as_ref(),
+        }
+    };
+    let roles = Role::ALL
+        .into_iter()
+        .map(|role| {
+            let given = role_spec(role);
+            RolePlan {
+                role,
+                replicas: given.and_then(|r| r.replicas).unwrap_or(defaults::REPLICAS),
+                resources: given
+                    .and_then(|r| r.resources.clone())
+                    .unwrap_or_else(default_resources),
+            }
+        })
+        .collect();
+    let kafka = &spec.kafka;
+    let prefix = kafka
+        .topic_prefix
+        .clone()
+        .unwrap_or_else(|| TopicNames::default_prefix(&namespace, &name));
+    Ok(ValidatedPipeline {
+        names: Names::new(&name),
+        namespace,
+        owner,
+        generation: pipeline.metadata.generation,
+        suspended: pipeline.suspended(),
+        image: workers
+            .image
+            .clone()
+            .unwrap_or_else(|| settings.worker_image.clone()),
+        image_pull_policy: workers
+            .image_pull_policy
+            .clone()
+            .unwrap_or_else(|| "IfNotPresent".into()),
+        datasets,
+        options_horizon_days: options.horizon_days.unwrap_or(defaults::HORIZON_DAYS),
+        options_source: options.source.unwrap_or(OptionsSourceName::Yahoo),
+        symbols,
+        roles,
+        kafka: KafkaPlan {
+            bootstrap_servers: kafka.bootstrap_servers.clone(),
+            partitions: kafka.partitions.unwrap_or(defaults::PARTITIONS),
+            replication_factor: kafka
+                .replication_factor
+                .unwrap_or(defaults::REPLICATION_FACTOR),
+            topics: TopicNames::new(prefix),
+            security: kafka.security.clone(),
+            topics_on_delete: kafka.topics_on_delete.unwrap_or(TopicsOnDelete::Retain),
+        },
+        backfill,
+        sources: spec.sources.clone().unwrap_or_default(),
+        sinks: spec.sinks.clone().unwrap_or_default(),
+    })
+}
+
+/// Requests that fit a worker's steady state (< 64 MiB), with room for bursts.
+fn default_resources() -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), Quantity("50m".into())),
+            ("memory".to_owned(), Quantity("64Mi".into())),
+        ])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_owned(),
+            Quantity("128Mi".into()),
+        )])),
+        ..ResourceRequirements::default()
+    }
+}
+
+/// Eight hex digits of SHA-256: short, stable names for content.
+pub fn fingerprint(content: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(content.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+use super::*;
+use optionsflow_api::crd::pipeline::{
+    DatasetSpec, DatasetsSpec, HistoricalSpec, KafkaSpec, RoleSpec, WorkersSpec,
+};
+use optionsflow_api::crd::{OptionsPipelineSpec, SymbolSetSpec};
+
+fn settings() -> Settings {
+    Settings {
+        worker_image: "ghcr.io/optionsflow/optionsflow-worker:test".into(),
+    }
+}
+
+fn pipeline(spec: OptionsPipelineSpec) -> OptionsPipeline {
+    let mut p = OptionsPipeline::new("us", spec);
+    p.metadata.namespace = Some("markets".into());
+    p.metadata.uid = Some("0000-1111".into());
+    p.metadata.generation = Some(3);
+    p
+}
+
+fn minimal() -> OptionsPipelineSpec {
+    OptionsPipelineSpec {
+        symbol_sets: vec!["big".into()],
+        datasets: None,
+        sources: None,
+        kafka: KafkaSpec {
+            bootstrap_servers: "kafka:9092".into(),
+            ..KafkaSpec::default()
+        },
+        sinks: None,
+        workers: None,
+        suspend: None,
+    }
+}
+
+fn sets(list: &[(&str, &[&str])]) -> BTreeMap<String, SymbolSet> {
+    list.iter()
+        .map(|(name, symbols)| {
+            let set = SymbolSet::new(
+                name,
+                SymbolSetSpec {
+                    symbols: symbols.iter().map(|s| s.to_string()).collect(),
+                    description: None,
+                    tags: None,
+                },
+            );
+            (name.to_string(), set)
+        })
+        .collect()
+}
+
+#[test]
+fn a_minimal_pipeline_gets_every_default() {
+    let v = validate(
+        &pipeline(minimal()),
+        &sets(&[("big", &["MSFT", "AAPL", "MSFT"])]),
+        &settings(),
+    )
+    .unwrap();
+    assert_eq!(v.kafka.partitions, 5);
+    assert_eq!(v.kafka.replication_factor, 3);
+    assert_eq!(v.kafka.topics.prefix(), "markets.us.");
+    assert_eq!(v.kafka.topics_on_delete, TopicsOnDelete::Retain);
+    assert_eq!(v.image, "ghcr.io/optionsflow/optionsflow-worker:test");
+    assert!(v.roles.iter().all(|r| r.replicas == 2));
+    assert_eq!(v.roles.len(), 6);
+    assert_eq!(v.symbols, 2, "distinct symbols");
+    assert_eq!(
+        v.datasets.keys().copied().collect::<Vec<_>>(),
+        [Dataset::Daily, Dataset::Intraday, Dataset::Options],
+        "historical needs a start date"
+    );
+    let daily = &v.datasets[&Dataset::Daily];
+    assert_eq!(daily.schedule.as_deref(), Some("30 16 * * 1-5"));
+    assert_eq!(daily.time_zone, "America/New_York");
+    assert_eq!(
+        daily.symbols.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ["AAPL", "MSFT"]
+    );
+    assert_eq!(v.options_horizon_days, 90);
+    assert!(v.backfill.is_none());
+    assert_eq!(v.owner.uid, "0000-1111");
+    assert_eq!(v.owner.controller, Some(true));
+}
+
+#[test]
+fn datasets_may_name_their_own_symbol_sets() {
+    let mut spec = minimal();
+    spec.datasets = Some(DatasetsSpec {
+        intraday: Some(DatasetSpec {
+            symbol_sets: Some(vec!["small".into()]),
+            ..DatasetSpec::default()
+        }),
+        ..DatasetsSpec::default()
+    });
+    let v = validate(
+        &pipeline(spec),
+        &sets(&[("big", &["MSFT"]), ("small", &["SPY"])]),
+        &settings(),
+    )
+    .unwrap();
+    assert_eq!(v.datasets[&Dataset::Intraday].symbols[0].as_str(), "SPY");
+    assert_eq!(v.datasets[&Dataset::Daily].symbols[0].as_str(), "MSFT");
+    assert_eq!(v.symbols, 2);
+}
+
+#[test]
+fn every_missing_symbol_set_is_named() {
+    let mut spec = minimal();
+    spec.symbol_sets.push("gone".into());
+    spec.datasets = Some(DatasetsSpec {
+        options: Some(optionsflow_api::crd::pipeline::OptionsDatasetSpec {
+            symbol_sets: Some(vec!["also-gone".into()]),
+            ..Default::default()
+        }),
+        ..DatasetsSpec::default()
+    });
+    let err = validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap_err();
+    assert_eq!(err.reason(), "SymbolSetNotFound");
+    assert_eq!(
+        err.to_string(),
+        "SymbolSet also-gone, gone not found in namespace markets"
+    );
+}
+
+#[test]
+fn zones_dates_and_symbols_are_checked() {
+    let mut spec = minimal();
+    spec.datasets = Some(DatasetsSpec {
+        daily: Some(DatasetSpec {
+            time_zone: Some("America/Nowhere".into()),
+            ..DatasetSpec::default()
+        }),
+        ..DatasetsSpec::default()
+    });
+    let err = validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap_err();
+    assert_eq!(err.reason(), "UnknownTimeZone");
+
+    let mut spec = minimal();
+    spec.datasets = Some(DatasetsSpec {
+        historical: Some(HistoricalSpec {
+            start_date: Some("2020-02-30".into()),
+            ..HistoricalSpec::default()
+        }),
+        ..DatasetsSpec::default()
+    });
+    let err = validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "historical startDate \"2020-02-30\" is not a date (YYYY-MM-DD)"
+    );
+
+    let err = validate(
+        &pipeline(minimal()),
+        &sets(&[("big", &["msft"])]),
+        &settings(),
+    )
+    .unwrap_err();
+    assert_eq!(err.reason(), "InvalidSymbol");
+    let err = validate(&pipeline(minimal()), &sets(&[("big", &[])]), &settings()).unwrap_err();
+    assert_eq!(err.reason(), "NoSymbols");
+}
+
+#[test]
+fn the_backfill_follows_its_dates() {
+    let with_dates = |start: &str, end: Option<&str>| {
+        let mut spec = minimal();
+        spec.datasets = Some(DatasetsSpec {
+            historical: Some(HistoricalSpec {
+                start_date: Some(start.into()),
+                end_date: end.map(String::from),
+                ..HistoricalSpec::default()
+            }),
+            ..DatasetsSpec::default()
+        });
+        validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap()
+    };
+    let a = with_dates("2020-01-02", None);
+    let b = with_dates("2019-01-02", None);
+    let c = with_dates("2020-01-02", Some("2024-12-31"));
+    let fp = |v: &ValidatedPipeline| v.backfill.clone().unwrap().fingerprint;
+    assert_eq!(fp(&a), fp(&with_dates("2020-01-02", None)), "stable");
+    assert_ne!(fp(&a), fp(&b));
+    assert_ne!(fp(&a), fp(&c));
+    assert!(a.datasets.contains_key(&Dataset::Historical));
+    assert_eq!(
+        a.datasets[&Dataset::Historical].schedule,
+        None,
+        "run by its Job only"
+    );
+}
+
+#[test]
+fn suspension_applies_zero_replicas() {
+    let mut spec = minimal();
+    spec.suspend = Some(true);
+    spec.workers = Some(WorkersSpec {
+        collector: Some(RoleSpec {
+            replicas: Some(4),
+            resources: None,
+        }),
+        ..WorkersSpec::default()
+    });
+    let v = validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap();
+    let collector = v.roles.iter().find(|r| r.role == Role::Collector).unwrap();
+    assert_eq!(collector.replicas, 4);
+    assert_eq!(v.applied_replicas(collector), 0);
+}

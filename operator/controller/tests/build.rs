@@ -1,0 +1,278 @@
+//! The builders, from YAML fixtures to golden files: every object a pipeline becomes, checked
+//! against the committed golden output and by a real Kubernetes schema validator.
+//! `UPDATE_GOLDEN=1 cargo test -p optionsflow-operator --test build` rewrites the golden files.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{load, root, settings, validate_manifests};
+use optionsflow_api::RuntimeConfig;
+use optionsflow_operator::build::{Resources, build};
+use optionsflow_operator::names::{CONFIG_FILE, CONFIG_HASH};
+use optionsflow_operator::validate::validate;
+
+fn samples(file: &str) -> PathBuf {
+    root().join("config/samples").join(file)
+}
+
+fn fixture(file: &str) -> PathBuf {
+    root().join("operator/controller/tests/fixtures").join(file)
+}
+
+fn golden(case: &str) -> PathBuf {
+    root()
+        .join("operator/controller/tests/golden")
+        .join(format!("{case}.yaml"))
+}
+
+/// The sample pipeline, optionally changed.
+fn sample(change: impl FnOnce(&mut optionsflow_api::crd::OptionsPipeline)) -> Resources {
+    let (mut pipeline, sets) = load(&[samples("symbolsets.yaml"), samples("pipeline.yaml")]);
+    change(&mut pipeline);
+    build(&validate(&pipeline, &sets, &settings()).unwrap())
+}
+
+fn minimal() -> Resources {
+    let (pipeline, sets) = load(&[fixture("minimal.yaml")]);
+    build(&validate(&pipeline, &sets, &settings()).unwrap())
+}
+
+fn check_golden(case: &str, resources: &Resources) {
+    let path = golden(case);
+    let built = resources.to_yaml();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &built).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        built == expected,
+        "{} differs from what the builders make now; if the change is intended, run \
+         UPDATE_GOLDEN=1 cargo test -p optionsflow-operator --test build and review the diff",
+        path.display()
+    );
+}
+
+#[test]
+fn golden_minimal() {
+    check_golden("minimal", &minimal());
+}
+
+#[test]
+fn golden_sample() {
+    check_golden("sample", &sample(|_| {}));
+}
+
+#[test]
+fn golden_suspended() {
+    check_golden("suspended", &sample(|p| p.spec.suspend = Some(true)));
+}
+
+#[test]
+fn every_built_object_passes_the_kubernetes_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (case, resources) in [
+        ("minimal", minimal()),
+        ("sample", sample(|_| {})),
+        ("suspended", sample(|p| p.spec.suspend = Some(true))),
+    ] {
+        let path = dir.path().join(format!("{case}.yaml"));
+        std::fs::write(&path, resources.to_yaml()).unwrap();
+        files.push(path);
+    }
+    let (ok, out) = validate_manifests(&files);
+    assert!(ok, "{out}");
+    let checked = out.lines().filter(|l| l.starts_with("ok ")).count();
+    // ConfigMap, 2 Services, 6 PDBs, 6 Deployments, 3 CronJobs; the samples add a backfill Job.
+    assert_eq!(checked, 18 + 19 + 19, "{out}");
+}
+
+#[test]
+fn the_runtime_config_is_what_the_workers_expect() {
+    let r = sample(|_| {});
+    let text = &r.config_map.data.as_ref().unwrap()[CONFIG_FILE];
+    let config = RuntimeConfig::from_json(text).expect("the workers can read it");
+    assert_eq!(config, r.runtime);
+    assert_eq!(
+        config.kafka.topic_prefix.as_deref(),
+        Some("markets.us-options.")
+    );
+    assert_eq!(config.kafka.properties["security.protocol"], "SASL_SSL");
+    assert_eq!(
+        config.kafka.properties_from_env["sasl.password"],
+        "KAFKA_PASSWORD"
+    );
+    assert_eq!(config.datasets.daily.symbols.len(), 13);
+    assert_eq!(
+        config.datasets.intraday.symbols.len(),
+        10,
+        "its own SymbolSets"
+    );
+    assert_eq!(config.datasets.options.horizon_days, 60);
+    assert_eq!(
+        config.datasets.historical.start_date.unwrap().to_string(),
+        "2020-01-02"
+    );
+    assert_eq!(
+        config.sinks.postgres.as_ref().unwrap().url_env,
+        "DATABASE_URL"
+    );
+    assert!(config.sinks.s3.as_ref().unwrap().path_style);
+}
+
+#[test]
+fn children_are_owned_labelled_and_locked_down() {
+    let r = sample(|_| {});
+    for d in &r.deployments {
+        let owner = &d.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.controller),
+            ("OptionsPipeline", Some(true))
+        );
+        assert_eq!(
+            d.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
+            "optionsflow-operator"
+        );
+        let pod = d.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        assert_eq!(pod.automount_service_account_token, Some(false));
+        let psc = pod.security_context.as_ref().unwrap();
+        assert_eq!(psc.run_as_non_root, Some(true));
+        assert_eq!(
+            psc.seccomp_profile.as_ref().unwrap().type_,
+            "RuntimeDefault"
+        );
+        let c = &pod.containers[0];
+        let sc = c.security_context.as_ref().unwrap();
+        assert_eq!(sc.read_only_root_filesystem, Some(true));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            sc.capabilities.as_ref().unwrap().drop.as_ref().unwrap(),
+            &["ALL"]
+        );
+        assert!(c.liveness_probe.is_some() && c.readiness_probe.is_some());
+        assert!(c.resources.is_some());
+    }
+    let collector = r
+        .deployments
+        .iter()
+        .find(|d| d.metadata.name.as_deref() == Some("us-options-collector"))
+        .unwrap();
+    let env = collector
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .env
+        .clone()
+        .unwrap();
+    let keys = env
+        .iter()
+        .find(|e| e.name == "TWELVEDATA_API_KEYS")
+        .unwrap();
+    let secret = keys
+        .value_from
+        .as_ref()
+        .unwrap()
+        .secret_key_ref
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (secret.name.as_str(), secret.key.as_str()),
+        ("twelvedata", "api-keys")
+    );
+    assert!(
+        env.iter()
+            .all(|e| e.value.as_deref().is_none_or(|v| !v.contains("password"))),
+        "secrets are referenced, never inlined"
+    );
+}
+
+#[test]
+fn schedules_and_suspension() {
+    let r = sample(|_| {});
+    let names: Vec<&str> = r
+        .cron_jobs
+        .iter()
+        .map(|c| c.metadata.name.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "us-options-daily",
+            "us-options-intraday",
+            "us-options-options"
+        ]
+    );
+    let daily = r.cron_jobs[0].spec.as_ref().unwrap();
+    assert_eq!(daily.schedule, "30 16 * * 1-5");
+    assert_eq!(daily.time_zone.as_deref(), Some("America/New_York"));
+    assert_eq!(daily.concurrency_policy.as_deref(), Some("Forbid"));
+    assert_eq!(daily.suspend, Some(false));
+    assert_eq!(r.jobs.len(), 1, "the backfill");
+    let s = sample(|p| p.spec.suspend = Some(true));
+    assert!(
+        s.deployments
+            .iter()
+            .all(|d| d.spec.as_ref().unwrap().replicas == Some(0))
+    );
+    assert!(
+        s.cron_jobs
+            .iter()
+            .all(|c| c.spec.as_ref().unwrap().suspend == Some(true))
+    );
+    assert!(
+        s.jobs
+            .iter()
+            .all(|j| j.spec.as_ref().unwrap().suspend == Some(true))
+    );
+}
+
+#[test]
+fn a_symbol_set_change_rolls_the_workers() {
+    let hash = |r: &Resources| -> Vec<String> {
+        r.deployments
+            .iter()
+            .map(|d| {
+                d.spec
+                    .as_ref()
+                    .unwrap()
+                    .template
+                    .metadata
+                    .as_ref()
+                    .unwrap()
+                    .annotations
+                    .as_ref()
+                    .unwrap()[CONFIG_HASH]
+                    .clone()
+            })
+            .collect()
+    };
+    let before = sample(|_| {});
+    let (pipeline, mut sets) = load(&[samples("symbolsets.yaml"), samples("pipeline.yaml")]);
+    sets.get_mut("indices")
+        .unwrap()
+        .spec
+        .symbols
+        .push("VIX".into());
+    let after = build(&validate(&pipeline, &sets, &settings()).unwrap());
+    assert_ne!(hash(&before), hash(&after));
+    assert!(
+        after
+            .runtime
+            .datasets
+            .options
+            .symbols
+            .iter()
+            .any(|s| s.as_str() == "VIX")
+    );
+    assert_eq!(
+        hash(&before),
+        hash(&sample(|_| {})),
+        "and nothing else does"
+    );
+}
