@@ -5,4 +5,5 @@ pub mod build;
 pub mod crds;
 pub mod names;
 pub mod roles;
+pub mod topics;
 pub mod validate;
