@@ -3,7 +3,9 @@
 
 pub mod build;
 pub mod crds;
+pub mod error;
 pub mod names;
 pub mod roles;
+pub mod status;
 pub mod topics;
 pub mod validate;

@@ -1,0 +1,151 @@
+//! Status: what the operator observed, in the shape dashboards and ArgoCD read. Pure: the
+//! reconcile gathers the inputs, [`compute`] decides conditions and phase.
+
+pub mod conditions;
+pub mod observe;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use optionsflow_api::crd::pipeline::{OptionsPipelineStatus, TopicStatus};
+
+use conditions::{DEGRADED, PROGRESSING, READY, SUSPENDED, Wanted, merge};
+pub use observe::{Children, Observed, observe};
+
+/// A problem that keeps the pipeline from being what it says: invalid spec, a failed step,
+/// an unreachable Kafka.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub reason: String,
+    pub message: String,
+}
+
+/// What [`compute`] works from.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub generation: Option<i64>,
+    pub suspended: bool,
+    /// Distinct symbols, when the pipeline validated.
+    pub symbols: Option<u32>,
+    /// Children, when they were applied this time.
+    pub observed: Option<Observed>,
+    /// Topics, when Kafka answered.
+    pub topics: Option<Vec<TopicStatus>>,
+    pub problem: Option<Problem>,
+}
+
+pub fn compute(
+    previous: Option<&OptionsPipelineStatus>,
+    inputs: Inputs,
+    now: &Time,
+) -> OptionsPipelineStatus {
+    let previous = previous.cloned().unwrap_or_default();
+    // What was not observed this time keeps its last known value.
+    let observed = inputs.observed.unwrap_or_else(|| Observed {
+        roles: previous.roles.clone().unwrap_or_default(),
+        schedules: previous.schedules.clone().unwrap_or_default(),
+        backfill: previous.backfill.clone(),
+    });
+    let topics = inputs
+        .topics
+        .or(previous.topics.clone())
+        .unwrap_or_default();
+    let ready_pods: i32 = observed.roles.iter().map(|r| r.ready.min(r.desired)).sum();
+    let desired_pods: i32 = observed.roles.iter().map(|r| r.desired).sum();
+    let workers_ready = observed.roles.iter().all(|r| r.ready >= r.desired);
+    let unready_topics: Vec<&TopicStatus> = topics.iter().filter(|t| !t.ready).collect();
+
+    let degraded = inputs.problem.clone().or_else(|| {
+        (!unready_topics.is_empty()).then(|| Problem {
+            reason: "TopicsNotReady".into(),
+            message: unready_topics
+                .iter()
+                .map(|t| format!("{}: {}", t.name, t.message.as_deref().unwrap_or("missing")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    });
+    let rolling = !inputs.suspended && !workers_ready;
+    let ready = !inputs.suspended && degraded.is_none() && workers_ready && !topics.is_empty();
+    let workers = format!("{ready_pods}/{desired_pods}");
+
+    let wanted = vec![
+        if ready {
+            Wanted::new(
+                READY,
+                true,
+                "Ready",
+                format!("{workers} worker pods ready, {} topics ready", topics.len()),
+            )
+        } else if inputs.suspended {
+            Wanted::new(READY, false, "Suspended", "the pipeline is suspended")
+        } else if let Some(p) = &degraded {
+            Wanted::new(READY, false, p.reason.clone(), p.message.clone())
+        } else {
+            Wanted::new(
+                READY,
+                false,
+                "WorkersNotReady",
+                format!("{workers} worker pods ready"),
+            )
+        },
+        if rolling {
+            Wanted::new(
+                PROGRESSING,
+                true,
+                "Rollout",
+                format!("{workers} worker pods ready"),
+            )
+        } else {
+            Wanted::new(PROGRESSING, false, "Stable", "nothing is rolling out")
+        },
+        match &degraded {
+            Some(p) => Wanted::new(DEGRADED, true, p.reason.clone(), p.message.clone()),
+            None => Wanted::new(
+                DEGRADED,
+                false,
+                "AsExpected",
+                "everything works as specified",
+            ),
+        },
+        if inputs.suspended {
+            Wanted::new(
+                SUSPENDED,
+                true,
+                "Suspended",
+                "spec.suspend is true: schedules are stopped and every worker is scaled to zero",
+            )
+        } else {
+            Wanted::new(SUSPENDED, false, "Active", "spec.suspend is false")
+        },
+    ];
+    let phase = if inputs.suspended {
+        "Suspended"
+    } else if degraded.is_some() {
+        "Degraded"
+    } else if ready {
+        "Ready"
+    } else if rolling {
+        "Progressing"
+    } else {
+        "Pending"
+    };
+    OptionsPipelineStatus {
+        observed_generation: inputs.generation,
+        phase: Some(phase.to_owned()),
+        conditions: Some(merge(
+            previous.conditions.as_deref().unwrap_or_default(),
+            wanted,
+            inputs.generation,
+            now,
+        )),
+        symbols: inputs.symbols.or(previous.symbols),
+        workers: Some(workers),
+        last_options_fetch: observe::last_options_fetch(&observed).or(previous.last_options_fetch),
+        roles: Some(observed.roles),
+        topics: Some(topics),
+        schedules: Some(observed.schedules),
+        backfill: observed.backfill,
+    }
+}
+
+#[cfg(test)]
+mod tests;
