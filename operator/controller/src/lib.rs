@@ -4,8 +4,12 @@
 pub mod build;
 pub mod crds;
 pub mod error;
+pub mod metrics;
 pub mod names;
+pub mod reconcile;
 pub mod roles;
+pub mod run;
 pub mod status;
+pub mod symbolsets;
 pub mod topics;
 pub mod validate;

@@ -1,4 +1,4 @@
-//! `optionsflow-operator`: `run` reconciles pipelines; `crd` prints the CRDs.
+//! `optionsflow-operator`: `run` reconciles pipelines and SymbolSets; `crd` prints the CRDs.
 
 use std::process::ExitCode;
 
@@ -17,14 +17,44 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the controller.
-    Run,
+    /// Run the controllers (leader-elected: of several replicas only one writes).
+    Run(RunArgs),
     /// Print the CustomResourceDefinitions (YAML), or write one file per CRD.
     Crd {
         /// Write `<group>_<plural>.yaml` files here instead of printing.
         #[arg(long)]
         out_dir: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Watch only this namespace (all namespaces when left out).
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    namespace: Option<String>,
+    /// The namespace of the leader Lease: the operator's own.
+    #[arg(long, env = "POD_NAMESPACE")]
+    lease_namespace: String,
+    #[arg(long, env = "LEASE_NAME", default_value = "optionsflow-operator")]
+    lease_name: String,
+    /// This replica's identity in the Lease and in Events (the pod name).
+    #[arg(long, env = "POD_NAME")]
+    identity: String,
+    /// The worker image for pipelines that do not name one.
+    #[arg(long, env = "OPTIONSFLOW_WORKER_IMAGE", default_value = concat!("ghcr.io/optionsflow/optionsflow-worker:", env!("CARGO_PKG_VERSION")))]
+    worker_image: String,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:8080")]
+    admin_addr: std::net::SocketAddr,
+    /// Seconds each Kafka Admin request may take.
+    #[arg(long, default_value_t = 10)]
+    kafka_timeout_seconds: u64,
+    /// Seconds the Lease stays valid without renewal.
+    #[arg(long, default_value_t = 15)]
+    lease_duration_seconds: u64,
+    /// Seconds before expiry the leader renews the Lease.
+    #[arg(long, default_value_t = 5)]
+    lease_grace_seconds: u64,
 }
 
 fn main() -> ExitCode {
@@ -43,9 +73,44 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run => {
-            eprintln!("optionsflow-operator run: not implemented yet");
-            ExitCode::from(2)
+        Command::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .json()
+        .flatten_event(true)
+        .init();
+    let config = optionsflow_operator::run::RunConfig {
+        watch_namespace: args.namespace,
+        lease_namespace: args.lease_namespace,
+        lease_name: args.lease_name,
+        identity: args.identity,
+        settings: optionsflow_operator::validate::Settings {
+            worker_image: args.worker_image,
+        },
+        admin_addr: args.admin_addr,
+        kafka_timeout: std::time::Duration::from_secs(args.kafka_timeout_seconds),
+        lease_duration: args.lease_duration_seconds,
+        lease_grace: args.lease_grace_seconds,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(optionsflow_operator::run::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "the operator stopped");
+            ExitCode::FAILURE
         }
     }
 }

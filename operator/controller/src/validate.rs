@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    KafkaSecurity, OptionsSourceName, RoleSpec, SinksSpec, SourcesSpec, TopicsOnDelete, defaults,
+    KafkaSecurity, KafkaSpec, OptionsSourceName, RoleSpec, SinksSpec, SourcesSpec, TopicsOnDelete, defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::{Dataset, Symbol, TopicNames};
@@ -147,33 +147,10 @@ pub fn validate(
     let datasets_spec = spec.datasets.clone().unwrap_or_default();
 
     // Every SymbolSet named anywhere must exist.
-    let mut named: BTreeSet<&String> = spec.symbol_sets.iter().collect();
-    for sets in [
-        datasets_spec
-            .daily
-            .as_ref()
-            .and_then(|d| d.symbol_sets.as_ref()),
-        datasets_spec
-            .intraday
-            .as_ref()
-            .and_then(|d| d.symbol_sets.as_ref()),
-        datasets_spec
-            .historical
-            .as_ref()
-            .and_then(|d| d.symbol_sets.as_ref()),
-        datasets_spec
-            .options
-            .as_ref()
-            .and_then(|d| d.symbol_sets.as_ref()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        named.extend(sets);
-    }
+    let named = pipeline.symbol_set_names();
     let missing: Vec<String> = named
         .iter()
-        .filter(|n| !symbol_sets.contains_key(n.as_str()))
+        .filter(|n| !symbol_sets.contains_key(**n))
         .map(|n| n.to_string())
         .collect();
     if !missing.is_empty() {
@@ -332,11 +309,7 @@ pub fn validate(
             }
         })
         .collect();
-    let kafka = &spec.kafka;
-    let prefix = kafka
-        .topic_prefix
-        .clone()
-        .unwrap_or_else(|| TopicNames::default_prefix(&namespace, &name));
+    let kafka = kafka_plan(&spec.kafka, &namespace, &name);
     Ok(ValidatedPipeline {
         names: Names::new(&name),
         namespace,
@@ -356,20 +329,30 @@ pub fn validate(
         options_source: options.source.unwrap_or(OptionsSourceName::Yahoo),
         symbols,
         roles,
-        kafka: KafkaPlan {
-            bootstrap_servers: kafka.bootstrap_servers.clone(),
-            partitions: kafka.partitions.unwrap_or(defaults::PARTITIONS),
-            replication_factor: kafka
-                .replication_factor
-                .unwrap_or(defaults::REPLICATION_FACTOR),
-            topics: TopicNames::new(prefix),
-            security: kafka.security.clone(),
-            topics_on_delete: kafka.topics_on_delete.unwrap_or(TopicsOnDelete::Retain),
-        },
+        kafka,
         backfill,
         sources: spec.sources.clone().unwrap_or_default(),
         sinks: spec.sinks.clone().unwrap_or_default(),
     })
+}
+
+/// The Kafka side of a pipeline. Needs no SymbolSet, so a pipeline being deleted can always
+/// find its topics.
+pub fn kafka_plan(kafka: &KafkaSpec, namespace: &str, pipeline: &str) -> KafkaPlan {
+    let prefix = kafka
+        .topic_prefix
+        .clone()
+        .unwrap_or_else(|| TopicNames::default_prefix(namespace, pipeline));
+    KafkaPlan {
+        bootstrap_servers: kafka.bootstrap_servers.clone(),
+        partitions: kafka.partitions.unwrap_or(defaults::PARTITIONS),
+        replication_factor: kafka
+            .replication_factor
+            .unwrap_or(defaults::REPLICATION_FACTOR),
+        topics: TopicNames::new(prefix),
+        security: kafka.security.clone(),
+        topics_on_delete: kafka.topics_on_delete.unwrap_or(TopicsOnDelete::Retain),
+    }
 }
 
 /// Requests that fit a worker's steady state (< 64 MiB), with room for bursts.

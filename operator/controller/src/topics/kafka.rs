@@ -1,7 +1,7 @@
 //! [`TopicAdmin`] over the Kafka Admin API (rdkafka).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -9,7 +9,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicRe
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
-use super::{Outcomes, TopicAdmin, TopicError};
+use super::{AdminFactory, Outcomes, TopicAdmin, TopicError};
 
 pub struct KafkaAdmin {
     client: Arc<AdminClient<DefaultClientContext>>,
@@ -150,5 +150,40 @@ impl TopicAdmin for KafkaAdmin {
             }
         }
         Ok(())
+    }
+}
+
+/// Admin clients by cluster and credentials, made once and shared: an rdkafka client owns
+/// threads and connections, too much to build on every reconcile.
+pub struct KafkaAdmins {
+    timeout: Duration,
+    clients: Mutex<HashMap<(String, BTreeMap<String, String>), Arc<KafkaAdmin>>>,
+}
+
+impl KafkaAdmins {
+    pub fn new(timeout: Duration) -> KafkaAdmins {
+        KafkaAdmins {
+            timeout,
+            clients: Mutex::default(),
+        }
+    }
+}
+
+impl AdminFactory for KafkaAdmins {
+    type Admin = KafkaAdmin;
+
+    fn admin(
+        &self,
+        bootstrap: &str,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<Arc<KafkaAdmin>, TopicError> {
+        let key = (bootstrap.to_owned(), properties.clone());
+        let mut clients = self.clients.lock().expect("not poisoned");
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(KafkaAdmin::new(bootstrap, properties, self.timeout)?);
+        clients.insert(key, client.clone());
+        Ok(client)
     }
 }

@@ -4,9 +4,12 @@
 //! the pipeline asks for it as it goes.
 
 pub mod kafka;
+#[cfg(test)]
+pub mod memory;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use optionsflow_api::crd::pipeline::TopicStatus;
 
@@ -47,6 +50,16 @@ pub trait TopicAdmin: Send + Sync {
     ) -> impl Future<Output = Result<Outcomes, TopicError>> + Send;
     /// Deletes topics (those already gone count as deleted).
     fn delete(&self, names: &[String]) -> impl Future<Output = Result<(), TopicError>> + Send;
+}
+
+/// Hands out an admin client for a cluster; the reconcile asks for one per pipeline.
+pub trait AdminFactory: Send + Sync + 'static {
+    type Admin: TopicAdmin + 'static;
+    fn admin(
+        &self,
+        bootstrap: &str,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<Arc<Self::Admin>, TopicError>;
 }
 
 /// One step of a plan.
@@ -162,55 +175,11 @@ pub async fn provision<A: TopicAdmin>(
 
 #[cfg(test)]
 mod tests {
+    use super::memory::MemoryAdmin;
     use super::*;
-    use std::sync::Mutex;
 
     use optionsflow_api::TopicNames;
     use optionsflow_api::crd::pipeline::TopicsOnDelete;
-
-    /// A cluster in memory that, unlike tansu, can add partitions: how growth is tested.
-    #[derive(Default)]
-    struct MemoryAdmin {
-        topics: Mutex<BTreeMap<String, i32>>,
-    }
-
-    impl TopicAdmin for MemoryAdmin {
-        async fn describe(&self, names: &[String]) -> Result<BTreeMap<String, i32>, TopicError> {
-            let topics = self.topics.lock().unwrap();
-            Ok(topics
-                .iter()
-                .filter(|(n, _)| names.contains(n))
-                .map(|(n, p)| (n.clone(), *p))
-                .collect())
-        }
-        async fn create(&self, topics: &[(String, i32)], _: i32) -> Result<Outcomes, TopicError> {
-            let mut have = self.topics.lock().unwrap();
-            Ok(topics
-                .iter()
-                .map(|(n, p)| {
-                    have.insert(n.clone(), *p);
-                    (n.clone(), Ok(()))
-                })
-                .collect())
-        }
-        async fn grow(&self, topics: &[(String, i32)]) -> Result<Outcomes, TopicError> {
-            let mut have = self.topics.lock().unwrap();
-            Ok(topics
-                .iter()
-                .map(|(n, p)| {
-                    have.insert(n.clone(), *p);
-                    (n.clone(), Ok(()))
-                })
-                .collect())
-        }
-        async fn delete(&self, names: &[String]) -> Result<(), TopicError> {
-            let mut have = self.topics.lock().unwrap();
-            names.iter().for_each(|n| {
-                have.remove(n);
-            });
-            Ok(())
-        }
-    }
 
     fn kafka(partitions: i32) -> KafkaPlan {
         KafkaPlan {
@@ -235,7 +204,7 @@ mod tests {
                 .iter()
                 .all(|t| t.ready && t.partitions == Some(8) && t.message.is_none())
         );
-        assert!(admin.topics.lock().unwrap().values().all(|p| *p == 8));
+        assert!(admin.topics().values().all(|p| *p == 8));
     }
 
     fn existing(list: &[(&str, i32)]) -> BTreeMap<String, i32> {

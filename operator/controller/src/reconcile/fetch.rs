@@ -1,0 +1,91 @@
+//! Fetch: what a reconcile reads besides the pipeline itself — the SymbolSets of its
+//! namespace and the Kafka credentials the operator needs for the Admin API.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{ApiResource, DynamicObject, ListParams};
+use kube::{Api, Client, ResourceExt};
+use optionsflow_api::crd::pipeline::{KafkaSecurity, OptionsPipelineStatus};
+use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
+
+use crate::error::Error;
+
+/// Every SymbolSet in `namespace`, by name.
+pub async fn symbol_sets(
+    client: &Client,
+    namespace: &str,
+) -> Result<BTreeMap<String, SymbolSet>, Error> {
+    let list = Api::<SymbolSet>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| Error::FetchSymbolSets {
+            namespace: namespace.to_owned(),
+            source,
+        })?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|s| (s.name_any(), s))
+        .collect())
+}
+
+/// librdkafka properties for the operator's own Admin client: the security protocol, the
+/// SASL mechanism and the credentials read from the pipeline's Secret.
+pub async fn kafka_properties(
+    client: &Client,
+    namespace: &str,
+    security: Option<&KafkaSecurity>,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut props = BTreeMap::new();
+    let Some(security) = security else {
+        return Ok(props);
+    };
+    if let Some(protocol) = security.protocol {
+        props.insert("security.protocol".into(), protocol.as_str().into());
+    }
+    if let Some(mechanism) = security.sasl_mechanism {
+        props.insert("sasl.mechanism".into(), mechanism.as_str().into());
+    }
+    if let Some(name) = &security.credentials_secret {
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+            .get(name)
+            .await
+            .map_err(|source| Error::FetchSecret {
+                namespace: namespace.to_owned(),
+                name: name.clone(),
+                source,
+            })?;
+        for (key, property) in [("username", "sasl.username"), ("password", "sasl.password")] {
+            let value = secret_value(&secret, key).ok_or_else(|| Error::SecretKeyMissing {
+                namespace: namespace.to_owned(),
+                name: name.clone(),
+                key: key.to_owned(),
+            })?;
+            props.insert(property.into(), value);
+        }
+    }
+    Ok(props)
+}
+
+fn secret_value(secret: &Secret, key: &str) -> Option<String> {
+    if let Some(bytes) = secret.data.as_ref().and_then(|d| d.get(key)) {
+        return String::from_utf8(bytes.0.clone()).ok();
+    }
+    secret.string_data.as_ref().and_then(|d| d.get(key)).cloned()
+}
+
+/// The status of a pipeline read without its spec, for one whose spec no longer
+/// deserializes. `None` when it has none or it cannot be read.
+pub async fn raw_status(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Option<OptionsPipelineStatus> {
+    let resource = ApiResource::erase::<OptionsPipeline>(&());
+    let object = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &resource)
+        .get(name)
+        .await
+        .ok()?;
+    serde_json::from_value(object.data.get("status")?.clone()).ok()
+}
