@@ -99,7 +99,10 @@ fn run(args: RunArgs) -> ExitCode {
         lease_duration: args.lease_duration_seconds,
         lease_grace: args.lease_grace_seconds,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -100,14 +100,20 @@ mod tests {
     fn failures_are_counted_by_reason() {
         let m = Metrics::new();
         m.reconciled("OptionsPipeline", Duration::from_millis(20), None);
-        m.reconciled("OptionsPipeline", Duration::from_millis(40), Some("KafkaUnreachable"));
+        m.reconciled(
+            "OptionsPipeline",
+            Duration::from_millis(40),
+            Some("KafkaUnreachable"),
+        );
         m.set_leader(true);
         let text = m.render();
         assert!(text.contains("optionsflow_operator_reconciles_total{kind=\"OptionsPipeline\"} 2"));
         assert!(text.contains(
             "optionsflow_operator_reconcile_failures_total{kind=\"OptionsPipeline\",reason=\"KafkaUnreachable\"} 1"
         ));
-        assert!(text.contains("optionsflow_operator_reconcile_duration_seconds_count{kind=\"OptionsPipeline\"} 2"));
+        assert!(text.contains(
+            "optionsflow_operator_reconcile_duration_seconds_count{kind=\"OptionsPipeline\"} 2"
+        ));
         assert!(text.contains("optionsflow_operator_leader 1"));
     }
 }

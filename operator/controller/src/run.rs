@@ -74,12 +74,17 @@ pub async fn run(config: RunConfig) -> Result<(), RunError> {
     let shutdown = on_signal();
     let metrics = Metrics::new();
     let ready = Arc::new(AtomicBool::new(false));
-    admin::serve(config.admin_addr, metrics.clone(), ready.clone(), shutdown.clone())
-        .await
-        .map_err(|source| RunError::Admin {
-            addr: config.admin_addr,
-            source,
-        })?;
+    admin::serve(
+        config.admin_addr,
+        metrics.clone(),
+        ready.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|source| RunError::Admin {
+        addr: config.admin_addr,
+        source,
+    })?;
     let client = Client::try_default().await.map_err(RunError::Client)?;
     client.apiserver_version().await.map_err(RunError::Client)?;
     ready.store(true, Ordering::Release);
@@ -125,7 +130,11 @@ pub async fn run(config: RunConfig) -> Result<(), RunError> {
         leading.store(true, Ordering::Release);
         metrics.set_leader(true);
         let term = shutdown.child_token();
-        let controllers = tokio::spawn(controllers(ctx.clone(), config.watch_namespace.clone(), term.clone()));
+        let controllers = tokio::spawn(controllers(
+            ctx.clone(),
+            config.watch_namespace.clone(),
+            term.clone(),
+        ));
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = is_leader.wait_for(|leads| !*leads) => {
@@ -152,17 +161,28 @@ pub async fn run(config: RunConfig) -> Result<(), RunError> {
 }
 
 /// The pipeline and SymbolSet controllers, until `stop`.
-async fn controllers(ctx: Arc<Context<KafkaAdmins>>, namespace: Option<String>, stop: CancellationToken) {
+async fn controllers(
+    ctx: Arc<Context<KafkaAdmins>>,
+    namespace: Option<String>,
+    stop: CancellationToken,
+) {
     let client = ctx.client.clone();
-    let api = |client: &Client| -> (Api<DeserializeGuard<OptionsPipeline>>, Api<DeserializeGuard<SymbolSet>>) {
+    let api = |client: &Client| -> (
+        Api<DeserializeGuard<OptionsPipeline>>,
+        Api<DeserializeGuard<SymbolSet>>,
+    ) {
         match &namespace {
-            Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
             None => (Api::all(client.clone()), Api::all(client.clone())),
         }
     };
     let (pipelines, sets) = api(&client);
     // Only our own children are watched, not every ConfigMap in the cluster.
-    let ours = watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGED_BY}"));
+    let ours =
+        watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGED_BY}"));
     macro_rules! children {
         ($kind:ty) => {
             match &namespace {
@@ -180,10 +200,14 @@ async fn controllers(ctx: Arc<Context<KafkaAdmins>>, namespace: Option<String>, 
         .owns(children!(Deployment), ours.clone())
         .owns(children!(CronJob), ours.clone())
         .owns(children!(Job), ours.clone())
-        .watches(sets.clone(), watcher::Config::default(), move |set| match &set.0 {
-            Ok(set) => symbolsets::referencing(set, &store.state()),
-            Err(_) => Vec::new(),
-        })
+        .watches(
+            sets.clone(),
+            watcher::Config::default(),
+            move |set| match &set.0 {
+                Ok(set) => symbolsets::referencing(set, &store.state()),
+                Err(_) => Vec::new(),
+            },
+        )
         .graceful_shutdown_on(stop.clone().cancelled_owned())
         .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
         .for_each(|result| async move {

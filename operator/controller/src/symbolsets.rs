@@ -91,7 +91,11 @@ pub async fn reconcile<F: AdminFactory>(
             ctx.client.clone(),
             &set.namespace().unwrap_or_default(),
         )
-        .patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
         .await
         .map(|_| Action::requeue(RESYNC))
         .map_err(|source| SymbolSetError::Status { name, source })
@@ -162,14 +166,21 @@ mod tests {
         assert_eq!(good.count, Some(3));
         assert_eq!(good.observed_generation, Some(3));
         let ready = &good.conditions.as_ref().unwrap()[0];
-        assert_eq!((ready.type_.as_str(), ready.status.as_str()), ("Ready", "True"));
+        assert_eq!(
+            (ready.type_.as_str(), ready.status.as_str()),
+            ("Ready", "True")
+        );
 
         let bad = status(&set(&["AAPL", "aapl", "AAPL"]), &at(10));
         let ready = &bad.conditions.as_ref().unwrap()[0];
         assert_eq!(ready.status, "False");
         assert_eq!(ready.reason, "InvalidSymbol");
         assert!(ready.message.contains("\"aapl\""), "{}", ready.message);
-        assert!(ready.message.contains("more than once"), "{}", ready.message);
+        assert!(
+            ready.message.contains("more than once"),
+            "{}",
+            ready.message
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    KafkaSecurity, KafkaSpec, OptionsSourceName, RoleSpec, SinksSpec, SourcesSpec, TopicsOnDelete, defaults,
+    KafkaSecurity, KafkaSpec, OptionsSourceName, RoleSpec, SinksSpec, SourcesSpec, TopicsOnDelete,
+    defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::{Dataset, Symbol, TopicNames};

@@ -19,7 +19,11 @@ use crate::status::Children;
 
 /// Applies everything in `resources`, in order, and returns the workloads as the apiserver
 /// answered (their status feeds the pipeline's status).
-pub async fn all(client: &Client, namespace: &str, resources: &Resources) -> Result<Children, Error> {
+pub async fn all(
+    client: &Client,
+    namespace: &str,
+    resources: &Resources,
+) -> Result<Children, Error> {
     apply(client, namespace, &resources.config_map).await?;
     for service in &resources.services {
         apply(client, namespace, service).await?;
@@ -29,10 +33,14 @@ pub async fn all(client: &Client, namespace: &str, resources: &Resources) -> Res
     }
     let mut children = Children::default();
     for deployment in &resources.deployments {
-        children.deployments.push(apply(client, namespace, deployment).await?);
+        children
+            .deployments
+            .push(apply(client, namespace, deployment).await?);
     }
     for cron_job in &resources.cron_jobs {
-        children.cron_jobs.push(apply(client, namespace, cron_job).await?);
+        children
+            .cron_jobs
+            .push(apply(client, namespace, cron_job).await?);
     }
     for job in &resources.jobs {
         children.jobs.push(job_once(client, namespace, job).await?);
@@ -52,7 +60,11 @@ where
 {
     let name = object.meta().name.clone().unwrap_or_default();
     Api::<K>::namespaced(client.clone(), namespace)
-        .patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(object))
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(object),
+        )
         .await
         .map_err(|source| Error::Apply {
             kind: <K as k8s_openapi::Resource>::KIND,

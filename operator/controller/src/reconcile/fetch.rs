@@ -23,11 +23,7 @@ pub async fn symbol_sets(
             namespace: namespace.to_owned(),
             source,
         })?;
-    Ok(list
-        .items
-        .into_iter()
-        .map(|s| (s.name_any(), s))
-        .collect())
+    Ok(list.items.into_iter().map(|s| (s.name_any(), s)).collect())
 }
 
 /// librdkafka properties for the operator's own Admin client: the security protocol, the
@@ -72,7 +68,11 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
     if let Some(bytes) = secret.data.as_ref().and_then(|d| d.get(key)) {
         return String::from_utf8(bytes.0.clone()).ok();
     }
-    secret.string_data.as_ref().and_then(|d| d.get(key)).cloned()
+    secret
+        .string_data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .cloned()
 }
 
 /// The status of a pipeline read without its spec, for one whose spec no longer

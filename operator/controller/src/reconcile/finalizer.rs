@@ -39,7 +39,10 @@ pub async fn ensure<F: AdminFactory>(ctx: &Context<F>, p: &OptionsPipeline) -> R
 
 /// The pipeline is being deleted: delete its topics when it holds the finalizer and still
 /// asks for it, then let it go.
-pub async fn cleanup<F: AdminFactory>(ctx: &Context<F>, p: &OptionsPipeline) -> Result<Action, Error> {
+pub async fn cleanup<F: AdminFactory>(
+    ctx: &Context<F>,
+    p: &OptionsPipeline,
+) -> Result<Action, Error> {
     if !held(p) {
         // Children go by their owner references; nothing of ours is left outside.
         return Ok(Action::await_change());
@@ -47,14 +50,19 @@ pub async fn cleanup<F: AdminFactory>(ctx: &Context<F>, p: &OptionsPipeline) -> 
     if wanted(p) {
         let namespace = p.namespace().unwrap_or_default();
         let kafka = kafka_plan(&p.spec.kafka, &namespace, &p.name_any());
-        let properties = fetch::kafka_properties(&ctx.client, &namespace, kafka.security.as_ref()).await?;
+        let properties =
+            fetch::kafka_properties(&ctx.client, &namespace, kafka.security.as_ref()).await?;
         let admin = ctx.admins.admin(&kafka.bootstrap_servers, &properties)?;
         let topics: Vec<String> = desired(&kafka).into_iter().map(|(t, _)| t).collect();
         admin.delete(&topics).await?;
         report::event(
             ctx,
             p,
-            report::Note::normal("TopicsDeleted", "Delete", format!("deleted {} topics: {}", topics.len(), topics.join(", "))),
+            report::Note::normal(
+                "TopicsDeleted",
+                "Delete",
+                format!("deleted {} topics: {}", topics.len(), topics.join(", ")),
+            ),
         )
         .await;
     }
@@ -64,9 +72,17 @@ pub async fn cleanup<F: AdminFactory>(ctx: &Context<F>, p: &OptionsPipeline) -> 
 
 /// Writes the finalizer list with or without ours, as of the resourceVersion it was read at:
 /// a concurrent change makes this fail with a conflict and retry instead of losing it.
-async fn set<F: AdminFactory>(ctx: &Context<F>, p: &OptionsPipeline, hold: bool) -> Result<(), Error> {
-    let mut finalizers: Vec<String> =
-        p.finalizers().iter().filter(|f| *f != TOPICS_FINALIZER).cloned().collect();
+async fn set<F: AdminFactory>(
+    ctx: &Context<F>,
+    p: &OptionsPipeline,
+    hold: bool,
+) -> Result<(), Error> {
+    let mut finalizers: Vec<String> = p
+        .finalizers()
+        .iter()
+        .filter(|f| *f != TOPICS_FINALIZER)
+        .cloned()
+        .collect();
     if hold {
         finalizers.push(TOPICS_FINALIZER.to_owned());
     }
@@ -77,9 +93,12 @@ async fn set<F: AdminFactory>(ctx: &Context<F>, p: &OptionsPipeline, hold: bool)
             "resourceVersion": p.resource_version(),
         }
     });
-    Api::<DeserializeGuard<OptionsPipeline>>::namespaced(ctx.client.clone(), &p.namespace().unwrap_or_default())
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|source| Error::Finalizer { name, source })?;
+    Api::<DeserializeGuard<OptionsPipeline>>::namespaced(
+        ctx.client.clone(),
+        &p.namespace().unwrap_or_default(),
+    )
+    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+    .await
+    .map_err(|source| Error::Finalizer { name, source })?;
     Ok(())
 }

@@ -62,7 +62,11 @@ pub async fn status<F: AdminFactory>(
         ctx.client.clone(),
         reference.namespace.as_deref().unwrap_or_default(),
     )
-    .patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
+    .patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
     .await
     .map_err(|source| Error::Status { name, source })?;
     Ok(())
@@ -93,14 +97,21 @@ pub fn notes(
         notes.push(Note::normal(
             "TopicsReady",
             "ProvisionTopics",
-            format!("{} topics ready: {}", new_topics.len(), new_topics.join(", ")),
+            format!(
+                "{} topics ready: {}",
+                new_topics.len(),
+                new_topics.join(", ")
+            ),
         ));
     }
     if !pruned.is_empty() {
         notes.push(Note::normal(
             "Pruned",
             "Prune",
-            format!("deleted what the pipeline no longer wants: {}", pruned.join(", ")),
+            format!(
+                "deleted what the pipeline no longer wants: {}",
+                pruned.join(", ")
+            ),
         ));
     }
     if let Some(e) = failure {

@@ -33,7 +33,10 @@ pub async fn serve(
         .route(
             "/metrics",
             get(|State(s): State<AdminState>| async move {
-                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    s.metrics.render(),
+                )
             }),
         )
         .route("/healthz", get(|| async { "ok\n" }))
@@ -43,7 +46,10 @@ pub async fn serve(
                 if s.ready.load(Ordering::Acquire) {
                     (StatusCode::OK, "ready\n")
                 } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "not connected to the Kubernetes API yet\n")
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not connected to the Kubernetes API yet\n",
+                    )
                 }
             }),
         )

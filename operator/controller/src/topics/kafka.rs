@@ -153,11 +153,14 @@ impl TopicAdmin for KafkaAdmin {
     }
 }
 
+/// A cluster as the operator reaches it: bootstrap servers and client properties.
+type ClusterKey = (String, BTreeMap<String, String>);
+
 /// Admin clients by cluster and credentials, made once and shared: an rdkafka client owns
 /// threads and connections, too much to build on every reconcile.
 pub struct KafkaAdmins {
     timeout: Duration,
-    clients: Mutex<HashMap<(String, BTreeMap<String, String>), Arc<KafkaAdmin>>>,
+    clients: Mutex<HashMap<ClusterKey, Arc<KafkaAdmin>>>,
 }
 
 impl KafkaAdmins {

@@ -77,10 +77,18 @@ impl OptionsPipeline {
     pub fn symbol_set_names(&self) -> std::collections::BTreeSet<&str> {
         let datasets = self.spec.datasets.as_ref();
         let per_dataset = [
-            datasets.and_then(|d| d.daily.as_ref()).and_then(|d| d.symbol_sets.as_ref()),
-            datasets.and_then(|d| d.intraday.as_ref()).and_then(|d| d.symbol_sets.as_ref()),
-            datasets.and_then(|d| d.historical.as_ref()).and_then(|d| d.symbol_sets.as_ref()),
-            datasets.and_then(|d| d.options.as_ref()).and_then(|d| d.symbol_sets.as_ref()),
+            datasets
+                .and_then(|d| d.daily.as_ref())
+                .and_then(|d| d.symbol_sets.as_ref()),
+            datasets
+                .and_then(|d| d.intraday.as_ref())
+                .and_then(|d| d.symbol_sets.as_ref()),
+            datasets
+                .and_then(|d| d.historical.as_ref())
+                .and_then(|d| d.symbol_sets.as_ref()),
+            datasets
+                .and_then(|d| d.options.as_ref())
+                .and_then(|d| d.symbol_sets.as_ref()),
         ];
         self.spec
             .symbol_sets
