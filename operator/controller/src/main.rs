@@ -24,6 +24,9 @@ enum Command {
         /// Write `<group>_<plural>.yaml` files here instead of printing.
         #[arg(long)]
         out_dir: Option<std::path::PathBuf>,
+        /// Annotate them for the Helm chart (`helm.sh/resource-policy: keep`).
+        #[arg(long)]
+        helm: bool,
     },
 }
 
@@ -47,32 +50,19 @@ struct RunArgs {
     #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:8080")]
     admin_addr: std::net::SocketAddr,
     /// Seconds each Kafka Admin request may take.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "KAFKA_TIMEOUT_SECONDS", default_value_t = 10)]
     kafka_timeout_seconds: u64,
     /// Seconds the Lease stays valid without renewal.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, env = "LEASE_DURATION_SECONDS", default_value_t = 15)]
     lease_duration_seconds: u64,
     /// Seconds before expiry the leader renews the Lease.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, env = "LEASE_GRACE_SECONDS", default_value_t = 5)]
     lease_grace_seconds: u64,
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Crd { out_dir: None } => {
-            print!("{}", optionsflow_operator::crds::all_yaml());
-            ExitCode::SUCCESS
-        }
-        Command::Crd { out_dir: Some(dir) } => {
-            for (file, crd) in optionsflow_operator::crds::crds() {
-                let path = dir.join(file);
-                if let Err(e) = std::fs::write(&path, optionsflow_operator::crds::to_yaml(&crd)) {
-                    eprintln!("error: cannot write {}: {e}", path.display());
-                    return ExitCode::FAILURE;
-                }
-            }
-            ExitCode::SUCCESS
-        }
+        Command::Crd { out_dir, helm } => crd(out_dir, helm),
         Command::Run(args) => run(args),
     }
 }
@@ -87,7 +77,8 @@ fn run(args: RunArgs) -> ExitCode {
         .flatten_event(true)
         .init();
     let config = optionsflow_operator::run::RunConfig {
-        watch_namespace: args.namespace,
+        // An empty value (the chart's default) means every namespace.
+        watch_namespace: args.namespace.filter(|n| !n.is_empty()),
         lease_namespace: args.lease_namespace,
         lease_name: args.lease_name,
         identity: args.identity,
@@ -116,4 +107,28 @@ fn run(args: RunArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn crd(out_dir: Option<std::path::PathBuf>, helm: bool) -> ExitCode {
+    use optionsflow_operator::crds;
+    let all = crds::crds()
+        .into_iter()
+        .map(|(file, crd)| (file, if helm { crds::for_helm(crd) } else { crd }));
+    match out_dir {
+        None => {
+            for (_, crd) in all {
+                print!("---\n{}", crds::to_yaml(&crd));
+            }
+        }
+        Some(dir) => {
+            for (file, crd) in all {
+                let path = dir.join(file);
+                if let Err(e) = std::fs::write(&path, crds::to_yaml(&crd)) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }

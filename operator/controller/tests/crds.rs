@@ -31,6 +31,13 @@ fn committed_crds_match_the_rust_types() {
             "{} is out of date: run scripts/generate.sh and commit the result",
             path.display()
         );
+        let chart_copy = root().join("charts/optionsflow/files/crds").join(file);
+        let committed = std::fs::read_to_string(&chart_copy).unwrap_or_default();
+        assert!(
+            committed == to_yaml(&optionsflow_operator::crds::for_helm(crd)),
+            "{} is out of date: run scripts/generate.sh and commit the result",
+            chart_copy.display()
+        );
     }
 }
 
