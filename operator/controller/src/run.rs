@@ -6,6 +6,7 @@
 //! before it writes. Standby replicas serve `/healthz`, `/readyz` and `/metrics` and wait.
 
 mod admin;
+pub mod leadership;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub enum RunError {
         #[source]
         source: kube_lease_manager::LeaseManagerError,
     },
+    #[error("the leader election task ended")]
+    LeaseTaskEnded,
 }
 
 pub async fn run(config: RunConfig) -> Result<(), RunError> {
@@ -121,38 +124,23 @@ pub async fn run(config: RunConfig) -> Result<(), RunError> {
     let (mut is_leader, lease_task) = manager.watch().await;
     tracing::info!(identity = %config.identity, lease = %config.lease_name, "waiting to lead");
 
-    while !shutdown.is_cancelled() {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            changed = is_leader.wait_for(|leads| *leads) => if changed.is_err() { break },
-        }
-        tracing::info!(identity = %config.identity, "leading: starting the controllers");
-        leading.store(true, Ordering::Release);
-        metrics.set_leader(true);
-        let term = shutdown.child_token();
-        let controllers = tokio::spawn(controllers(
-            ctx.clone(),
-            config.watch_namespace.clone(),
-            term.clone(),
-        ));
-        tokio::select! {
-            _ = shutdown.cancelled() => {}
-            _ = is_leader.wait_for(|leads| !*leads) => {
-                tracing::warn!(identity = %config.identity, "lost the Lease: stopping the controllers");
-            }
-        }
-        // No reconcile starts a write after this; those in flight finish.
-        leading.store(false, Ordering::Release);
-        metrics.set_leader(false);
-        term.cancel();
-        if let Err(e) = controllers.await {
-            tracing::error!(error = %e, "a controller task failed");
-        }
-    }
+    let namespace = config.watch_namespace.clone();
+    leadership::while_leading(&mut is_leader, &leading, &metrics, &shutdown, |stop| {
+        controllers(ctx.clone(), namespace.clone(), stop)
+    })
+    .await;
     // Dropping the receiver makes the manager release the Lease, so a standby takes over at
     // once instead of after the Lease expires.
     drop(is_leader);
-    match lease_task.await {
+    let released = lease_task.await;
+    if !shutdown.is_cancelled() {
+        // The Lease task ended on its own: exit non-zero so the pod restarts with a new one.
+        return Err(match released {
+            Ok(Err(source)) => lease_error(source),
+            _ => RunError::LeaseTaskEnded,
+        });
+    }
+    match released {
         Ok(Ok(_)) => tracing::info!("released the Lease"),
         Ok(Err(e)) => tracing::warn!(error = %e, "could not release the Lease; it will expire"),
         Err(e) => tracing::warn!(error = %e, "the Lease task failed"),

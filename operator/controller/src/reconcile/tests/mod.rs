@@ -328,6 +328,11 @@ async fn a_symbol_set_change_reaches_the_runtime_config_and_restarts_the_workers
     );
     h.reconcile().await.unwrap();
     let second = h.calls();
+    let mut expected = vec![format!("GET {SETS}")];
+    expected.extend(applies());
+    expected.extend(prune_lists());
+    expected.push(format!("PATCH {PIPELINES}/small/status"));
+    assert_eq!(lines(&second), expected);
     let runtime = body(&second, CONFIG_MAPS, "small-runtime")["data"]["runtime.json"]
         .as_str()
         .unwrap();
@@ -352,6 +357,12 @@ async fn suspend_stops_the_schedules_and_scales_every_worker_to_zero() {
     h.edit(PIPELINES, "small", json!({"spec": {"suspend": true}}));
     h.reconcile().await.unwrap();
     let calls = h.calls();
+    let mut expected = vec![format!("GET {SETS}")];
+    expected.extend(applies());
+    expected.extend(prune_lists());
+    expected.push(format!("PATCH {PIPELINES}/small/status"));
+    expected.push(format!("POST {EVENTS}"));
+    assert_eq!(lines(&calls), expected);
     for role in ROLES {
         assert_eq!(
             body(&calls, DEPLOYMENTS, &format!("small-{role}"))["spec"]["replicas"],
