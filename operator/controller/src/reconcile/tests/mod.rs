@@ -168,6 +168,19 @@ fn applies() -> Vec<String> {
     out
 }
 
+/// The requests of a reconcile that gets through every step: the SymbolSets read, every
+/// child applied, the prune lists, then the status write and Events when there are any.
+fn full_pass(status_written: bool, events: usize) -> Vec<String> {
+    let mut out = vec![format!("GET {SETS}")];
+    out.extend(applies());
+    out.extend(prune_lists());
+    if status_written {
+        out.push(format!("PATCH {PIPELINES}/small/status"));
+    }
+    out.extend(std::iter::repeat_n(format!("POST {EVENTS}"), events));
+    out
+}
+
 /// The prune step's lists, one per kind.
 fn prune_lists() -> Vec<String> {
     [CONFIG_MAPS, SERVICES, PDBS, DEPLOYMENTS, CRON_JOBS, JOBS]
@@ -208,12 +221,7 @@ async fn first_reconcile_applies_every_child_provisions_topics_and_reports() {
     let action = h.reconcile().await.unwrap();
     assert_eq!(action, Action::requeue(super::RESYNC));
     let calls = h.calls();
-    let mut expected = vec![format!("GET {SETS}")];
-    expected.extend(applies());
-    expected.extend(prune_lists());
-    expected.push(format!("PATCH {PIPELINES}/small/status"));
-    expected.push(format!("POST {EVENTS}"));
-    expected.push(format!("POST {EVENTS}"));
+    let expected = full_pass(true, 2);
     assert_eq!(lines(&calls), expected);
 
     // Server-side apply, one field manager, forced; prune lists select only our children.
@@ -310,9 +318,7 @@ async fn a_rolled_out_pipeline_turns_ready_and_then_costs_no_writes() {
     // Nothing changed: the same applies and lists, but no status write and no Event.
     h.reconcile().await.unwrap();
     let calls = h.calls();
-    let mut expected = vec![format!("GET {SETS}")];
-    expected.extend(applies());
-    expected.extend(prune_lists());
+    let expected = full_pass(false, 0);
     assert_eq!(lines(&calls), expected);
 }
 
@@ -328,10 +334,7 @@ async fn a_symbol_set_change_reaches_the_runtime_config_and_restarts_the_workers
     );
     h.reconcile().await.unwrap();
     let second = h.calls();
-    let mut expected = vec![format!("GET {SETS}")];
-    expected.extend(applies());
-    expected.extend(prune_lists());
-    expected.push(format!("PATCH {PIPELINES}/small/status"));
+    let expected = full_pass(true, 0);
     assert_eq!(lines(&second), expected);
     let runtime = body(&second, CONFIG_MAPS, "small-runtime")["data"]["runtime.json"]
         .as_str()
@@ -357,11 +360,7 @@ async fn suspend_stops_the_schedules_and_scales_every_worker_to_zero() {
     h.edit(PIPELINES, "small", json!({"spec": {"suspend": true}}));
     h.reconcile().await.unwrap();
     let calls = h.calls();
-    let mut expected = vec![format!("GET {SETS}")];
-    expected.extend(applies());
-    expected.extend(prune_lists());
-    expected.push(format!("PATCH {PIPELINES}/small/status"));
-    expected.push(format!("POST {EVENTS}"));
+    let expected = full_pass(true, 1);
     assert_eq!(lines(&calls), expected);
     for role in ROLES {
         assert_eq!(
@@ -634,4 +633,30 @@ async fn a_symbol_set_gets_its_count_and_readiness_once() {
         h.calls().is_empty(),
         "an unchanged set is not written again"
     );
+}
+
+#[tokio::test]
+async fn a_suspended_pipeline_suspends_its_backfill_job_without_reapplying_it() {
+    let h = harness(json!({"datasets": {"historical": {"startDate": "2024-01-02"}}}));
+    h.reconcile().await.unwrap();
+    let job = h.api.names(JOBS).remove(0);
+    h.calls();
+    h.edit(PIPELINES, "small", json!({"spec": {"suspend": true}}));
+    h.reconcile().await.unwrap();
+    let calls = h.calls();
+    let job_calls: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.uri.starts_with(&format!("{JOBS}/")))
+        .collect();
+    assert_eq!(
+        job_calls.iter().map(|c| c.line()).collect::<Vec<_>>(),
+        [format!("GET {JOBS}/{job}"), format!("PATCH {JOBS}/{job}")]
+    );
+    // A merge patch of spec.suspend only: the Job's template is immutable.
+    assert_eq!(
+        job_calls[1].content_type.as_deref(),
+        Some("application/merge-patch+json")
+    );
+    assert_eq!(job_calls[1].body, Some(json!({"spec": {"suspend": true}})));
+    assert_eq!(h.status()["backfill"]["state"], "Suspended");
 }
