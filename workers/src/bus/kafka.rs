@@ -110,7 +110,14 @@ where
         // Incremental rebalances: nobody stops for a rebalance, and a member's join states
         // the partitions it owns (see docs/budgets.md on tansu).
         .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("topic.metadata.refresh.interval.ms", "30000")
+        // How soon new partitions and topics are noticed; a pipeline may set it lower.
+        .set(
+            "topic.metadata.refresh.interval.ms",
+            settings
+                .properties
+                .get("topic.metadata.refresh.interval.ms")
+                .map_or("30000", String::as_str),
+        )
         .create_with_context(context)
         .map_err(|source| BusError::Client {
             what: "consumer",

@@ -197,7 +197,9 @@ pub fn trading_days(start: NaiveDate, end: NaiveDate) -> impl Iterator<Item = Na
         .filter(|d| is_trading_day(*d))
 }
 
-fn exchange_instant(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+/// The instant of a New York wall-clock time on `date` (session times only: they never fall
+/// in a DST gap).
+pub fn exchange_instant(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     // Session times are far from the 02:00 DST switch, so the local time always exists once.
     EXCHANGE_TZ
         .from_local_datetime(&date.and_time(time))

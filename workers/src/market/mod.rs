@@ -1,5 +1,7 @@
-//! Market facts that do not depend on any provider: the NYSE calendar.
+//! Market facts that do not depend on any provider: the NYSE calendar, OSI option symbols
+//! and Black-Scholes-Merton.
 
+pub mod bsm;
 pub mod calendar;
 pub mod osi;
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -104,21 +104,37 @@ impl OsiSymbol {
 
     /// The 21-character padded form.
     pub fn padded(&self) -> String {
-        format!("{:<6}{}", self.root, self.compact_tail())
+        let mut out = String::with_capacity(21);
+        out.push_str(&self.root);
+        for _ in self.root.len()..6 {
+            out.push(' ');
+        }
+        self.push_tail(&mut out);
+        out
     }
 
     /// The compact form Yahoo and Cboe use.
     pub fn compact(&self) -> String {
-        format!("{}{}", self.root, self.compact_tail())
+        let mut out = String::with_capacity(self.root.len() + 15);
+        out.push_str(&self.root);
+        self.push_tail(&mut out);
+        out
     }
 
-    fn compact_tail(&self) -> String {
-        format!(
-            "{}{}{:08}",
-            self.expiry.format("%y%m%d"),
-            self.right.letter(),
-            self.strike_thousandths
-        )
+    /// `YYMMDD`, `C|P` and eight strike digits, written by hand: processing formats one
+    /// symbol per quote, and `format!` machinery was a tenth of its time.
+    fn push_tail(&self, out: &mut String) {
+        fn digits(out: &mut String, value: u64, width: u32) {
+            for power in (0..width).rev() {
+                let digit = (value / 10u64.pow(power)) % 10;
+                out.push(char::from(b'0' + digit as u8));
+            }
+        }
+        digits(out, (self.expiry.year() % 100) as u64, 2);
+        digits(out, u64::from(self.expiry.month()), 2);
+        digits(out, u64::from(self.expiry.day()), 2);
+        out.push(self.right.letter());
+        digits(out, self.strike_thousandths, 8);
     }
 }
 

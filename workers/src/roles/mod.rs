@@ -2,4 +2,6 @@
 
 pub mod calendar;
 pub mod collect;
+pub mod greeks;
+pub mod process;
 pub mod trigger;

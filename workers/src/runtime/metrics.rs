@@ -20,6 +20,24 @@ pub struct Metrics {
     pub published: IntCounterVec,
     /// Messages and rows sent to `dead-letter`, by stage and reason.
     pub dead_letters: IntCounterVec,
+    pub processing: ProcessingMetrics,
+}
+
+/// What the processor made of the rows it read: nothing disappears without a count.
+#[derive(Clone)]
+pub struct ProcessingMetrics {
+    /// Raw messages handled, by dataset and outcome (`processed`, `dead_letter`).
+    pub messages: IntCounterVec,
+    /// Records published, by dataset.
+    pub records: IntCounterVec,
+    /// Rows dropped, by dataset and reason.
+    pub dropped: IntCounterVec,
+    /// Records kept with a quality flag, by dataset and flag.
+    pub flagged: IntCounterVec,
+    /// Option quotes by implied-volatility outcome.
+    pub implied_vols: IntCounterVec,
+    /// Bar-series gaps too long to fill, by dataset.
+    pub gaps_left_open: IntCounterVec,
 }
 
 /// Requests to providers.
@@ -77,6 +95,38 @@ impl Metrics {
             "Messages and rows sent to dead-letter, by stage and reason.",
             &["stage", "reason"],
         );
+        let processing = ProcessingMetrics {
+            messages: counter(
+                "optionsflow_process_messages_total",
+                "Raw messages handled by the processor, by dataset and outcome (processed, dead_letter).",
+                &["dataset", "outcome"],
+            ),
+            records: counter(
+                "optionsflow_process_records_total",
+                "Clean records published by the processor, by dataset.",
+                &["dataset"],
+            ),
+            dropped: counter(
+                "optionsflow_process_rows_dropped_total",
+                "Rows the processor dropped, by dataset and reason.",
+                &["dataset", "reason"],
+            ),
+            flagged: counter(
+                "optionsflow_process_rows_flagged_total",
+                "Records published with a quality flag, by dataset and flag.",
+                &["dataset", "flag"],
+            ),
+            implied_vols: counter(
+                "optionsflow_process_implied_vols_total",
+                "Option quotes by implied-volatility outcome (ok, below_intrinsic, no_price, ...).",
+                &["status"],
+            ),
+            gaps_left_open: counter(
+                "optionsflow_process_gaps_left_open_total",
+                "Gaps in bar series too long to carry the previous close across, by dataset.",
+                &["dataset"],
+            ),
+        };
         let latency = HistogramVec::new(
             HistogramOpts::new(
                 "optionsflow_provider_request_duration_seconds",
@@ -113,6 +163,7 @@ impl Metrics {
             tasks,
             published,
             dead_letters,
+            processing,
         }
     }
 

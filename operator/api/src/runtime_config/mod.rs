@@ -7,6 +7,7 @@
 
 mod datasets;
 mod defaults;
+mod processing;
 mod sinks;
 mod sources;
 
@@ -19,6 +20,7 @@ pub use datasets::{
     OptionsSource,
 };
 use defaults::*;
+pub use processing::Processing;
 pub use sinks::{InfluxSink, PostgresSink, S3Sink, Sinks};
 pub use sources::{Budget, CboeSource, RetryPolicy, Sources, TwelveDataSource, YahooSource};
 
@@ -36,6 +38,8 @@ pub struct RuntimeConfig {
     pub sources: Sources,
     #[serde(default)]
     pub sinks: Sinks,
+    #[serde(default)]
+    pub processing: Processing,
 }
 
 /// The OptionsPipeline this config was rendered from.
@@ -155,6 +159,9 @@ impl RuntimeConfig {
                 format!("startDate {start} is after endDate {end}"),
             ));
         }
+        self.processing
+            .validate()
+            .map_err(|(path, message)| invalid(&path, message))?;
         if self.datasets.options.horizon_days == 0 {
             return Err(invalid(
                 "datasets.options.horizonDays",

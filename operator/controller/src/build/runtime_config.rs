@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use optionsflow_api::crd::pipeline::{BudgetSpec, OptionsSourceName};
+use optionsflow_api::crd::pipeline::{BudgetSpec, OptionsSourceName, ProcessingSpec};
 use optionsflow_api::runtime_config::{
     Budget, DailyDataset, HistoricalDataset, InfluxSink, IntradayDataset, KafkaSettings,
-    OptionsDataset, OptionsSource, PipelineRef, PostgresSink, S3Sink, Sinks, Sources,
+    OptionsDataset, OptionsSource, PipelineRef, PostgresSink, Processing, S3Sink, Sinks, Sources,
 };
 use optionsflow_api::{Dataset, RuntimeConfig};
 
@@ -140,7 +140,23 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
         },
         sources,
         sinks,
+        processing: processing(&p.processing),
     }
+}
+
+/// The spec's rates over the runtime config's defaults.
+fn processing(spec: &ProcessingSpec) -> Processing {
+    let mut processing = Processing::default();
+    if let Some(rate) = spec.risk_free_rate {
+        processing.risk_free_rate = rate;
+    }
+    if let Some(q) = spec.default_dividend_yield {
+        processing.default_dividend_yield = q;
+    }
+    if let Some(yields) = &spec.dividend_yields {
+        processing.dividend_yields = yields.clone();
+    }
+    processing
 }
 
 /// A dataset's (enabled, symbols, schedule, zone); disabled datasets keep their defaults.

@@ -28,6 +28,7 @@ fn minimal() -> OptionsPipelineSpec {
             ..KafkaSpec::default()
         },
         sinks: None,
+        processing: None,
         workers: None,
         suspend: None,
     }

@@ -6,6 +6,7 @@
 pub mod datasets;
 pub mod defaults;
 pub mod kafka;
+pub mod processing;
 pub mod sinks;
 pub mod sources;
 pub mod status;
@@ -18,6 +19,7 @@ pub use datasets::{
     DatasetSpec, DatasetsSpec, HistoricalSpec, OptionsDatasetSpec, OptionsSourceName,
 };
 pub use kafka::{KafkaSecurity, KafkaSpec, SaslMechanism, SecurityProtocol, TopicsOnDelete};
+pub use processing::ProcessingSpec;
 pub use sinks::{InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
 pub use sources::{BudgetSpec, CboeSpec, SecretKeyRef, SourcesSpec, TwelveDataSpec, YahooSpec};
 pub use status::{BackfillStatus, OptionsPipelineStatus, RoleStatus, ScheduleStatus, TopicStatus};
@@ -60,6 +62,9 @@ pub struct OptionsPipelineSpec {
     /// Where processed data is written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sinks: Option<SinksSpec>,
+    /// The rates behind implied volatility and Greeks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing: Option<ProcessingSpec>,
     /// The worker Deployments: image, replicas and resources per role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<WorkersSpec>,

@@ -1,0 +1,300 @@
+//! The typed records the processor publishes on the `processed-*` topics, one batch per raw
+//! message, and that the writers store. Field names are the column names of DESIGN section 5.
+//!
+//! Every value is derived from the raw message alone (the snapshot time is the raw message's
+//! `fetchedAt`), so replaying a raw message publishes an identical batch and the writers'
+//! upserts change nothing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Dataset, MessageOrigin, Part, Source};
+
+/// The payload of a processed message: the records made from one raw message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Batch<R> {
+    pub dataset: Dataset,
+    /// The raw message the records were made from.
+    pub origin: MessageOrigin,
+    /// Which piece of the raw message's records this is, when they did not fit one message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<Part>,
+    pub records: Vec<R>,
+}
+
+/// A bar's length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum BarInterval {
+    #[serde(rename = "1day")]
+    Day,
+    #[serde(rename = "15min")]
+    FifteenMinutes,
+}
+
+impl BarInterval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BarInterval::Day => "1day",
+            BarInterval::FifteenMinutes => "15min",
+        }
+    }
+}
+
+/// One OHLCV bar of one symbol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BarRecord {
+    pub symbol: String,
+    pub interval: BarInterval,
+    /// The exchange-local session date the bar belongs to.
+    pub trade_date: NaiveDate,
+    /// When the bar opened, in UTC (for daily bars: the session's open).
+    pub bar_time: DateTime<Utc>,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    /// Shares traded; absent when the provider did not say.
+    pub volume: Option<i64>,
+    pub source: Source,
+    /// Why this bar deserves a second look (see [`QualityFlag`]); empty for a clean bar.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<QualityFlag>,
+}
+
+impl BarRecord {
+    /// Carried forward from the previous close because the provider had no bar here.
+    pub fn is_filled(&self) -> bool {
+        self.flags.contains(&QualityFlag::Filled)
+    }
+}
+
+/// Call or put.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptionRight {
+    Call,
+    Put,
+}
+
+impl OptionRight {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionRight::Call => "call",
+            OptionRight::Put => "put",
+        }
+    }
+}
+
+/// One option contract at one snapshot: the provider's quote, parsed and checked, and what
+/// optionsflow derived from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptionQuoteRecord {
+    /// The padded, 21-character OSI symbol (`AAPL  270115P00192500`).
+    pub contract: String,
+    pub snapshot_time: DateTime<Utc>,
+    pub underlying: String,
+    /// The OSI root; differs from the underlying for `SPXW` and adjusted contracts.
+    pub root: String,
+    pub expiry: NaiveDate,
+    pub right: OptionRight,
+    pub strike: f64,
+    pub bid: Option<f64>,
+    pub ask: Option<f64>,
+    pub last: Option<f64>,
+    pub volume: Option<i64>,
+    pub open_interest: Option<i64>,
+    /// The provider's own implied volatility, as a decimal (0 from Cboe means "none").
+    pub provider_iv: Option<f64>,
+    pub underlying_price: Option<f64>,
+    /// (bid + ask) / 2, when both sides are quoted and not crossed.
+    pub mid: Option<f64>,
+    /// ask − bid.
+    pub spread: Option<f64>,
+    /// strike / underlying price.
+    pub moneyness: Option<f64>,
+    /// ln(strike / forward).
+    pub log_moneyness: Option<f64>,
+    /// Years from the snapshot to 16:00 New York time on the expiry date (365-day years).
+    pub years_to_expiry: f64,
+    /// The risk-free rate and dividend yield used, so the numbers can be reproduced.
+    pub rate: f64,
+    pub dividend_yield: f64,
+    /// Black-Scholes-Merton implied volatility of the mid, as a decimal.
+    pub iv: Option<f64>,
+    pub delta: Option<f64>,
+    pub gamma: Option<f64>,
+    /// Per calendar day.
+    pub theta: Option<f64>,
+    /// Per vol point (0.01 of volatility).
+    pub vega: Option<f64>,
+    /// Per rate point (0.01 of the rate).
+    pub rho: Option<f64>,
+    /// Why `iv` is or is not there.
+    pub iv_status: IvStatus,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<QualityFlag>,
+}
+
+/// The outcome of implying a volatility from a price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IvStatus {
+    /// A volatility was found.
+    Ok,
+    /// The price is below the European no-arbitrage floor (common for deep ITM American
+    /// options quoted near parity).
+    BelowIntrinsic,
+    /// The price is at or above what any volatility can produce.
+    AboveMaximum,
+    /// No usable price: bid or ask missing, zero or crossed.
+    NoPrice,
+    /// No underlying price in the snapshot.
+    NoUnderlying,
+    /// Inputs outside the model's domain (non-positive spot, strike or time, non-finite
+    /// numbers).
+    InvalidInput,
+}
+
+impl IvStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IvStatus::Ok => "ok",
+            IvStatus::BelowIntrinsic => "below_intrinsic",
+            IvStatus::AboveMaximum => "above_maximum",
+            IvStatus::NoPrice => "no_price",
+            IvStatus::NoUnderlying => "no_underlying",
+            IvStatus::InvalidInput => "invalid_input",
+        }
+    }
+}
+
+/// Something worth knowing about a record that was kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityFlag {
+    /// A bar the provider did not send, carried forward from the previous close.
+    Filled,
+    /// Open or close lies outside [low, high].
+    OhlcOutsideRange,
+    /// A count (volume, open interest) arrived with a fraction and was rounded.
+    FractionalCount,
+    /// The quote has no bid (missing or zero).
+    NoBid,
+    /// The quote has no ask (missing or zero).
+    NoAsk,
+    /// The provider sent no last trade price.
+    NoLast,
+    /// The provider sent no volume.
+    NoVolume,
+    /// The provider sent no open interest.
+    NoOpenInterest,
+    /// The snapshot has no underlying price: no moneyness, IV or Greeks.
+    NoUnderlyingPrice,
+    /// The mid is outside the no-arbitrage bounds: no IV, no Greeks.
+    NoArbitrageViolation,
+}
+
+impl QualityFlag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualityFlag::Filled => "filled",
+            QualityFlag::OhlcOutsideRange => "ohlc_outside_range",
+            QualityFlag::FractionalCount => "fractional_count",
+            QualityFlag::NoBid => "no_bid",
+            QualityFlag::NoAsk => "no_ask",
+            QualityFlag::NoLast => "no_last",
+            QualityFlag::NoVolume => "no_volume",
+            QualityFlag::NoOpenInterest => "no_open_interest",
+            QualityFlag::NoUnderlyingPrice => "no_underlying_price",
+            QualityFlag::NoArbitrageViolation => "no_arbitrage_violation",
+        }
+    }
+}
+
+/// Why the processor dropped a row (it goes to `dead-letter` unless it is a duplicate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// A second row for the same bar time or contract and snapshot (counted, not
+    /// dead-lettered: the first one was kept).
+    Duplicate,
+    /// The row does not have the provider's shape (wrong types, missing fields).
+    MalformedRow,
+    /// A price below zero (bars: at or below zero).
+    NegativePrice,
+    /// A volume or open interest that is negative or too large to be a count.
+    InvalidCount,
+    BidAboveAsk,
+    HighBelowLow,
+    /// The strike is not a positive number, or disagrees with the contract symbol.
+    InvalidStrike,
+    /// The contract symbol is not an OSI symbol.
+    InvalidContract,
+    /// The contract expired before the snapshot.
+    Expired,
+    /// An intraday bar outside the regular session (or on a day without one).
+    OutsideSession,
+    /// A bar time that cannot be read.
+    InvalidTime,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 11] = [
+        DropReason::Duplicate,
+        DropReason::MalformedRow,
+        DropReason::NegativePrice,
+        DropReason::InvalidCount,
+        DropReason::BidAboveAsk,
+        DropReason::HighBelowLow,
+        DropReason::InvalidStrike,
+        DropReason::InvalidContract,
+        DropReason::Expired,
+        DropReason::OutsideSession,
+        DropReason::InvalidTime,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Duplicate => "duplicate",
+            DropReason::MalformedRow => "malformed_row",
+            DropReason::NegativePrice => "negative_price",
+            DropReason::InvalidCount => "invalid_count",
+            DropReason::BidAboveAsk => "bid_above_ask",
+            DropReason::HighBelowLow => "high_below_low",
+            DropReason::InvalidStrike => "invalid_strike",
+            DropReason::InvalidContract => "invalid_contract",
+            DropReason::Expired => "expired",
+            DropReason::OutsideSession => "outside_session",
+            DropReason::InvalidTime => "invalid_time",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_serialize_as_their_names() {
+        for reason in DropReason::ALL {
+            assert_eq!(
+                serde_json::to_value(reason).unwrap(),
+                serde_json::Value::String(reason.as_str().into())
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(BarInterval::FifteenMinutes).unwrap(),
+            "15min"
+        );
+        assert_eq!(
+            serde_json::to_value(IvStatus::BelowIntrinsic).unwrap(),
+            "below_intrinsic"
+        );
+        assert_eq!(
+            serde_json::to_value(QualityFlag::NoArbitrageViolation).unwrap(),
+            QualityFlag::NoArbitrageViolation.as_str()
+        );
+    }
+}
