@@ -1,17 +1,21 @@
 //! The Kafka adapter: client configuration from the runtime config, publishing with broker
 //! acknowledgement, topic metadata and creation.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use optionsflow_api::MessageOrigin;
 
 use optionsflow_api::runtime_config::KafkaSettings;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::config::FromClientConfigAndContext;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -136,6 +140,34 @@ pub fn reader(settings: &KafkaSettings, name: &str) -> Result<BaseConsumer, BusE
             what: "reader",
             source,
         })
+}
+
+/// Commits the offset after `origin` for `consumer`'s group, synchronously, off the async
+/// threads. A failure (the partition was just revoked, say) is logged and returned as false:
+/// the message will then be handled again by its next owner.
+pub async fn commit_next<C>(consumer: Arc<BaseConsumer<C>>, origin: &MessageOrigin) -> bool
+where
+    C: ConsumerContext + 'static,
+{
+    let origin = origin.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset(
+            &origin.topic,
+            origin.partition,
+            Offset::Offset(origin.offset + 1),
+        )?;
+        consumer.commit(&list, CommitMode::Sync)
+    })
+    .await
+    .expect("commit does not panic");
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "commit failed; the message may be handled again");
+            false
+        }
+    }
 }
 
 /// Publishes one message and waits until the broker has it. Returns (partition, offset).

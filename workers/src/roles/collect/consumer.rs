@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use optionsflow_api::MessageOrigin;
 use optionsflow_api::runtime_config::KafkaSettings;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::TopicPartitionList;
-use rdkafka::{ClientContext, Offset};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -160,22 +160,7 @@ impl<Io: GateIo> TaskConsumer<Io> {
     /// Commits the offset after `origin`. A failure (the partition was just revoked, say)
     /// only means the task may be done again.
     pub async fn commit(&self, origin: &MessageOrigin) {
-        let consumer = self.consumer.clone();
-        let origin = origin.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut list = TopicPartitionList::new();
-            list.add_partition_offset(
-                &origin.topic,
-                origin.partition,
-                Offset::Offset(origin.offset + 1),
-            )?;
-            consumer.commit(&list, CommitMode::Sync)
-        })
-        .await
-        .expect("commit does not panic");
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "commit failed; the task may be done again");
-        }
+        kafka::commit_next(self.consumer.clone(), origin).await;
     }
 
     /// The worker is done with `delivery` (committed or abandoned).

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use optionsflow_api::runtime_config::KafkaSettings;
 use optionsflow_api::{Dataset, MessageOrigin};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::TopicPartitionList;
-use rdkafka::{ClientContext, Offset};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -236,29 +236,10 @@ impl PartitionConsumer {
 }
 
 impl Committer {
-    /// Commits the offset after `origin`. Returns false if the commit failed (the partition
-    /// was revoked, say); the message will then be processed again by its next owner.
+    /// Commits the offset after `origin`; false if that failed, and the message will then be
+    /// processed again by its partition's next owner.
     pub async fn commit(&self, origin: &MessageOrigin) -> bool {
-        let consumer = self.0.clone();
-        let origin = origin.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut list = TopicPartitionList::new();
-            list.add_partition_offset(
-                &origin.topic,
-                origin.partition,
-                Offset::Offset(origin.offset + 1),
-            )?;
-            consumer.commit(&list, CommitMode::Sync)
-        })
-        .await
-        .expect("commit does not panic");
-        match result {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, "commit failed; the message may be processed again");
-                false
-            }
-        }
+        kafka::commit_next(self.0.clone(), origin).await
     }
 }
 

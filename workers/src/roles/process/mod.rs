@@ -283,3 +283,6 @@ async fn work<P: Publisher>(
     }
     tracing::info!(%partition, "partition worker stopped");
 }
+
+#[cfg(test)]
+mod tests;

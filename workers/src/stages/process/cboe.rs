@@ -53,13 +53,7 @@ fn fast(
     settings: &Processing,
 ) -> Option<(Vec<OptionQuoteRecord>, Vec<Dropped>)> {
     let shell: TypedShell<'_> = serde_json::from_str(message.payload.get()).ok()?;
-    let snapshot = Snapshot::new(
-        &message.symbol,
-        message.fetched_at,
-        shell.data.current_price,
-        message.source,
-        settings,
-    );
+    let snapshot = Snapshot::of(message, shell.data.current_price, settings);
     let mut chain = Chain::new(snapshot, shell.data.options.len());
     for row in &shell.data.options {
         chain.try_push(&raw_quote(row)).ok()?;
@@ -76,13 +70,7 @@ fn careful(
             schema: SchemaId::CBOE_DELAYED_QUOTES.name,
             detail: e.to_string(),
         })?;
-    let snapshot = Snapshot::new(
-        &message.symbol,
-        message.fetched_at,
-        shell.data.current_price,
-        message.source,
-        settings,
-    );
+    let snapshot = Snapshot::of(message, shell.data.current_price, settings);
     let mut chain = Chain::new(snapshot, shell.data.options.len());
     for row in &shell.data.options {
         match serde_json::from_str::<Row<'_>>(row.get()) {

@@ -10,7 +10,7 @@ use optionsflow_api::records::{DropReason, IvStatus, OptionQuoteRecord, OptionRi
 use optionsflow_api::runtime_config::Processing;
 use serde_json::value::RawValue;
 
-use super::{Dropped, count};
+use super::{Dropped, RawMessage, count};
 use crate::market::bsm::{self, Inputs};
 use crate::market::calendar::exchange_instant;
 use crate::market::{OsiSymbol, Right};
@@ -42,20 +42,20 @@ pub struct Snapshot<'a> {
 }
 
 impl<'a> Snapshot<'a> {
-    pub fn new(
-        underlying: &'a str,
-        time: DateTime<Utc>,
+    /// The snapshot of a raw message: its symbol and fetch time, the underlying price the
+    /// provider sent, and the configured rates.
+    pub fn of(
+        message: &'a RawMessage<'_>,
         underlying_price: Option<f64>,
-        source: Source,
         settings: &Processing,
     ) -> Snapshot<'a> {
         Snapshot {
-            underlying,
-            time,
+            underlying: &message.symbol,
+            time: message.fetched_at,
             underlying_price: underlying_price.filter(|p| p.is_finite() && *p > 0.0),
-            source,
+            source: message.source,
             rate: settings.risk_free_rate,
-            dividend_yield: settings.dividend_yield(underlying),
+            dividend_yield: settings.dividend_yield(&message.symbol),
         }
     }
 }

@@ -71,13 +71,7 @@ pub(super) fn fast(
         .iter()
         .map(|o| o.calls.len() + o.puts.len())
         .sum();
-    let snapshot = Snapshot::new(
-        &message.symbol,
-        message.fetched_at,
-        price,
-        message.source,
-        settings,
-    );
+    let snapshot = Snapshot::of(message, price, settings);
     let mut chain = Chain::new(snapshot, rows);
     for row in shell
         .options
@@ -104,13 +98,7 @@ pub(super) fn careful(
         .iter()
         .map(|o| o.calls.len() + o.puts.len())
         .sum();
-    let snapshot = Snapshot::new(
-        &message.symbol,
-        message.fetched_at,
-        price,
-        message.source,
-        settings,
-    );
+    let snapshot = Snapshot::of(message, price, settings);
     let mut chain = Chain::new(snapshot, rows);
     for row in shell
         .options
