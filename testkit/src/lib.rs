@@ -5,10 +5,18 @@
 //! - [`fake`]: local HTTP servers speaking Twelve Data's, Yahoo's and Cboe's exact formats,
 //!   errors and rate limits included, which record every request they answer;
 //! - [`data`]: the deterministic market data those servers serve;
-//! - [`process`]: worker processes with their logs kept for failure reports.
+//! - [`process`]: worker processes with their logs kept for failure reports;
+//! - [`postgres`]: a database per test, or a private PostgreSQL server to stop and start;
+//! - [`moto`]: an S3-compatible server (moto's);
+//! - [`influx`]: an InfluxDB 1.x server;
+//! - [`records`]: processed records and messages, as the processor publishes them.
 
 pub mod data;
 pub mod fake;
+pub mod influx;
 pub mod kafka;
+pub mod moto;
+pub mod postgres;
 pub mod process;
+pub mod records;
 pub mod tansu;

@@ -5,7 +5,8 @@
 //! - [`sources`]: one client per provider (Twelve Data, Yahoo, Cboe);
 //! - [`budget`]: provider budgets shared by collector replicas;
 //! - [`bus`]: the message bus (Kafka);
-//! - [`stages`]: the pure steps between topics (processing);
+//! - [`stages`]: the pure steps between topics (processing, writing);
+//! - [`sinks`]: the stores the writers write to (databases, InfluxDB, object stores);
 //! - [`roles`]: one module per subcommand;
 //! - [`runtime`]: config, metrics, admin server, shutdown and logs for every role.
 
@@ -15,5 +16,6 @@ pub mod market;
 pub mod retry;
 pub mod roles;
 pub mod runtime;
+pub mod sinks;
 pub mod sources;
 pub mod stages;

@@ -9,8 +9,10 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use optionsflow_api::Dataset;
 use optionsflow_workers::bus::kafka;
+use optionsflow_workers::roles::write;
 use optionsflow_workers::roles::{calendar, collect, greeks, process, trigger};
-use optionsflow_workers::runtime::{config, logging, shutdown};
+use optionsflow_workers::runtime::{RoleOptions, config, logging, shutdown};
+use optionsflow_workers::sinks::db::Database;
 
 #[derive(Parser)]
 #[command(
@@ -51,12 +53,8 @@ enum Command {
     Process {
         #[command(flatten)]
         config: ConfigArg,
-        /// Address of /metrics, /healthz and /readyz.
-        #[arg(long, env = "OPTIONSFLOW_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
-        admin_addr: SocketAddr,
-        /// How long messages in flight may go on after SIGTERM.
-        #[arg(long, default_value = "20", value_name = "SECONDS")]
-        shutdown_grace: u64,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Implied volatility and Greeks for a CSV of option prices on standard input
     /// (`spot,strike,years,rate,dividend_yield,right,price`), written to standard output with
@@ -84,13 +82,52 @@ enum Command {
     Collect {
         #[command(flatten)]
         config: ConfigArg,
-        /// Address of /metrics, /healthz and /readyz.
-        #[arg(long, env = "OPTIONSFLOW_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
-        admin_addr: SocketAddr,
-        /// How long the current task may go on after SIGTERM.
-        #[arg(long, default_value = "20", value_name = "SECONDS")]
-        shutdown_grace: u64,
+        #[command(flatten)]
+        run: RunArgs,
     },
+    /// Apply the database migrations (the writers also apply them when they start).
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The database URL (postgres://... or sqlite:...), instead of the config's.
+        #[arg(long, env = "OPTIONSFLOW_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+    /// Consume the processed topics and upsert the records into PostgreSQL (or SQLite), and
+    /// intraday bars into InfluxDB when configured.
+    WriteDb {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Consume the processed topics and store them as CSV files in S3 (or a local folder).
+    WriteFiles {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+/// How a long-running role serves and stops.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, env = "OPTIONSFLOW_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
+    admin_addr: SocketAddr,
+    /// How long the work in hand (a task, a message, a batch) may go on after SIGTERM.
+    #[arg(long, default_value = "20", value_name = "SECONDS")]
+    shutdown_grace: u64,
+}
+
+impl RunArgs {
+    fn options(&self) -> RoleOptions {
+        RoleOptions {
+            admin_addr: self.admin_addr,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -99,9 +136,12 @@ fn main() -> ExitCode {
         Command::Calendar { .. } | Command::Topics { .. } | Command::Greeks => {
             (logging::LogFormat::Text, "warn")
         }
-        Command::Trigger { .. } | Command::Collect { .. } | Command::Process { .. } => {
-            (logging::LogFormat::Json, "info")
-        }
+        Command::Migrate { .. } => (logging::LogFormat::Text, "info"),
+        Command::Trigger { .. }
+        | Command::Collect { .. }
+        | Command::Process { .. }
+        | Command::WriteDb { .. }
+        | Command::WriteFiles { .. } => (logging::LogFormat::Json, "info"),
     };
     logging::init(cli.log_format.unwrap_or(format), level);
     match run(cli.command) {
@@ -124,18 +164,11 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             };
             print!("{text}");
         }
-        Command::Process {
-            config,
-            admin_addr,
-            shutdown_grace,
-        } => {
+        Command::Process { config, run } => {
             let config = config::load(&config.config)?;
-            let options = process::ProcessOptions {
-                admin_addr,
-                shutdown_grace: Duration::from_secs(shutdown_grace),
-            };
-            runtime()
-                .block_on(async { process::run(config, options, shutdown::on_signal()).await })?;
+            runtime().block_on(async {
+                process::run(config, run.options(), shutdown::on_signal()).await
+            })?;
         }
         Command::Greeks => {
             let summary = greeks::run(std::io::stdin().lock(), std::io::stdout().lock())?;
@@ -182,18 +215,45 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 println!("{name}");
             }
         }
-        Command::Collect {
-            config,
-            admin_addr,
-            shutdown_grace,
-        } => {
+        Command::Collect { config, run } => {
             let config = config::load(&config.config)?;
-            let options = collect::CollectOptions {
-                admin_addr,
-                shutdown_grace: Duration::from_secs(shutdown_grace),
+            runtime().block_on(async {
+                collect::run(config, run.options(), shutdown::on_signal()).await
+            })?;
+        }
+        Command::Migrate {
+            config,
+            database_url,
+        } => {
+            let config = match database_url {
+                Some(_) => None,
+                None => Some(config::load(&config.config)?),
             };
-            runtime()
-                .block_on(async { collect::run(config, options, shutdown::on_signal()).await })?;
+            // The database's pool needs the runtime even to be created.
+            let kind = runtime().block_on(async {
+                let database = match (&database_url, &config) {
+                    (Some(url), _) => Database::open(url)?,
+                    (None, Some(config)) => write::db::database(config)?,
+                    (None, None) => unreachable!("the config is loaded when there is no URL"),
+                };
+                let result = database.migrate().await;
+                database.close().await;
+                result?;
+                Ok::<_, Box<dyn std::error::Error>>(database.kind())
+            })?;
+            println!("{kind} schema is up to date");
+        }
+        Command::WriteDb { config, run } => {
+            let config = config::load(&config.config)?;
+            runtime().block_on(async {
+                write::db::run(config, run.options(), shutdown::on_signal()).await
+            })?;
+        }
+        Command::WriteFiles { config, run } => {
+            let config = config::load(&config.config)?;
+            runtime().block_on(async {
+                write::files::run(config, run.options(), shutdown::on_signal()).await
+            })?;
         }
     }
     Ok(())

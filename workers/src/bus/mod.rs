@@ -2,6 +2,9 @@
 //! an `optionsflow_api::Envelope` serialized as JSON and keyed by symbol.
 
 pub mod kafka;
+pub mod partitions;
+#[cfg(test)]
+pub mod testing;
 
 use std::future::Future;
 

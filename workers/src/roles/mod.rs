@@ -5,3 +5,4 @@ pub mod collect;
 pub mod greeks;
 pub mod process;
 pub mod trigger;
+pub mod write;

@@ -21,6 +21,22 @@ pub struct Metrics {
     /// Messages and rows sent to `dead-letter`, by stage and reason.
     pub dead_letters: IntCounterVec,
     pub processing: ProcessingMetrics,
+    pub writing: WriterMetrics,
+}
+
+/// What the writers stored, and what kept them waiting.
+#[derive(Clone)]
+pub struct WriterMetrics {
+    /// Processed messages whose rows are stored and offsets committed, by dataset.
+    pub messages: IntCounterVec,
+    /// Rows written (after merging repeated keys), by store and table.
+    pub rows: IntCounterVec,
+    /// Files uploaded, by dataset.
+    pub files: IntCounterVec,
+    /// Failed writes, by store and kind (`unavailable`, `rejected`).
+    pub failures: IntCounterVec,
+    /// How long a batch took to store, by store.
+    pub flush_seconds: HistogramVec,
 }
 
 /// What the processor made of the rows it read: nothing disappears without a count.
@@ -127,6 +143,43 @@ impl Metrics {
                 &["dataset"],
             ),
         };
+        let flush_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "optionsflow_write_flush_duration_seconds",
+                "Time to store one batch, retries included, by store.",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
+            ]),
+            &["store"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(flush_seconds.clone()))
+            .expect("registered once");
+        let writing = WriterMetrics {
+            messages: counter(
+                "optionsflow_write_messages_total",
+                "Processed messages stored and committed by a writer, by dataset.",
+                &["dataset"],
+            ),
+            rows: counter(
+                "optionsflow_write_rows_total",
+                "Rows written, by store and table (a redelivered row is counted again).",
+                &["store", "table"],
+            ),
+            files: counter(
+                "optionsflow_write_files_total",
+                "CSV files uploaded, by dataset.",
+                &["dataset"],
+            ),
+            failures: counter(
+                "optionsflow_write_failures_total",
+                "Failed writes, by store and kind (unavailable: retried; rejected: dead-lettered).",
+                &["store", "kind"],
+            ),
+            flush_seconds,
+        };
         let latency = HistogramVec::new(
             HistogramOpts::new(
                 "optionsflow_provider_request_duration_seconds",
@@ -164,6 +217,7 @@ impl Metrics {
             published,
             dead_letters,
             processing,
+            writing,
         }
     }
 

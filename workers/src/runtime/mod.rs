@@ -6,3 +6,13 @@ pub mod config;
 pub mod logging;
 pub mod metrics;
 pub mod shutdown;
+
+/// How a long-running role serves and stops.
+#[derive(Clone, Debug)]
+pub struct RoleOptions {
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    pub admin_addr: std::net::SocketAddr,
+    /// How long the work in hand (a task, a message, a batch) may go on after SIGTERM before
+    /// it is given up, uncommitted, to be redone elsewhere.
+    pub shutdown_grace: std::time::Duration,
+}

@@ -2,3 +2,4 @@
 //! with no I/O, so it can be tested row by row and replayed with identical results.
 
 pub mod process;
+pub mod write;

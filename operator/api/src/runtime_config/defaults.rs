@@ -91,3 +91,12 @@ pub(super) fn browser_user_agent() -> String {
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36"
         .into()
 }
+pub(super) fn five_thousand() -> u32 {
+    5_000
+}
+pub(super) fn sixty_four_mib() -> u64 {
+    64 << 20
+}
+pub(super) fn five_minutes_s() -> u64 {
+    300
+}

@@ -21,7 +21,10 @@ pub use datasets::{
 };
 use defaults::*;
 pub use processing::Processing;
-pub use sinks::{InfluxSink, PostgresSink, S3Sink, Sinks};
+pub use sinks::{
+    Batching, FileRolling, FolderSink, InfluxApi, InfluxSink, PostgresSink, S3Sink, Sinks,
+    SqliteSink,
+};
 pub use sources::{Budget, CboeSource, RetryPolicy, Sources, TwelveDataSource, YahooSource};
 
 use crate::TopicNames;

@@ -14,6 +14,72 @@ pub struct Sinks {
     pub influxdb: Option<InfluxSink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3Sink>,
+    /// SQLite instead of PostgreSQL, for one machine (`optionsflow-worker local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqlite: Option<SqliteSink>,
+    /// A local folder instead of S3, for one machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<FolderSink>,
+    /// How the db-writer gathers messages into transactions.
+    #[serde(default)]
+    pub batching: Batching,
+    /// When the file writer closes a file and uploads it.
+    #[serde(default)]
+    pub files: FileRolling,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SqliteSink {
+    /// The database file, created when missing.
+    pub path: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FolderSink {
+    /// The folder files are written under (the same layout as keys in S3).
+    pub path: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Batching {
+    /// A transaction holds at most about this many rows (whole messages).
+    #[serde(default = "five_thousand")]
+    pub max_rows: u32,
+    /// A message waits at most this long for others to share its transaction.
+    #[serde(default = "half_second_ms")]
+    pub max_wait_ms: u64,
+}
+
+impl Default for Batching {
+    fn default() -> Batching {
+        Batching {
+            max_rows: five_thousand(),
+            max_wait_ms: half_second_ms(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileRolling {
+    /// A file is closed once it holds this many bytes of CSV.
+    #[serde(default = "sixty_four_mib")]
+    pub max_bytes: u64,
+    /// ... or once its first message is this old.
+    #[serde(default = "five_minutes_s")]
+    pub max_age_seconds: u64,
+}
+
+impl Default for FileRolling {
+    fn default() -> FileRolling {
+        FileRolling {
+            max_bytes: sixty_four_mib(),
+            max_age_seconds: five_minutes_s(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,9 +96,25 @@ pub struct InfluxSink {
     pub url: String,
     /// v1 database (or v2 bucket).
     pub database: String,
-    /// Environment variable holding the token, if the server wants one.
+    /// Which write endpoint: `v1` (`/write`, InfluxDB 1.x) or `v2` (`/api/v2/write`,
+    /// InfluxDB 1.8+, 2.x and 3.x).
+    #[serde(default)]
+    pub api: InfluxApi,
+    /// The v2 organisation (InfluxDB 1.8 and 3.x ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Environment variable holding the token (v2), or `user:password` (v1), if the server
+    /// wants one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InfluxApi {
+    #[default]
+    V1,
+    V2,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

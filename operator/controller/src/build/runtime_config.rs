@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use optionsflow_api::crd::pipeline::{BudgetSpec, OptionsSourceName, ProcessingSpec};
+use optionsflow_api::crd::pipeline::{
+    BudgetSpec, InfluxApiVersion, OptionsSourceName, ProcessingSpec,
+};
 use optionsflow_api::runtime_config::{
-    Budget, DailyDataset, HistoricalDataset, InfluxSink, IntradayDataset, KafkaSettings,
+    Budget, DailyDataset, HistoricalDataset, InfluxApi, InfluxSink, IntradayDataset, KafkaSettings,
     OptionsDataset, OptionsSource, PipelineRef, PostgresSink, Processing, S3Sink, Sinks, Sources,
 };
 use optionsflow_api::{Dataset, RuntimeConfig};
@@ -67,6 +69,11 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
         influxdb: p.sinks.influxdb.as_ref().map(|i| InfluxSink {
             url: i.url.clone(),
             database: i.database.clone(),
+            api: match i.api {
+                Some(InfluxApiVersion::V2) => InfluxApi::V2,
+                Some(InfluxApiVersion::V1) | None => InfluxApi::V1,
+            },
+            org: i.org.clone(),
             token_env: i
                 .token_secret
                 .as_ref()
@@ -79,6 +86,7 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
             region: s.region.clone().unwrap_or_else(|| "us-east-1".into()),
             path_style: s.path_style.unwrap_or(false),
         }),
+        ..Sinks::default()
     };
 
     let plan = |d: Dataset| p.datasets.get(&d);

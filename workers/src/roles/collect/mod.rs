@@ -9,7 +9,6 @@ mod chains;
 pub mod collector;
 pub mod consumer;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +21,7 @@ use crate::budget::ledger::KafkaLedger;
 use crate::budget::{AccountSpec, BudgetGate, GateIo, Pool, key_fingerprint};
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
+use crate::runtime::RoleOptions;
 use crate::runtime::admin::{self, Readiness};
 use crate::runtime::metrics::Metrics;
 use collector::{AccountIndex, Collector, TaskContext};
@@ -36,12 +36,6 @@ pub enum CollectError {
     Admin(#[source] std::io::Error),
     #[error(transparent)]
     Bus(#[from] BusError),
-}
-
-pub struct CollectOptions {
-    pub admin_addr: SocketAddr,
-    /// How long a task may go on after SIGTERM before it is abandoned (and redone elsewhere).
-    pub shutdown_grace: Duration,
 }
 
 /// The API keys, from the environment variable the config names (comma-separated).
@@ -89,7 +83,7 @@ pub fn accounts(config: &RuntimeConfig, keys: &[String]) -> (Vec<AccountSpec>, A
 
 pub async fn run(
     config: RuntimeConfig,
-    options: CollectOptions,
+    options: RoleOptions,
     shutdown: CancellationToken,
 ) -> Result<(), CollectError> {
     let metrics = Metrics::new();

@@ -1,15 +1,13 @@
 //! `optionsflow-worker process`: consumes the four raw topics in the processors' consumer
-//! group with one worker per assigned partition ([`consumer`]), turns each message into
+//! group with one worker per assigned partition ([`crate::bus::partitions`]), turns each message into
 //! clean records ([`crate::stages::process`]), publishes them and any dead letters
 //! ([`outbox`]), and commits the message's offset only once the broker acknowledged all of
 //! it. While the broker refuses, the worker retries with backoff and commits nothing, so a
 //! crash or a revocation means the message is processed again, never lost.
 
-pub mod consumer;
 pub mod outbox;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,16 +15,16 @@ use futures::future::join_all;
 use optionsflow_api::runtime_config::RuntimeConfig;
 use optionsflow_api::topics::ConsumerRole;
 use optionsflow_api::{Dataset, TopicKind, TopicNames};
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
+use crate::bus::partitions::{Committer, Delivery, PartitionConsumer, PartitionQueue};
 use crate::retry::Backoff;
+use crate::runtime::RoleOptions;
 use crate::runtime::admin::{self, Readiness};
 use crate::runtime::metrics::Metrics;
 use crate::stages::process::{self as stage, Processed, Records};
-use consumer::{Committer, Delivery, PartitionConsumer, PartitionQueue};
 use outbox::Outgoing;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +33,6 @@ pub enum ProcessError {
     Admin(#[source] std::io::Error),
     #[error(transparent)]
     Bus(#[from] BusError),
-}
-
-pub struct ProcessOptions {
-    pub admin_addr: SocketAddr,
-    /// How long messages in flight may go on after SIGTERM.
-    pub shutdown_grace: Duration,
 }
 
 /// Turns raw messages into published records; shared by every partition's worker.
@@ -185,7 +177,7 @@ pub fn raw_topics(topics: &TopicNames) -> HashMap<String, Dataset> {
 
 pub async fn run(
     config: RuntimeConfig,
-    options: ProcessOptions,
+    options: RoleOptions,
     shutdown: CancellationToken,
 ) -> Result<(), ProcessError> {
     let metrics = Metrics::new();
@@ -200,7 +192,7 @@ pub async fn run(
     .map_err(ProcessError::Admin)?;
     let topics = config.topics();
     let producer = kafka::producer(&config.kafka)?;
-    let mut consumer = PartitionConsumer::start(
+    let consumer = PartitionConsumer::start(
         &config.kafka,
         &topics.consumer_group(ConsumerRole::Processor),
         raw_topics(&topics),
@@ -212,37 +204,23 @@ pub async fn run(
         publisher: producer,
         metrics,
     });
-    let committer = consumer.committer();
-    // Cancelled once the grace period after SIGTERM is over: messages still in flight stop,
-    // uncommitted.
-    let hard_stop = CancellationToken::new();
-    let mut workers = JoinSet::new();
-    ready.set(true);
     tracing::info!("processor started");
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            queue = consumer.next_queue() => match queue {
-                Some(queue) => {
-                    workers.spawn(work(queue, handler.clone(), committer.clone(), shutdown.clone(), hard_stop.clone()));
-                }
-                None => break,
+    consumer
+        .run_workers(
+            options.shutdown_grace,
+            shutdown.clone(),
+            &ready,
+            |queue, committer, hard_stop| {
+                work(
+                    queue,
+                    handler.clone(),
+                    committer,
+                    shutdown.clone(),
+                    hard_stop,
+                )
             },
-            Some(_) = workers.join_next(), if !workers.is_empty() => {}
-        }
-    }
-    ready.set(false);
-    tracing::info!("processor stopping: finishing messages in flight");
-    let finished = tokio::time::timeout(options.shutdown_grace, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await;
-    if finished.is_err() {
-        tracing::warn!("messages still in flight after the grace period; they will be redone");
-        hard_stop.cancel();
-        while workers.join_next().await.is_some() {}
-    }
-    consumer.close().await;
+        )
+        .await;
     Ok(())
 }
 

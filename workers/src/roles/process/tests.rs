@@ -1,39 +1,12 @@
 //! The handler against an in-memory broker that can refuse: nothing counts as done before
 //! every message is acknowledged, and what was dropped is counted by reason.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use optionsflow_api::{Envelope, MessageOrigin, SchemaId, Source};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
-
-/// Refuses the first `failures` publishes, then stores messages.
-#[derive(Default)]
-struct FlakyBroker {
-    failures: usize,
-    attempts: AtomicUsize,
-    stored: Mutex<Vec<(String, String, Value)>>,
-}
-
-impl Publisher for FlakyBroker {
-    async fn publish(&self, topic: &str, key: &str, value: Vec<u8>) -> Result<(), BusError> {
-        if self.attempts.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return Err(BusError::Publish {
-                topic: topic.to_owned(),
-                source: KafkaError::MessageProduction(RDKafkaErrorCode::BrokerTransportFailure),
-            });
-        }
-        let value = serde_json::from_slice(&value).unwrap();
-        self.stored
-            .lock()
-            .unwrap()
-            .push((topic.to_owned(), key.to_owned(), value));
-        Ok(())
-    }
-}
+use crate::bus::testing::FlakyBroker;
+use std::sync::atomic::Ordering;
 
 fn handler(failures: usize) -> Handler<FlakyBroker> {
     let config = RuntimeConfig::from_json(
@@ -60,6 +33,7 @@ fn delivery(payload: Vec<u8>) -> Delivery {
             offset: 7,
         },
         dataset: Dataset::Daily,
+        key: None,
         payload,
     }
 }

@@ -20,7 +20,7 @@ pub use datasets::{
 };
 pub use kafka::{KafkaSecurity, KafkaSpec, SaslMechanism, SecurityProtocol, TopicsOnDelete};
 pub use processing::ProcessingSpec;
-pub use sinks::{InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
+pub use sinks::{InfluxApiVersion, InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
 pub use sources::{BudgetSpec, CboeSpec, SecretKeyRef, SourcesSpec, TwelveDataSpec, YahooSpec};
 pub use status::{BackfillStatus, OptionsPipelineStatus, RoleStatus, ScheduleStatus, TopicStatus};
 pub use workers::{RoleSpec, WorkersSpec};

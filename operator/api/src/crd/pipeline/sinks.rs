@@ -1,6 +1,7 @@
 //! Where processed data goes.
 
 use kube::KubeSchema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::sources::SecretKeyRef;
@@ -34,9 +35,25 @@ pub struct InfluxSpec {
     pub url: String,
     /// The v1 database (or v2 bucket).
     pub database: String,
-    /// The Secret key holding the token, if the server wants one.
+    /// The write API: `v1` (`/write`, InfluxDB 1.x; the default) or `v2` (`/api/v2/write`,
+    /// InfluxDB 1.8+, 2.x and 3.x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<InfluxApiVersion>,
+    /// The v2 organisation (InfluxDB 1.8 and 3.x ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The Secret key holding the token (v2), or `user:password` (v1), if the server wants
+    /// one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_secret: Option<SecretKeyRef>,
+}
+
+/// An InfluxDB write API.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum InfluxApiVersion {
+    V1,
+    V2,
 }
 
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

@@ -1,6 +1,7 @@
-//! The processor's consumer: one poll thread for the group, one queue and one worker per
-//! assigned partition, so each partition's messages are processed in order and each worker
-//! commits its own partition's offsets.
+//! A consumer group member with one queue per assigned partition, used by the processor and
+//! the writers: one poll thread for the group, one queue and one worker per assigned
+//! partition, so each partition's messages are handled in order and each worker commits its
+//! own partition's offsets.
 //!
 //! The poll thread hands messages to their partition's queue; a full queue pauses only that
 //! partition. Assigned partitions (including partitions of topics created after the start,
@@ -9,6 +10,7 @@
 //! flight to be published and committed, so the new owner does not redo it.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -21,18 +23,22 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::TopicPartitionList;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::kafka::{self, BusError};
+use crate::runtime::admin::Readiness;
 
 /// Messages waiting per partition before the partition is paused.
 const QUEUE_DEPTH: usize = 16;
 
-/// One raw message for a partition's worker.
+/// One message for a partition's worker.
 #[derive(Debug)]
 pub struct Delivery {
     pub origin: MessageOrigin,
     pub dataset: Dataset,
+    /// The message key (the symbol), if it has one.
+    pub key: Option<String>,
     pub payload: Vec<u8>,
 }
 
@@ -59,7 +65,7 @@ struct PartitionEntry {
 type Key = (String, i32);
 
 struct Shared {
-    /// Raw topic name → the dataset it carries.
+    /// Topic name → the dataset it carries.
     topics: HashMap<String, Dataset>,
     partitions: Mutex<HashMap<Key, PartitionEntry>>,
     new_queues: mpsc::UnboundedSender<PartitionQueue>,
@@ -167,7 +173,7 @@ pub struct PartitionConsumer {
 pub struct Committer(Arc<GroupConsumer>);
 
 impl PartitionConsumer {
-    /// Joins `group` on the raw topics (topic name → dataset) and starts polling.
+    /// Joins `group` on `topics` (topic name → dataset) and starts polling.
     pub fn start(
         settings: &KafkaSettings,
         group: &str,
@@ -198,7 +204,7 @@ impl PartitionConsumer {
         let thread = {
             let (consumer, stop) = (consumer.clone(), stop.clone());
             std::thread::Builder::new()
-                .name("process-poll".into())
+                .name("partition-poll".into())
                 .spawn(move || poll_loop(&consumer, &shared, &stop))
                 .expect("the poll thread starts")
         };
@@ -217,6 +223,49 @@ impl PartitionConsumer {
 
     pub fn committer(&self) -> Committer {
         Committer(self.consumer.clone())
+    }
+
+    /// Runs `worker` for each partition assigned, until `shutdown`; then waits up to `grace`
+    /// for the workers to finish what they hold, cancels the `hard_stop` token they were
+    /// given, and leaves the group. `ready` is set while partitions are being worked.
+    pub async fn run_workers<F, Fut>(
+        mut self,
+        grace: Duration,
+        shutdown: CancellationToken,
+        ready: &Readiness,
+        mut worker: F,
+    ) where
+        F: FnMut(PartitionQueue, Committer, CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let committer = self.committer();
+        let hard_stop = CancellationToken::new();
+        let mut workers = JoinSet::new();
+        ready.set(true);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                queue = self.next_queue() => match queue {
+                    Some(queue) => {
+                        workers.spawn(worker(queue, committer.clone(), hard_stop.clone()));
+                    }
+                    None => break,
+                },
+                Some(_) = workers.join_next(), if !workers.is_empty() => {}
+            }
+        }
+        ready.set(false);
+        tracing::info!("stopping: finishing the work in hand");
+        let finished = tokio::time::timeout(grace, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!("work still in hand after the grace period; it will be redone");
+            hard_stop.cancel();
+            while workers.join_next().await.is_some() {}
+        }
+        self.close().await;
     }
 
     /// Stops polling and leaves the group (revoking, and so stopping, every worker).
@@ -258,13 +307,16 @@ fn poll_loop(consumer: &GroupConsumer, shared: &Shared, stop: &AtomicBool) {
                         offset: message.offset(),
                     },
                     dataset,
+                    key: message
+                        .key()
+                        .map(|k| String::from_utf8_lossy(k).into_owned()),
                     payload: message.payload().unwrap_or_default().to_vec(),
                 };
                 let mut partitions = shared.partitions.lock().expect("lock");
                 let entry = shared.entry(&mut partitions, topic, message.partition());
                 entry.pending.push_back(delivery);
             }
-            Some(Err(e)) => tracing::warn!(error = %e, "consuming raw topics failed"),
+            Some(Err(e)) => tracing::warn!(error = %e, "consuming failed"),
             None => {}
         }
         hand_over(consumer, shared);

@@ -1,0 +1,35 @@
+//! An in-memory broker for unit tests.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use serde_json::Value;
+
+use super::{BusError, Publisher};
+
+/// Refuses the first `failures` publishes, then stores messages.
+#[derive(Default)]
+pub struct FlakyBroker {
+    pub failures: usize,
+    pub attempts: AtomicUsize,
+    /// (topic, key, value) of every message stored.
+    pub stored: Mutex<Vec<(String, String, Value)>>,
+}
+
+impl Publisher for FlakyBroker {
+    async fn publish(&self, topic: &str, key: &str, value: Vec<u8>) -> Result<(), BusError> {
+        if self.attempts.fetch_add(1, Ordering::SeqCst) < self.failures {
+            return Err(BusError::Publish {
+                topic: topic.to_owned(),
+                source: KafkaError::MessageProduction(RDKafkaErrorCode::BrokerTransportFailure),
+            });
+        }
+        let value = serde_json::from_slice(&value).unwrap();
+        self.stored
+            .lock()
+            .unwrap()
+            .push((topic.to_owned(), key.to_owned(), value));
+        Ok(())
+    }
+}

@@ -1,0 +1,248 @@
+//! `optionsflow-worker write-db`: stores processed records in PostgreSQL (or SQLite), and
+//! intraday bars in InfluxDB too when it is configured.
+//!
+//! A batch is one transaction of upserts ([`crate::sinks::db`]). If the database refuses
+//! the batch for its data (a constraint, a value out of range), each message is written on
+//! its own, so only the refused ones go to `dead-letter`. InfluxDB is written after the
+//! database; a batch counts as stored, and its offset is committed, only when both are.
+
+use std::time::Duration;
+
+use optionsflow_api::MessageOrigin;
+use optionsflow_api::records::Batch as RecordBatch;
+use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
+use optionsflow_api::topics::ConsumerRole;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::{Destination, Refused, Span, WriterError};
+use crate::retry::Backoff;
+use crate::runtime::RoleOptions;
+use crate::runtime::metrics::Metrics;
+use crate::sinks::WriteError;
+use crate::sinks::db::{Database, DbError};
+use crate::sinks::influx::{Influx, InfluxError};
+use crate::stages::process::Records;
+use crate::stages::write::{Incoming, Rows, line_protocol};
+
+/// The stage name in dead letters.
+pub const STAGE: &str = "write-db";
+
+pub struct DbDestination {
+    pub database: Database,
+    pub influx: Option<Influx>,
+    pub batching: Batching,
+    pub metrics: Metrics,
+}
+
+/// The messages of a batch, kept apart so a refused one can be found.
+#[derive(Default)]
+pub struct DbPending {
+    messages: Vec<(MessageOrigin, String, Records)>,
+    rows: usize,
+}
+
+impl Destination for DbDestination {
+    type Pending = DbPending;
+
+    fn store(&self) -> &'static str {
+        self.database.kind()
+    }
+
+    fn add(&self, pending: &mut DbPending, origin: &MessageOrigin, message: Incoming) {
+        pending.rows += message.records.len();
+        pending
+            .messages
+            .push((origin.clone(), message.symbol, message.records));
+    }
+
+    fn is_full(&self, pending: &DbPending) -> bool {
+        pending.rows >= self.batching.max_rows as usize
+    }
+
+    fn max_wait(&self) -> Duration {
+        Duration::from_millis(self.batching.max_wait_ms)
+    }
+
+    async fn flush(&self, pending: &DbPending, _span: &Span) -> Result<Vec<Refused>, WriteError> {
+        let mut refused = Vec::new();
+        let rows = Rows::of(pending.messages.iter().map(|m| &m.2));
+        let written = match self.database.write(&rows).await {
+            Ok(()) => rows,
+            Err(e) if e.is_rejection() => {
+                tracing::warn!(error = %e, "the database refused a batch; writing its messages one by one");
+                self.one_by_one(pending, &mut refused).await?
+            }
+            Err(e) => return Err(e),
+        };
+        for (table, n) in written.counts() {
+            self.metrics
+                .writing
+                .rows
+                .with_label_values(&[self.database.kind(), table.as_str()])
+                .inc_by(n as u64);
+        }
+        if let Some(influx) = &self.influx
+            && !written.intraday_bars.is_empty()
+        {
+            let lines = line_protocol::encode(&written.intraday_bars);
+            match influx.write(&lines).await {
+                Ok(()) => {
+                    self.metrics
+                        .writing
+                        .rows
+                        .with_label_values(&["influxdb", line_protocol::MEASUREMENT])
+                        .inc_by(written.intraday_bars.len() as u64);
+                }
+                Err(WriteError::Rejected { detail, .. }) => {
+                    tracing::warn!(%detail, "InfluxDB refused intraday bars");
+                    refused.push(Refused {
+                        origin: None,
+                        symbol: String::new(),
+                        reason: "rejected_by_influxdb".into(),
+                        detail,
+                        original: json!({ "lineProtocol": lines }),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(refused)
+    }
+}
+
+impl DbDestination {
+    /// Writes each message in its own transaction; the refused ones become dead letters.
+    /// Returns the rows that were written.
+    async fn one_by_one(
+        &self,
+        pending: &DbPending,
+        refused: &mut Vec<Refused>,
+    ) -> Result<Rows, WriteError> {
+        let mut kept = Vec::new();
+        for (origin, symbol, records) in &pending.messages {
+            match self.database.write(&Rows::of([records])).await {
+                Ok(()) => kept.push(records),
+                Err(WriteError::Rejected { detail, .. }) => refused.push(Refused {
+                    origin: Some(origin.clone()),
+                    symbol: symbol.clone(),
+                    reason: format!("rejected_by_{}", self.database.kind()),
+                    detail,
+                    original: original(records),
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Rows::of(kept))
+    }
+}
+
+/// A refused message's records, as the processor published them.
+fn original(records: &Records) -> serde_json::Value {
+    fn batch<R: serde::Serialize>(b: &RecordBatch<R>) -> serde_json::Value {
+        serde_json::to_value(b).unwrap_or_default()
+    }
+    match records {
+        Records::Bars(b) => batch(b),
+        Records::Quotes(b) => batch(b),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteDbError {
+    #[error(
+        "no database configured: set sinks.postgres (with its URL in the environment) or sinks.sqlite"
+    )]
+    NoDatabase,
+    #[error("environment variable {0} (the database URL) is not set")]
+    MissingUrl(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Influx(#[from] InfluxError),
+    #[error("environment variable {0} (the InfluxDB token) is not set")]
+    MissingInfluxToken(String),
+    #[error(transparent)]
+    Writer(#[from] WriterError),
+}
+
+/// The database the config names: SQLite if `sinks.sqlite` is set, else PostgreSQL at the
+/// URL in `sinks.postgres.urlEnv`.
+pub fn database(config: &RuntimeConfig) -> Result<Database, WriteDbError> {
+    if let Some(sqlite) = &config.sinks.sqlite {
+        return Ok(Database::open(&sqlite.path)?);
+    }
+    let pg = config
+        .sinks
+        .postgres
+        .as_ref()
+        .ok_or(WriteDbError::NoDatabase)?;
+    let url =
+        std::env::var(&pg.url_env).map_err(|_| WriteDbError::MissingUrl(pg.url_env.clone()))?;
+    Ok(Database::open(&url)?)
+}
+
+/// Applies the migrations, waiting (with backoff) while the database cannot be reached.
+pub async fn migrate(database: &Database, stop: &CancellationToken) -> Result<(), DbError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    loop {
+        match database.migrate().await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_unavailable() && !stop.is_cancelled() => {
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, ?wait, "the database is not reachable yet; waiting");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.cancelled() => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub async fn run(
+    config: RuntimeConfig,
+    options: RoleOptions,
+    shutdown: CancellationToken,
+) -> Result<(), WriteDbError> {
+    let database = database(&config)?;
+    let influx = match &config.sinks.influxdb {
+        Some(sink) => {
+            let token = match &sink.token_env {
+                Some(var) => Some(
+                    std::env::var(var)
+                        .map_err(|_| WriteDbError::MissingInfluxToken(var.clone()))?,
+                ),
+                None => None,
+            };
+            Some(Influx::new(sink, token.as_deref())?)
+        }
+        None => None,
+    };
+    migrate(&database, &shutdown).await?;
+    tracing::info!(
+        database = database.kind(),
+        influxdb = influx.as_ref().map(Influx::endpoint),
+        "schema up to date"
+    );
+    let metrics = Metrics::new();
+    let destination = DbDestination {
+        database: database.clone(),
+        influx,
+        batching: config.sinks.batching.clone(),
+        metrics: metrics.clone(),
+    };
+    let result = super::run(
+        &config,
+        ConsumerRole::DbWriter,
+        STAGE,
+        destination,
+        options,
+        metrics,
+        shutdown,
+    )
+    .await;
+    database.close().await;
+    result.map_err(WriteDbError::from)
+}

@@ -1,0 +1,499 @@
+//! What the two writers share: `write-db` ([`db`]) and `write-files` ([`files`]) consume the
+//! processed topics in their own consumer groups with one worker per assigned partition,
+//! gather each partition's messages into a batch, store the batch through a
+//! [`Destination`], and commit the partition's offset only once the batch is stored.
+//!
+//! A batch is stored when it is full or its first message has waited long enough. While the
+//! store is unavailable, the worker retries with backoff and reads nothing more from its
+//! partition (its queue fills and the partition is paused), so nothing is committed that is
+//! not stored. A message that cannot be read goes to `dead-letter` with its reason; rows a
+//! store rejects go there too, and the partition moves on.
+
+pub mod db;
+pub mod files;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use futures::future::join_all;
+use optionsflow_api::runtime_config::RuntimeConfig;
+use optionsflow_api::topics::ConsumerRole;
+use optionsflow_api::{
+    Dataset, DeadLetter, Envelope, MessageOrigin, SchemaId, Source, TopicKind, TopicNames,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Publisher;
+use crate::bus::kafka::{self, BusError};
+use crate::bus::partitions::{Committer, Delivery, PartitionConsumer, PartitionQueue};
+use crate::retry::Backoff;
+use crate::runtime::RoleOptions;
+use crate::runtime::admin::{self, Readiness};
+use crate::runtime::metrics::Metrics;
+use crate::sinks::WriteError;
+use crate::stages::write::{Incoming, decode};
+
+/// Where a writer stores its batches.
+pub trait Destination: Send + Sync + 'static {
+    /// A batch being gathered.
+    type Pending: Default + Send + Sync + 'static;
+
+    /// The store's name, for logs and metrics.
+    fn store(&self) -> &'static str;
+
+    /// Adds one message to the batch.
+    fn add(&self, pending: &mut Self::Pending, origin: &MessageOrigin, message: Incoming);
+
+    /// The batch should be stored now.
+    fn is_full(&self, pending: &Self::Pending) -> bool;
+
+    /// How long a batch's first message may wait.
+    fn max_wait(&self) -> Duration;
+
+    /// Where a batch that starts at `first` must end: a store that names what it wrote by
+    /// offsets (files) finds there what a previous owner of the partition stored but did not
+    /// commit, so the batch is cut at the same place and replaces it. `day` is the first
+    /// message's day.
+    fn boundary(
+        &self,
+        _first: &MessageOrigin,
+        _dataset: Dataset,
+        _day: NaiveDate,
+    ) -> impl Future<Output = Result<Option<i64>, WriteError>> + Send {
+        async { Ok(None) }
+    }
+
+    /// Stores the batch. Messages (or parts of them) the store refused are returned, to be
+    /// dead-lettered; an `Err` means nothing may be committed and the batch is tried again.
+    fn flush(
+        &self,
+        pending: &Self::Pending,
+        span: &Span,
+    ) -> impl Future<Output = Result<Vec<Refused>, WriteError>> + Send;
+}
+
+/// The offsets a batch covers, on one partition of one processed topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub topic: String,
+    pub partition: i32,
+    pub dataset: Dataset,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Something a store refused, for `dead-letter`.
+#[derive(Clone, Debug)]
+pub struct Refused {
+    pub origin: Option<MessageOrigin>,
+    pub symbol: String,
+    /// A stable reason (`rejected_by_postgresql`, ...).
+    pub reason: String,
+    pub detail: String,
+    pub original: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    #[error("cannot start the admin server: {0}")]
+    Admin(#[source] std::io::Error),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+/// A writer's shared parts, used by every partition's worker.
+pub struct Writer<D, P> {
+    pub destination: D,
+    pub publisher: P,
+    pub topics: TopicNames,
+    pub pipeline: String,
+    pub stage: &'static str,
+    pub metrics: Metrics,
+}
+
+/// When a worker gives up retrying: its partition was revoked, or the grace period after
+/// SIGTERM is over. It is only looked at between attempts; an attempt in flight is never
+/// dropped, because a database transaction dropped half-way can keep its row locks until
+/// its connection is used again, and the partition's next owner would wait on them.
+#[derive(Clone, Copy)]
+struct Stop<'a> {
+    revoked: &'a CancellationToken,
+    hard: &'a CancellationToken,
+}
+
+impl Stop<'_> {
+    async fn cancelled(&self) {
+        tokio::select! {
+            _ = self.revoked.cancelled() => {}
+            _ = self.hard.cancelled() => {}
+        }
+    }
+}
+
+/// A partition's batch being gathered.
+struct Batch<T> {
+    pending: T,
+    first: Option<MessageOrigin>,
+    last: Option<MessageOrigin>,
+    /// When the first message arrived.
+    started: Option<Instant>,
+    /// The offset the batch must end at, if a previous owner cut it there.
+    boundary: Option<i64>,
+    boundary_checked: bool,
+    messages: usize,
+    dead_letters: Vec<Refused>,
+}
+
+impl<T: Default> Batch<T> {
+    fn new() -> Batch<T> {
+        Batch {
+            pending: T::default(),
+            first: None,
+            last: None,
+            started: None,
+            boundary: None,
+            boundary_checked: false,
+            messages: 0,
+            dead_letters: Vec::new(),
+        }
+    }
+}
+
+impl<D: Destination, P: Publisher> Writer<D, P> {
+    /// Adds a delivered message to the batch (or its dead letter, if it cannot be read).
+    async fn push(
+        &self,
+        batch: &mut Batch<D::Pending>,
+        delivery: Delivery,
+        stop: Stop<'_>,
+    ) -> bool {
+        if batch.first.is_none() {
+            batch.first = Some(delivery.origin.clone());
+            batch.started = Some(Instant::now());
+        }
+        batch.last = Some(delivery.origin.clone());
+        batch.messages += 1;
+        match decode(&delivery.payload, delivery.dataset) {
+            Ok(message) => {
+                if !batch.boundary_checked {
+                    let first = batch.first.clone().expect("set above");
+                    let Some(boundary) = self
+                        .retry(stop, || {
+                            self.destination
+                                .boundary(&first, delivery.dataset, message.day())
+                        })
+                        .await
+                    else {
+                        return false;
+                    };
+                    batch.boundary = boundary;
+                    batch.boundary_checked = true;
+                    if let Some(end) = boundary {
+                        tracing::info!(topic = %first.topic, partition = first.partition, from = first.offset, to = end,
+                            "a previous owner stored this range without committing it: storing it again as one batch");
+                    }
+                }
+                self.destination
+                    .add(&mut batch.pending, &delivery.origin, message);
+            }
+            Err(e) => {
+                tracing::warn!(origin = ?delivery.origin, reason = e.reason(), error = %e, "unreadable processed message");
+                batch.dead_letters.push(Refused {
+                    origin: Some(delivery.origin.clone()),
+                    symbol: delivery
+                        .key
+                        .clone()
+                        .unwrap_or_else(|| symbol_of(&delivery.payload)),
+                    reason: e.reason().to_owned(),
+                    detail: e.to_string(),
+                    original: DeadLetter::original_from_bytes(&delivery.payload),
+                });
+            }
+        }
+        true
+    }
+
+    fn is_ready(&self, batch: &Batch<D::Pending>) -> bool {
+        match (batch.boundary, &batch.last) {
+            (Some(end), Some(last)) => last.offset >= end,
+            _ => self.destination.is_full(&batch.pending),
+        }
+    }
+
+    /// When the batch must be stored even if not full (never while it must reach a boundary).
+    fn deadline(&self, batch: &Batch<D::Pending>) -> Option<Instant> {
+        if batch.boundary.is_some() {
+            return None;
+        }
+        batch.started.map(|s| s + self.destination.max_wait())
+    }
+
+    /// Stores the batch and its dead letters, retrying until done or `stop`; true if done.
+    async fn store(&self, batch: &Batch<D::Pending>, stop: Stop<'_>) -> bool {
+        let (Some(first), Some(last)) = (&batch.first, &batch.last) else {
+            return true;
+        };
+        let span = Span {
+            topic: first.topic.clone(),
+            partition: first.partition,
+            dataset: self
+                .topics
+                .kind_of(&first.topic)
+                .and_then(TopicKind::dataset)
+                .unwrap_or(Dataset::Options),
+            first: first.offset,
+            last: last.offset,
+        };
+        let started = Instant::now();
+        let Some(refused) = self
+            .retry(stop, || self.destination.flush(&batch.pending, &span))
+            .await
+        else {
+            return false;
+        };
+        self.metrics
+            .writing
+            .flush_seconds
+            .with_label_values(&[self.destination.store()])
+            .observe(started.elapsed().as_secs_f64());
+        let letters: Vec<&Refused> = batch.dead_letters.iter().chain(&refused).collect();
+        if !self.publish_dead_letters(&letters, stop).await {
+            return false;
+        }
+        self.metrics
+            .writing
+            .messages
+            .with_label_values(&[span.dataset.as_str()])
+            .inc_by(batch.messages as u64);
+        true
+    }
+
+    /// Calls `attempt` until it succeeds, backing off while the store is unavailable; `None`
+    /// if `stop` came first.
+    async fn retry<T, F, Fut>(&self, stop: Stop<'_>, mut attempt: F) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, WriteError>>,
+    {
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        loop {
+            match attempt().await {
+                Ok(value) => return Some(value),
+                Err(e) => {
+                    let kind = if e.is_rejection() {
+                        "rejected"
+                    } else {
+                        "unavailable"
+                    };
+                    self.metrics
+                        .writing
+                        .failures
+                        .with_label_values(&[self.destination.store(), kind])
+                        .inc();
+                    let wait = backoff.next_delay();
+                    tracing::warn!(error = %e, ?wait, "storing failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.cancelled() => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn publish_dead_letters(&self, letters: &[&Refused], stop: Stop<'_>) -> bool {
+        let topic = self.topics.name(TopicKind::DeadLetter);
+        let sends = letters.iter().map(|r| {
+            let letter = DeadLetter {
+                stage: self.stage.into(),
+                reason: r.reason.clone(),
+                detail: r.detail.clone(),
+                origin: r.origin.clone(),
+                original: r.original.clone(),
+                evidence: None,
+            };
+            let envelope = Envelope::new(
+                SchemaId::DEAD_LETTER,
+                self.pipeline.as_str(),
+                r.symbol.as_str(),
+                Source::Optionsflow,
+                chrono::Utc::now(),
+                letter,
+            );
+            let value = serde_json::to_vec(&envelope).expect("dead letters serialize");
+            let topic = topic.as_str();
+            async move {
+                let mut backoff =
+                    Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+                loop {
+                    match self.publisher.publish(topic, &r.symbol, value.clone()).await {
+                        Ok(()) => {
+                            self.metrics
+                                .dead_letters
+                                .with_label_values(&[self.stage, &r.reason])
+                                .inc();
+                            return true;
+                        }
+                        Err(e) => {
+                            let wait = backoff.next_delay();
+                            tracing::warn!(error = %e, ?wait, "publishing a dead letter failed; retrying");
+                            tokio::select! {
+                                _ = tokio::time::sleep(wait) => {}
+                                _ = stop.cancelled() => return false,
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        join_all(sends).await.into_iter().all(|ok| ok)
+    }
+}
+
+/// The symbol of a message that could not be read, if it has one (it keys the dead letter).
+fn symbol_of(bytes: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v["symbol"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The processed topics a writer reads, by name.
+pub fn processed_topics(topics: &TopicNames) -> std::collections::HashMap<String, Dataset> {
+    Dataset::ALL
+        .into_iter()
+        .map(|d| (topics.name(TopicKind::processed(d)), d))
+        .collect()
+}
+
+/// Runs a writer until `shutdown`: joins `role`'s group on the processed topics and stores
+/// each partition's batches through `destination`.
+pub async fn run<D: Destination>(
+    config: &RuntimeConfig,
+    role: ConsumerRole,
+    stage: &'static str,
+    destination: D,
+    options: RoleOptions,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> Result<(), WriterError> {
+    let ready = Readiness::default();
+    admin::serve(
+        options.admin_addr,
+        metrics.clone(),
+        ready.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(WriterError::Admin)?;
+    let topics = config.topics();
+    let producer = kafka::producer(&config.kafka)?;
+    let consumer = PartitionConsumer::start(
+        &config.kafka,
+        &topics.consumer_group(role),
+        processed_topics(&topics),
+        options.shutdown_grace,
+    )?;
+    let writer = Arc::new(Writer {
+        destination,
+        publisher: producer,
+        topics,
+        pipeline: config.pipeline.id(),
+        stage,
+        metrics,
+    });
+    tracing::info!(store = writer.destination.store(), "writer started");
+    consumer
+        .run_workers(
+            options.shutdown_grace,
+            shutdown.clone(),
+            &ready,
+            |queue, committer, hard_stop| {
+                work(
+                    queue,
+                    writer.clone(),
+                    committer,
+                    shutdown.clone(),
+                    hard_stop,
+                )
+            },
+        )
+        .await;
+    Ok(())
+}
+
+/// One partition's worker: gathers batches, stores them, commits.
+async fn work<D: Destination, P: Publisher>(
+    mut queue: PartitionQueue,
+    writer: Arc<Writer<D, P>>,
+    committer: Committer,
+    shutdown: CancellationToken,
+    hard_stop: CancellationToken,
+) {
+    let partition = format!("{}/{}", queue.topic, queue.partition);
+    let revoked = queue.revoked.clone();
+    let stop = Stop {
+        revoked: &revoked,
+        hard: &hard_stop,
+    };
+    let mut batch = Batch::new();
+    loop {
+        let deadline = writer.deadline(&batch);
+        let store_now = tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = shutdown.cancelled() => {
+                // Store what was gathered, then leave.
+                flush_and_commit(&writer, &mut batch, &queue, &committer, stop).await;
+                break;
+            }
+            d = queue.messages.recv() => match d {
+                Some(delivery) => {
+                    if !writer.push(&mut batch, delivery, stop).await {
+                        break;
+                    }
+                    writer.is_ready(&batch)
+                }
+                None => break,
+            },
+            _ = sleep_until(deadline), if deadline.is_some() => true,
+        };
+        if store_now && !flush_and_commit(&writer, &mut batch, &queue, &committer, stop).await {
+            break;
+        }
+    }
+    tracing::info!(%partition, "partition worker stopped");
+}
+
+/// Stores the batch, commits its last offset and starts a new batch; false if stopped first.
+async fn flush_and_commit<D: Destination, P: Publisher>(
+    writer: &Writer<D, P>,
+    batch: &mut Batch<D::Pending>,
+    queue: &PartitionQueue,
+    committer: &Committer,
+    stop: Stop<'_>,
+) -> bool {
+    let Some(last) = batch.last.clone() else {
+        return true;
+    };
+    // A revocation waits (bounded) for `busy`, so a batch being stored is finished and
+    // committed before the partition's next owner starts.
+    let _busy = queue.busy.lock().await;
+    if queue.revoked.is_cancelled() || !writer.store(batch, stop).await {
+        return false;
+    }
+    committer.commit(&last).await;
+    *batch = Batch::new();
+    true
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests;

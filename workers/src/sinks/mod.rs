@@ -1,0 +1,24 @@
+//! The stores the writers write to, one module each, all behind I/O-free stage code
+//! ([`crate::stages::write`]): [`db`] (PostgreSQL, or SQLite on one machine), [`influx`]
+//! (InfluxDB v1 and v2 write APIs) and [`objects`] (S3, or a local folder).
+
+pub mod db;
+pub mod influx;
+pub mod objects;
+
+/// Why a write failed, which decides what the writer does next.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The store cannot be reached or is busy: write the same batch again later.
+    #[error("{store} is unavailable: {detail}")]
+    Unavailable { store: &'static str, detail: String },
+    /// The store refused the data itself; writing it again would fail again.
+    #[error("{store} rejected the data: {detail}")]
+    Rejected { store: &'static str, detail: String },
+}
+
+impl WriteError {
+    pub fn is_rejection(&self) -> bool {
+        matches!(self, WriteError::Rejected { .. })
+    }
+}

@@ -1,0 +1,308 @@
+//! Writing: processed messages in, the rows each table should hold out.
+//!
+//! [`decode`] reads one processed envelope (a message that cannot be read goes to
+//! `dead-letter`, it never stops the writer), and [`Rows`] gathers a batch of them into one
+//! set of rows per table, keeping the last copy of each natural key (a redelivered message
+//! repeats its rows; a statement may not touch a row twice) and sorted by key, so that
+//! concurrent writers lock rows in the same order. [`csv`] and [`line_protocol`] are the
+//! file and InfluxDB encodings. Everything here is pure; the adapters are in
+//! [`crate::sinks`].
+
+pub mod csv;
+pub mod line_protocol;
+pub mod objects;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use optionsflow_api::envelope::EnvelopeError;
+use optionsflow_api::records::{BarInterval, BarRecord, Batch, OptionQuoteRecord};
+use optionsflow_api::{Dataset, Envelope, SchemaId};
+
+use crate::stages::process::Records;
+
+/// One processed message, read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incoming {
+    pub symbol: String,
+    /// The raw message's fetch time: the day its file belongs to.
+    pub fetched_at: DateTime<Utc>,
+    pub records: Records,
+}
+
+impl Incoming {
+    /// The UTC day of the fetch, which names the folder of the message's rows in files.
+    pub fn day(&self) -> NaiveDate {
+        self.fetched_at.date_naive()
+    }
+}
+
+/// A processed message the writers cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum Undecodable {
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error("a {found} batch on the {expected} topic")]
+    WrongDataset { expected: Dataset, found: Dataset },
+}
+
+impl Undecodable {
+    /// The dead letter's reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Undecodable::Envelope(EnvelopeError::Malformed(_)) => "malformed_message",
+            Undecodable::Envelope(EnvelopeError::WrongSchema { .. }) => "wrong_schema",
+            Undecodable::Envelope(EnvelopeError::Payload { .. }) => "malformed_payload",
+            Undecodable::WrongDataset { .. } => "wrong_dataset",
+        }
+    }
+}
+
+/// Reads a message of `dataset`'s processed topic.
+pub fn decode(bytes: &[u8], dataset: Dataset) -> Result<Incoming, Undecodable> {
+    let envelope = Envelope::parse(bytes)?;
+    let (symbol, fetched_at) = (envelope.symbol.clone(), envelope.fetched_at);
+    let records = if dataset == Dataset::Options {
+        let e = envelope.into_typed::<Batch<OptionQuoteRecord>>(SchemaId::OPTION_QUOTES)?;
+        Records::Quotes(e.payload)
+    } else {
+        let e = envelope.into_typed::<Batch<BarRecord>>(SchemaId::BARS)?;
+        Records::Bars(e.payload)
+    };
+    if records.dataset() != dataset {
+        return Err(Undecodable::WrongDataset {
+            expected: dataset,
+            found: records.dataset(),
+        });
+    }
+    Ok(Incoming {
+        symbol,
+        fetched_at,
+        records,
+    })
+}
+
+/// The columns of `option_quotes`, in table order (CSV files use the same order).
+pub const QUOTE_COLUMNS: [&str; 30] = [
+    "contract",
+    "snapshot_time",
+    "underlying",
+    "root",
+    "expiry",
+    "right",
+    "strike",
+    "bid",
+    "ask",
+    "last",
+    "volume",
+    "open_interest",
+    "provider_iv",
+    "underlying_price",
+    "mid",
+    "spread",
+    "moneyness",
+    "log_moneyness",
+    "years_to_expiry",
+    "rate",
+    "dividend_yield",
+    "iv",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+    "rho",
+    "iv_status",
+    "source",
+    "flags",
+];
+
+/// The columns of `daily_bars`.
+pub const DAILY_BAR_COLUMNS: [&str; 10] = [
+    "symbol",
+    "trade_date",
+    "bar_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "source",
+    "flags",
+];
+
+/// The columns of `intraday_bars`.
+pub const INTRADAY_BAR_COLUMNS: [&str; 11] = [
+    "symbol",
+    "interval",
+    "bar_time",
+    "trade_date",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "source",
+    "flags",
+];
+
+/// The tables the writers fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    DailyBars,
+    IntradayBars,
+    OptionQuotes,
+}
+
+impl Table {
+    pub const ALL: [Table; 3] = [Table::DailyBars, Table::IntradayBars, Table::OptionQuotes];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::DailyBars => "daily_bars",
+            Table::IntradayBars => "intraday_bars",
+            Table::OptionQuotes => "option_quotes",
+        }
+    }
+
+    /// Its columns, in table order.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Table::DailyBars => &DAILY_BAR_COLUMNS,
+            Table::IntradayBars => &INTRADAY_BAR_COLUMNS,
+            Table::OptionQuotes => &QUOTE_COLUMNS,
+        }
+    }
+
+    /// The natural key (the primary key).
+    pub fn key(self) -> &'static [&'static str] {
+        match self {
+            Table::DailyBars => &["symbol", "trade_date"],
+            Table::IntradayBars => &["symbol", "interval", "bar_time"],
+            Table::OptionQuotes => &["contract", "snapshot_time"],
+        }
+    }
+
+    /// The columns outside the key: what an upsert of an existing row rewrites.
+    pub fn value_columns(self) -> Vec<&'static str> {
+        self.columns()
+            .iter()
+            .copied()
+            .filter(|c| !self.key().contains(c))
+            .collect()
+    }
+
+    /// Where a bar goes: daily bars (daily and historical datasets) by trade date, intraday
+    /// bars by bar time.
+    pub fn of_bar(bar: &BarRecord) -> Table {
+        match bar.interval {
+            BarInterval::Day => Table::DailyBars,
+            BarInterval::FifteenMinutes => Table::IntradayBars,
+        }
+    }
+}
+
+/// A batch's rows, one list per table, each natural key once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rows {
+    pub daily_bars: Vec<BarRecord>,
+    pub intraday_bars: Vec<BarRecord>,
+    pub option_quotes: Vec<OptionQuoteRecord>,
+}
+
+/// The natural key of a daily bar.
+type DailyKey = (String, NaiveDate);
+/// ... of an intraday bar (the interval is part of it).
+type IntradayKey = (String, BarInterval, DateTime<Utc>);
+/// ... of an option quote.
+type QuoteKey = (String, DateTime<Utc>);
+
+/// Gathers messages into [`Rows`]; a later copy of a key replaces an earlier one.
+#[derive(Default)]
+pub struct RowsBuilder {
+    daily: HashMap<DailyKey, BarRecord>,
+    intraday: HashMap<IntradayKey, BarRecord>,
+    quotes: HashMap<QuoteKey, OptionQuoteRecord>,
+    /// Rows added, before keys were merged.
+    added: usize,
+}
+
+impl RowsBuilder {
+    pub fn add(&mut self, records: &Records) {
+        self.added += records.len();
+        match records {
+            Records::Bars(batch) => {
+                for bar in &batch.records {
+                    match Table::of_bar(bar) {
+                        Table::DailyBars => {
+                            self.daily
+                                .insert((bar.symbol.clone(), bar.trade_date), bar.clone());
+                        }
+                        _ => {
+                            self.intraday.insert(
+                                (bar.symbol.clone(), bar.interval, bar.bar_time),
+                                bar.clone(),
+                            );
+                        }
+                    }
+                }
+            }
+            Records::Quotes(batch) => {
+                for quote in &batch.records {
+                    self.quotes
+                        .insert((quote.contract.clone(), quote.snapshot_time), quote.clone());
+                }
+            }
+        }
+    }
+
+    /// Rows added so far, counting repeated keys.
+    pub fn added(&self) -> usize {
+        self.added
+    }
+
+    /// The rows, each table sorted by its key.
+    pub fn build(self) -> Rows {
+        Rows {
+            daily_bars: sorted(self.daily),
+            intraday_bars: sorted(self.intraday),
+            option_quotes: sorted(self.quotes),
+        }
+    }
+}
+
+fn sorted<K: Ord, V>(map: HashMap<K, V>) -> Vec<V> {
+    let mut entries: Vec<(K, V)> = map.into_iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.into_iter().map(|(_, v)| v).collect()
+}
+
+impl Rows {
+    /// The rows of `messages`, merged.
+    pub fn of<'a>(messages: impl IntoIterator<Item = &'a Records>) -> Rows {
+        let mut builder = RowsBuilder::default();
+        for m in messages {
+            builder.add(m);
+        }
+        builder.build()
+    }
+
+    pub fn len(&self) -> usize {
+        self.daily_bars.len() + self.intraday_bars.len() + self.option_quotes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows per table, for metrics and summaries.
+    pub fn counts(&self) -> [(Table, usize); 3] {
+        [
+            (Table::DailyBars, self.daily_bars.len()),
+            (Table::IntradayBars, self.intraday_bars.len()),
+            (Table::OptionQuotes, self.option_quotes.len()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests;
