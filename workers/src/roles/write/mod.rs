@@ -177,7 +177,9 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
         batch.messages += 1;
         match decode(&delivery.payload, delivery.dataset) {
             Ok(message) => {
-                if !batch.boundary_checked {
+                // Looked up at the first message with rows: a previous owner's files are in
+                // the day folders of messages with rows.
+                if !batch.boundary_checked && !message.records.is_empty() {
                     let first = batch.first.clone().expect("set above");
                     let Some(boundary) = self
                         .retry(stop, || {

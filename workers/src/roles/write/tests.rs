@@ -238,3 +238,24 @@ async fn a_range_a_previous_owner_stored_is_cut_at_the_same_offset() {
     let (span, _) = &w.destination.flushed.lock().unwrap()[0];
     assert_eq!((span.first, span.last), (20, 23));
 }
+
+#[tokio::test]
+async fn the_boundary_is_looked_up_for_the_batch_start_even_when_the_first_message_is_empty() {
+    let w = writer(Memory {
+        stale: Some((20, 22)),
+        ..Memory::default()
+    });
+    let token = CancellationToken::new();
+    let stop = Stop {
+        revoked: &token,
+        hard: &token,
+    };
+    let mut batch = Batch::new();
+    w.push(&mut batch, delivery(20, quotes(0)), stop).await;
+    assert!(!batch.boundary_checked, "no rows yet: no day to look in");
+    w.push(&mut batch, delivery(21, quotes(200)), stop).await;
+    assert_eq!(batch.boundary, Some(22), "looked up for offset 20");
+    assert!(!w.is_ready(&batch));
+    w.push(&mut batch, delivery(22, quotes(1)), stop).await;
+    assert!(w.is_ready(&batch));
+}
