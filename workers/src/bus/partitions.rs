@@ -32,6 +32,18 @@ use crate::runtime::admin::Readiness;
 /// Messages waiting per partition before the partition is paused.
 const QUEUE_DEPTH: usize = 16;
 
+/// The topics of every dataset of one kind (raw or processed), by name: what a
+/// [`PartitionConsumer`] subscribes to.
+pub fn dataset_topics(
+    topics: &optionsflow_api::TopicNames,
+    kind: fn(Dataset) -> optionsflow_api::TopicKind,
+) -> HashMap<String, Dataset> {
+    Dataset::ALL
+        .into_iter()
+        .map(|d| (topics.name(kind(d)), d))
+        .collect()
+}
+
 /// One message for a partition's worker.
 #[derive(Debug)]
 pub struct Delivery {

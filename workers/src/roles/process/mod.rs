@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
-use crate::bus::partitions::{Committer, Delivery, PartitionConsumer, PartitionQueue};
+use crate::bus::partitions::{
+    Committer, Delivery, PartitionConsumer, PartitionQueue, dataset_topics,
+};
 use crate::retry::Backoff;
 use crate::runtime::RoleOptions;
 use crate::runtime::admin::{self, Readiness};
@@ -167,14 +169,6 @@ impl<P: Publisher> Handler<P> {
     }
 }
 
-/// The raw topics the processor reads, by name.
-pub fn raw_topics(topics: &TopicNames) -> HashMap<String, Dataset> {
-    Dataset::ALL
-        .into_iter()
-        .map(|d| (topics.name(TopicKind::raw(d)), d))
-        .collect()
-}
-
 pub async fn run(
     config: RuntimeConfig,
     options: RoleOptions,
@@ -195,7 +189,7 @@ pub async fn run(
     let consumer = PartitionConsumer::start(
         &config.kafka,
         &topics.consumer_group(ConsumerRole::Processor),
-        raw_topics(&topics),
+        dataset_topics(&topics, TopicKind::raw),
         options.shutdown_grace,
     )?;
     let handler = Arc::new(Handler {

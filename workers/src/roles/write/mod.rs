@@ -27,7 +27,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
-use crate::bus::partitions::{Committer, Delivery, PartitionConsumer, PartitionQueue};
+use crate::bus::partitions::{
+    Committer, Delivery, PartitionConsumer, PartitionQueue, dataset_topics,
+};
 use crate::retry::Backoff;
 use crate::runtime::RoleOptions;
 use crate::runtime::admin::{self, Readiness};
@@ -362,14 +364,6 @@ fn symbol_of(bytes: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-/// The processed topics a writer reads, by name.
-pub fn processed_topics(topics: &TopicNames) -> std::collections::HashMap<String, Dataset> {
-    Dataset::ALL
-        .into_iter()
-        .map(|d| (topics.name(TopicKind::processed(d)), d))
-        .collect()
-}
-
 /// Runs a writer until `shutdown`: joins `role`'s group on the processed topics and stores
 /// each partition's batches through `destination`.
 pub async fn run<D: Destination>(
@@ -395,7 +389,7 @@ pub async fn run<D: Destination>(
     let consumer = PartitionConsumer::start(
         &config.kafka,
         &topics.consumer_group(role),
-        processed_topics(&topics),
+        dataset_topics(&topics, TopicKind::processed),
         options.shutdown_grace,
     )?;
     let writer = Arc::new(Writer {

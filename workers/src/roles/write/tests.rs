@@ -75,6 +75,14 @@ fn writer(destination: Memory) -> Writer<Memory, FlakyBroker> {
     }
 }
 
+/// Stops on `token` (standing for both revocation and the hard stop).
+fn stop(token: &CancellationToken) -> Stop<'_> {
+    Stop {
+        revoked: token,
+        hard: token,
+    }
+}
+
 fn delivery(offset: i64, payload: Vec<u8>) -> Delivery {
     Delivery {
         origin: MessageOrigin {
@@ -103,10 +111,7 @@ fn quotes(count: usize) -> Vec<u8> {
 async fn a_batch_is_ready_when_full_and_covers_its_offsets() {
     let w = writer(Memory::default());
     let token = CancellationToken::new();
-    let stop = Stop {
-        revoked: &token,
-        hard: &token,
-    };
+    let stop = stop(&token);
     let mut batch = Batch::new();
     for offset in 10..13 {
         assert!(!w.is_ready(&batch));
@@ -137,10 +142,7 @@ async fn an_unavailable_store_is_retried_until_it_takes_the_batch() {
         ..Memory::default()
     });
     let token = CancellationToken::new();
-    let stop = Stop {
-        revoked: &token,
-        hard: &token,
-    };
+    let stop = stop(&token);
     let mut batch = Batch::new();
     w.push(&mut batch, delivery(0, quotes(5)), stop).await;
     assert!(w.store(&batch, stop).await);
@@ -162,10 +164,7 @@ async fn a_store_that_never_comes_back_stores_nothing_when_stopped() {
         ..Memory::default()
     });
     let token = CancellationToken::new();
-    let stop = Stop {
-        revoked: &token,
-        hard: &token,
-    };
+    let stop = stop(&token);
     let mut batch = Batch::new();
     w.push(&mut batch, delivery(0, quotes(5)), stop).await;
     let stopper = token.clone();
@@ -189,10 +188,7 @@ async fn a_store_that_never_comes_back_stores_nothing_when_stopped() {
 async fn unreadable_messages_become_dead_letters_with_the_original() {
     let w = writer(Memory::default());
     let token = CancellationToken::new();
-    let stop = Stop {
-        revoked: &token,
-        hard: &token,
-    };
+    let stop = stop(&token);
     let mut batch = Batch::new();
     w.push(
         &mut batch,
@@ -220,10 +216,7 @@ async fn a_range_a_previous_owner_stored_is_cut_at_the_same_offset() {
         ..Memory::default()
     });
     let token = CancellationToken::new();
-    let stop = Stop {
-        revoked: &token,
-        hard: &token,
-    };
+    let stop = stop(&token);
     let mut batch = Batch::new();
     for offset in 20..23 {
         // Full long before, and never due by age: only the boundary decides.
@@ -246,10 +239,7 @@ async fn the_boundary_is_looked_up_for_the_batch_start_even_when_the_first_messa
         ..Memory::default()
     });
     let token = CancellationToken::new();
-    let stop = Stop {
-        revoked: &token,
-        hard: &token,
-    };
+    let stop = stop(&token);
     let mut batch = Batch::new();
     w.push(&mut batch, delivery(20, quotes(0)), stop).await;
     assert!(!batch.boundary_checked, "no rows yet: no day to look in");
