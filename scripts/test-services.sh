@@ -16,9 +16,11 @@
 # - PostgreSQL's server binaries (initdb, pg_ctl), already on the development machines: the
 #   tests that stop and start PostgreSQL run a private cluster in a temporary folder; the
 #   others create their own database on the running server at 127.0.0.1:5432.
+# - chromium (Debian) for the web page's test, which loads the page from a running
+#   `optionsflow-worker serve` in headless Chromium and keeps a screenshot.
 #
 # Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN, MOTO_SERVER_BIN, LUA_BIN, INFLUXD_BIN and
-# PG_BINDIR for the tests.
+# PG_BINDIR and CHROMIUM_BIN for the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -80,6 +82,17 @@ install_influxdb() {
   INFLUXD_BIN="$(command -v influxd)"
 }
 
+install_chromium() {
+  if command -v chromium >/dev/null; then
+    echo "chromium: installed"
+  else
+    echo "chromium: installing from Debian"
+    apt_install chromium
+  fi
+  export CHROMIUM_BIN
+  CHROMIUM_BIN="$(command -v chromium)"
+}
+
 find_postgres() {
   local bindir
   bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -95,4 +108,5 @@ install_tansu
 install_python_tools
 install_lua
 install_influxdb
+install_chromium
 find_postgres

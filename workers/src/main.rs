@@ -1,5 +1,6 @@
 //! `optionsflow-worker`: one image, one subcommand per role.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
 use optionsflow_api::Dataset;
 use optionsflow_workers::bus::kafka;
 use optionsflow_workers::roles::write;
-use optionsflow_workers::roles::{calendar, collect, greeks, process, trigger};
+use optionsflow_workers::roles::{calendar, collect, greeks, local, process, serve, trigger};
 use optionsflow_workers::runtime::{RoleOptions, config, logging, shutdown};
 use optionsflow_workers::sinks::db::Database;
 
@@ -108,6 +109,51 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// The data API (JSON and CSV), its OpenAPI document and the web page, over the config's
+    /// database.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Where the API listens.
+        #[arg(long, env = "OPTIONSFLOW_LISTEN", default_value = "0.0.0.0:8080")]
+        listen: SocketAddr,
+        /// A file of bearer tokens, one per line (a mounted Secret); OPTIONSFLOW_API_TOKENS
+        /// (comma-separated) is read too.
+        #[arg(long, env = "OPTIONSFLOW_API_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
+        /// Serve without authentication (only behind something that authenticates).
+        #[arg(long)]
+        no_auth: bool,
+    },
+    /// Everything in one process on embedded defaults: collect (sample data offline, or the
+    /// providers), process, store in SQLite and CSV files, and serve the API and web page.
+    Local {
+        /// The local config: symbols, datasets, schedules, where data goes.
+        #[arg(
+            long,
+            env = "OPTIONSFLOW_CONFIG",
+            default_value = "config/samples/local.json"
+        )]
+        config: PathBuf,
+        /// Collect one round of every dataset (the latest session), print a summary, and keep
+        /// serving the page until Ctrl-C. Without it, datasets run on their schedules.
+        #[arg(long)]
+        once: bool,
+        /// With --once: stop after the summary instead of serving the page.
+        #[arg(long, requires = "once")]
+        exit: bool,
+        /// Where the data comes from: auto is live when TWELVEDATA_API_KEYS is set, else sample.
+        #[arg(long, value_enum, default_value = "auto")]
+        source: local::SourceChoice,
+        /// Where the API and web page listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// No progress bars (they are off anyway when stderr is not a terminal).
+        #[arg(long)]
+        no_progress: bool,
+    },
 }
 
 /// How a long-running role serves and stops.
@@ -137,11 +183,14 @@ fn main() -> ExitCode {
             (logging::LogFormat::Text, "warn")
         }
         Command::Migrate { .. } => (logging::LogFormat::Text, "info"),
+        // The terminal is for progress and the summary; problems still show.
+        Command::Local { .. } => (logging::LogFormat::Text, "warn"),
         Command::Trigger { .. }
         | Command::Collect { .. }
         | Command::Process { .. }
         | Command::WriteDb { .. }
-        | Command::WriteFiles { .. } => (logging::LogFormat::Json, "info"),
+        | Command::WriteFiles { .. }
+        | Command::Serve { .. } => (logging::LogFormat::Json, "info"),
     };
     logging::init(cli.log_format.unwrap_or(format), level);
     match run(cli.command) {
@@ -254,6 +303,39 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             runtime().block_on(async {
                 write::files::run(config, run.options(), shutdown::on_signal()).await
             })?;
+        }
+        Command::Serve {
+            config,
+            run,
+            listen,
+            tokens_file,
+            no_auth,
+        } => {
+            let config = config::load(&config.config)?;
+            let access = serve::access(tokens_file.as_deref(), no_auth)?;
+            runtime().block_on(async {
+                serve::run(config, listen, access, run.options(), shutdown::on_signal()).await
+            })?;
+        }
+        Command::Local {
+            config,
+            once,
+            exit,
+            source,
+            listen,
+            no_progress,
+        } => {
+            let config = config::load(&config)?;
+            let options = local::LocalOptions {
+                once,
+                exit,
+                source,
+                listen,
+                progress: !no_progress && std::io::stderr().is_terminal(),
+                shutdown_grace: Duration::from_secs(20),
+            };
+            runtime()
+                .block_on(async { local::run(config, options, shutdown::on_signal()).await })?;
         }
     }
     Ok(())

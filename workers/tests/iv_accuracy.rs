@@ -16,9 +16,9 @@ fn implied_vols_are_within_the_rounding_bound_of_an_exact_reference() {
             "--worker",
             env!("CARGO_BIN_EXE_optionsflow-worker"),
             "--cases",
-            "1500",
+            "3000",
             "--min-share",
-            "0.985",
+            "0.995",
         ])
         .output()
         .expect("the accuracy script runs");
@@ -28,5 +28,5 @@ fn implied_vols_are_within_the_rounding_bound_of_an_exact_reference() {
         "{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(report.contains("1500 cases"), "{report}");
+    assert!(report.contains("3000 cases"), "{report}");
 }

@@ -1,7 +1,9 @@
-//! How stages exchange messages. On Kubernetes that is Kafka ([`kafka`]); every message is
-//! an `optionsflow_api::Envelope` serialized as JSON and keyed by symbol.
+//! How stages exchange messages. On Kubernetes that is Kafka ([`kafka`]); in `local`, the
+//! in-process [`local`] bus. Every message is an `optionsflow_api::Envelope` serialized as
+//! JSON and keyed by symbol.
 
 pub mod kafka;
+pub mod local;
 pub mod partitions;
 #[cfg(test)]
 pub mod testing;

@@ -180,9 +180,13 @@ pub struct PartitionConsumer {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Commits offsets of a partition; cheap to clone into workers.
+/// Commits a partition's offsets: to the Kafka group, or to the in-process bus in `local`.
+/// Cheap to clone into workers.
 #[derive(Clone)]
-pub struct Committer(Arc<GroupConsumer>);
+pub enum Committer {
+    Kafka(Arc<GroupConsumer>),
+    Local(super::local::LocalCommitter),
+}
 
 impl PartitionConsumer {
     /// Joins `group` on `topics` (topic name → dataset) and starts polling.
@@ -234,7 +238,7 @@ impl PartitionConsumer {
     }
 
     pub fn committer(&self) -> Committer {
-        Committer(self.consumer.clone())
+        Committer::Kafka(self.consumer.clone())
     }
 
     /// Runs `worker` for each partition assigned, until `shutdown`; then waits up to `grace`
@@ -300,7 +304,13 @@ impl Committer {
     /// Commits the offset after `origin`; false if that failed, and the message will then be
     /// processed again by its partition's next owner.
     pub async fn commit(&self, origin: &MessageOrigin) -> bool {
-        kafka::commit_next(self.0.clone(), origin).await
+        match self {
+            Committer::Kafka(consumer) => kafka::commit_next(consumer.clone(), origin).await,
+            Committer::Local(local) => {
+                local.commit(origin);
+                true
+            }
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 pub mod calendar;
 pub mod collect;
 pub mod greeks;
+pub mod local;
 pub mod process;
+pub mod serve;
 pub mod trigger;
 pub mod write;

@@ -7,6 +7,7 @@
 
 pub mod cboe;
 pub mod http;
+pub mod sample;
 pub mod twelvedata;
 pub mod yahoo;
 

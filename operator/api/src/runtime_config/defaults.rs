@@ -11,6 +11,9 @@ pub(super) fn five() -> u32 {
 pub(super) fn eight() -> u32 {
     8
 }
+pub(super) fn ten() -> u32 {
+    10
+}
 pub(super) fn thirty() -> u64 {
     30
 }

@@ -25,7 +25,9 @@ pub use sinks::{
     Batching, FileRolling, FolderSink, InfluxApi, InfluxSink, PostgresSink, S3Sink, Sinks,
     SqliteSink,
 };
-pub use sources::{Budget, CboeSource, RetryPolicy, Sources, TwelveDataSource, YahooSource};
+pub use sources::{
+    Budget, CboeSource, RetryPolicy, SampleSource, Sources, TwelveDataSource, YahooSource,
+};
 
 use crate::TopicNames;
 

@@ -33,6 +33,33 @@ pub struct Sources {
     /// Underlyings that are indices, not stocks: Yahoo writes them `^SPX`, Cboe `_SPX`.
     #[serde(default = "index_symbols")]
     pub index_symbols: Vec<String>,
+    /// Generate realistic data instead of calling the providers (the offline demo that
+    /// `optionsflow-worker local` uses without an API key). Everything it produces is
+    /// labelled `source: sample`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleSource>,
+}
+
+/// The sample generator's settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SampleSource {
+    /// Another seed gives other (equally deterministic) prices.
+    #[serde(default)]
+    pub seed: u64,
+    /// Rows per thousand deliberately made dirty (duplicates, crossed quotes, missing
+    /// fields, impossible bars) to exercise cleaning.
+    #[serde(default = "ten")]
+    pub dirty_per_mille: u32,
+}
+
+impl Default for SampleSource {
+    fn default() -> Self {
+        SampleSource {
+            seed: 0,
+            dirty_per_mille: 10,
+        }
+    }
 }
 
 impl Default for Sources {
@@ -43,6 +70,7 @@ impl Default for Sources {
             cboe: CboeSource::default(),
             retry: RetryPolicy::default(),
             index_symbols: index_symbols(),
+            sample: None,
         }
     }
 }

@@ -158,7 +158,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     }
 
     /// Expirations from the task's trading day to the horizon.
-    fn horizon(&self, task: &Task) -> (NaiveDate, NaiveDate) {
+    pub(super) fn horizon(&self, task: &Task) -> (NaiveDate, NaiveDate) {
         let days = i64::from(self.datasets.options.horizon_days);
         (task.trading_day, task.trading_day + Duration::days(days))
     }

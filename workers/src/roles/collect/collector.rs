@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use optionsflow_api::runtime_config::{Datasets, OptionsSource, RetryPolicy};
+use optionsflow_api::runtime_config::{Datasets, OptionsSource, Processing, RetryPolicy};
 use optionsflow_api::{
     Dataset, DeadLetter, Envelope, MessageOrigin, RuntimeConfig, SchemaId, Source, Task, TopicKind,
     TopicNames,
@@ -19,6 +19,7 @@ use crate::bus::Publisher;
 use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 use crate::sources::cboe::CboeClient;
+use crate::sources::sample::Sample;
 use crate::sources::twelvedata::{Interval, Range, TwelveDataClient};
 use crate::sources::yahoo::YahooClient;
 use crate::sources::{ProviderError, request_timeout};
@@ -54,6 +55,10 @@ pub struct Collector<Io, P> {
     pub(super) pipeline: String,
     pub(super) topics: TopicNames,
     pub(super) datasets: Datasets,
+    /// The processor's rates, which sample chains are priced with.
+    pub(super) processing: Processing,
+    /// Set when the config asks for sample data instead of the providers.
+    pub(super) sample: Option<Sample>,
     pub(super) retry: RetryPolicy,
     pub(super) max_symbols_per_request: u32,
     pub(super) twelve: TwelveDataClient,
@@ -81,6 +86,8 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             pipeline: config.pipeline.id(),
             topics: config.topics(),
             datasets: config.datasets.clone(),
+            processing: config.processing.clone(),
+            sample: s.sample.as_ref().map(Sample::new),
             retry: s.retry,
             max_symbols_per_request: s.twelve_data.max_symbols_per_request,
             twelve: TwelveDataClient::new(&s.twelve_data, timeout, metrics.provider.clone()),
@@ -104,6 +111,10 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     pub async fn run(&self, ctx: &TaskContext<'_>) -> TaskReport {
         let mut report = TaskReport::default();
         let task = ctx.task;
+        if let Some(sample) = &self.sample {
+            self.sample_task(sample, ctx, &mut report).await;
+            return self.finish(task, report);
+        }
         match task.dataset {
             Dataset::Daily => {
                 let bars = self.datasets.daily.lookback_bars;
@@ -142,6 +153,10 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                 }
             }
         }
+        self.finish(task, report)
+    }
+
+    fn finish(&self, task: &Task, report: TaskReport) -> TaskReport {
         let outcome = if report.dead_letters == 0 {
             "done"
         } else {

@@ -8,6 +8,7 @@ mod bars;
 mod chains;
 pub mod collector;
 pub mod consumer;
+mod sample;
 
 use std::sync::Arc;
 use std::time::Duration;

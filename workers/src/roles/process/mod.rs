@@ -219,7 +219,7 @@ pub async fn run(
 }
 
 /// One partition's worker: its messages in order, each committed once published.
-async fn work<P: Publisher>(
+pub(crate) async fn work<P: Publisher>(
     mut queue: PartitionQueue,
     handler: Arc<Handler<P>>,
     committer: Committer,

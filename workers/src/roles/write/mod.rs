@@ -421,7 +421,7 @@ pub async fn run<D: Destination>(
 }
 
 /// One partition's worker: gathers batches, stores them, commits.
-async fn work<D: Destination, P: Publisher>(
+pub(crate) async fn work<D: Destination, P: Publisher>(
     mut queue: PartitionQueue,
     writer: Arc<Writer<D, P>>,
     committer: Committer,

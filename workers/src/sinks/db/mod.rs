@@ -27,6 +27,12 @@ pub enum DbError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    #[error("counting the rows of {table} failed: {source}")]
+    Count {
+        table: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
 }
 
 impl DbError {
@@ -130,6 +136,22 @@ impl Database {
             Database::Sqlite(db) => db.write(rows).await,
         }
         .map_err(|e| classify(self.kind(), e))
+    }
+
+    /// Rows in one of optionsflow's tables (0 for another name).
+    pub async fn count_rows(&self, table: &'static str) -> Result<i64, DbError> {
+        let sql = match table {
+            "daily_bars" => "SELECT count(*) FROM daily_bars",
+            "intraday_bars" => "SELECT count(*) FROM intraday_bars",
+            "option_quotes" => "SELECT count(*) FROM option_quotes",
+            "predictions" => "SELECT count(*) FROM predictions",
+            _ => return Ok(0),
+        };
+        let n = match self {
+            Database::Postgres(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool()).await,
+            Database::Sqlite(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool()).await,
+        };
+        n.map_err(|source| DbError::Count { table, source })
     }
 
     pub async fn close(&self) {

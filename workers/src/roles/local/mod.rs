@@ -1,0 +1,429 @@
+//! `optionsflow-worker local`: the whole pipeline in one process on embedded defaults.
+//!
+//! The roles are the ones that run on Kubernetes, wired together differently: the trigger's
+//! decisions feed the collector directly, the topics are the in-process [`LocalBus`], the
+//! processor and the writers run their usual partition workers on its queues, the database
+//! is SQLite and the file store a folder, and `serve` answers on a local port without
+//! authentication. With `--once` it collects one round of every dataset (the latest
+//! session's data), waits until every stage has committed everything, and prints a
+//! [`summary`]; otherwise it runs each dataset on its schedule until Ctrl-C.
+
+pub mod rounds;
+pub mod schedule;
+pub mod summary;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use optionsflow_api::runtime_config::{FolderSink, RuntimeConfig};
+use optionsflow_api::topics::ConsumerRole;
+use optionsflow_api::{Dataset, TopicKind, TopicNames};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::budget::BudgetGate;
+use crate::budget::gate::SoloIo;
+use crate::bus::local::{LocalBus, LocalCommitter};
+use crate::bus::partitions::{Committer, dataset_topics};
+use crate::roles::collect::collector::Collector;
+use crate::roles::collect::{self, WINDOW_GUARD};
+use crate::roles::process::{self, Handler};
+use crate::roles::serve::{self, Access, ServeError};
+use crate::roles::write::{self, Destination, Writer, db::DbDestination, files::FilesDestination};
+use crate::runtime::metrics::Metrics;
+use crate::sinks::db::{Database, DbError};
+use crate::sinks::objects::{ObjectStore, folder::Folder as FolderStore};
+use rounds::{Rounds, Stages, once_at};
+use schedule::ScheduleError;
+use summary::Summary;
+
+/// How long a file stays open in `--once` mode.
+const ONCE_FILE_AGE_SECONDS: u64 = 1;
+
+/// Where the data comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceChoice {
+    /// Live providers when a Twelve Data key is in the environment, else the sample source.
+    Auto,
+    /// Generated sample data, offline.
+    Sample,
+    /// Twelve Data, Yahoo and Cboe, as the config says.
+    Live,
+}
+
+#[derive(Clone, Debug)]
+pub struct LocalOptions {
+    pub once: bool,
+    /// After `--once`'s summary, stop instead of serving the page until Ctrl-C.
+    pub exit: bool,
+    pub source: SourceChoice,
+    /// Where the API and the web page listen.
+    pub listen: SocketAddr,
+    /// Progress bars on the terminal (off when stderr is not one).
+    pub progress: bool,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(
+        "local mode needs sinks.sqlite and sinks.folder in the config (see config/samples/local.json)"
+    )]
+    NoEmbeddedSinks,
+    #[error("cannot create {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("dataset {dataset}: {source}")]
+    Schedule {
+        dataset: Dataset,
+        #[source]
+        source: ScheduleError,
+    },
+    #[error("no dataset has a schedule: give one in the config, or use --once")]
+    NothingScheduled,
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Applies `--source` to the config; returns whether the data is sample data.
+pub fn choose_source(config: &mut RuntimeConfig, choice: SourceChoice) -> bool {
+    let has_key = !collect::api_keys(config).is_empty();
+    let sample = match choice {
+        SourceChoice::Sample => true,
+        SourceChoice::Live => false,
+        SourceChoice::Auto => !has_key,
+    };
+    config.sources.sample = if sample {
+        Some(config.sources.sample.clone().unwrap_or_default())
+    } else {
+        None
+    };
+    sample
+}
+
+pub async fn run(
+    mut config: RuntimeConfig,
+    options: LocalOptions,
+    shutdown: CancellationToken,
+) -> Result<(), LocalError> {
+    let started = Instant::now();
+    let sample = choose_source(&mut config, options.source);
+    if options.once {
+        // A round arrives all at once and nothing follows: close files promptly rather
+        // than after the age that suits a steady stream.
+        let files = &mut config.sinks.files;
+        files.max_age_seconds = files.max_age_seconds.min(ONCE_FILE_AGE_SECONDS);
+    }
+    let schedules = if options.once {
+        Vec::new()
+    } else {
+        rounds::schedules(&config)?
+    };
+    let (Some(sqlite), Some(folder)) = (config.sinks.sqlite.clone(), config.sinks.folder.clone())
+    else {
+        return Err(LocalError::NoEmbeddedSinks);
+    };
+    let dead_letter_file = prepare_dirs(&sqlite.path, &folder)?;
+    let database = Database::open(&sqlite.path)?;
+    database.migrate().await?;
+
+    let bus = LocalBus::new();
+    let metrics = Metrics::new();
+    let topics = config.topics();
+    let pipeline = config.pipeline.id();
+
+    let group = |role| topics.consumer_group(role);
+    let stop_workers = CancellationToken::new();
+    let hard_stop = CancellationToken::new();
+    let mut workers = JoinSet::new();
+
+    // Processor.
+    let (queues, committer) = bus
+        .subscribe(
+            &group(ConsumerRole::Processor),
+            dataset_topics(&topics, TopicKind::raw),
+        )
+        .await;
+    let handler = Arc::new(Handler {
+        config: config.clone(),
+        topics: topics.clone(),
+        publisher: bus.clone(),
+        metrics: metrics.clone(),
+    });
+    for queue in queues {
+        workers.spawn(process::work(
+            queue,
+            handler.clone(),
+            Committer::Local(committer.clone()),
+            stop_workers.clone(),
+            hard_stop.clone(),
+        ));
+    }
+    // The two writers, each its own consumer group.
+    let stops = (stop_workers.clone(), hard_stop.clone());
+    let db = DbDestination {
+        database: database.clone(),
+        influx: None,
+        batching: config.sinks.batching.clone(),
+        metrics: metrics.clone(),
+    };
+    let files = FilesDestination {
+        store: ObjectStore::Folder(FolderStore::new(&folder.path)),
+        prefix: String::new(),
+        rolling: config.sinks.files.clone(),
+        metrics: metrics.clone(),
+    };
+    let writer = |stage| {
+        (
+            bus.clone(),
+            topics.clone(),
+            pipeline.clone(),
+            stage,
+            metrics.clone(),
+        )
+    };
+    let db = writer_of(db, writer(write::db::STAGE));
+    let files = writer_of(files, writer(write::files::STAGE));
+    spawn_writer(
+        &mut workers,
+        &bus,
+        &group(ConsumerRole::DbWriter),
+        db,
+        &stops,
+    )
+    .await;
+    spawn_writer(
+        &mut workers,
+        &bus,
+        &group(ConsumerRole::FileWriter),
+        files,
+        &stops,
+    )
+    .await;
+    // Dead letters go to a file people can read.
+    let stages = Stages {
+        raw: dataset_topics(&topics, TopicKind::raw)
+            .into_keys()
+            .collect(),
+        processed: dataset_topics(&topics, TopicKind::processed)
+            .into_keys()
+            .collect(),
+        dead_letter: topics.name(TopicKind::DeadLetter),
+        dead_letter_group: "local-dead-letters".into(),
+    };
+    let (letters, committer) = bus
+        .subscribe_plain(&stages.dead_letter_group, &stages.dead_letter)
+        .await;
+    workers.spawn(keep_dead_letters(
+        letters,
+        committer,
+        dead_letter_file.clone(),
+        stop_workers.clone(),
+    ));
+
+    // The API and the page.
+    let server = serve::start(
+        options.listen,
+        database.clone(),
+        Access::Open,
+        stop_workers.clone(),
+    )
+    .await?;
+    let url = format!("http://{}/", server.local_addr);
+
+    // The collector, alone with every credit.
+    let keys = collect::api_keys(&config);
+    let (specs, index) = collect::accounts(&config, &keys);
+    let gate = Arc::new(BudgetGate::new(
+        specs,
+        WINDOW_GUARD,
+        SoloIo,
+        "local".into(),
+        metrics.budget.clone(),
+    ));
+    let collector = Collector::new(&config, keys, index, gate, bus.clone(), metrics.clone());
+
+    let mut out = std::io::stdout();
+    let source_line = if sample {
+        "sample data, generated offline (labelled source=sample everywhere)".to_owned()
+    } else {
+        "live providers (Twelve Data, Yahoo Finance, Cboe)".to_owned()
+    };
+    let _ = writeln!(out, "optionsflow local: {source_line}");
+    let _ = writeln!(out, "web page and API: {url}");
+
+    let place = Places {
+        database: PathBuf::from(&sqlite.path),
+        files: PathBuf::from(&folder.path),
+        dead_letters: dead_letter_file,
+        url: url.clone(),
+        sample,
+    };
+    let rounds = Rounds {
+        config: &config,
+        collector: &collector,
+        bus: &bus,
+        stages,
+        progress: options.progress,
+    };
+    if options.once {
+        tokio::select! {
+            _ = async {
+                rounds.collect(&Dataset::ALL, once_at(Utc::now())).await;
+                rounds.drain().await;
+            } => {}
+            _ = shutdown.cancelled() => {}
+        }
+    } else {
+        rounds.on_schedule(&schedules, &shutdown).await;
+    }
+    let tables = table_counts(&database).await;
+    let summary = Summary::of(&metrics, tables, started.elapsed(), &place);
+    let _ = write!(out, "\n{}", summary.render());
+    if options.once && !options.exit && !shutdown.is_cancelled() {
+        let _ = writeln!(out, "\nServing {url} until Ctrl-C.");
+        shutdown.cancelled().await;
+    }
+
+    // Stop: workers finish what they hold within the grace period.
+    stop_workers.cancel();
+    if tokio::time::timeout(options.shutdown_grace, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        hard_stop.cancel();
+        while workers.join_next().await.is_some() {}
+    }
+    server.stopped().await;
+    database.close().await;
+    Ok(())
+}
+
+type WriterParts = (LocalBus, TopicNames, String, &'static str, Metrics);
+
+fn writer_of<D: Destination>(
+    destination: D,
+    (publisher, topics, pipeline, stage, metrics): WriterParts,
+) -> Arc<Writer<D, LocalBus>> {
+    Arc::new(Writer {
+        destination,
+        publisher,
+        topics,
+        pipeline,
+        stage,
+        metrics,
+    })
+}
+
+/// Starts `writer`'s workers on `group`'s queues of the processed topics, as on Kafka.
+async fn spawn_writer<D: Destination>(
+    workers: &mut JoinSet<()>,
+    bus: &LocalBus,
+    group: &str,
+    writer: Arc<Writer<D, LocalBus>>,
+    (stop, hard_stop): &(CancellationToken, CancellationToken),
+) {
+    let topics = dataset_topics(&writer.topics, TopicKind::processed);
+    let (queues, committer) = bus.subscribe(group, topics).await;
+    for queue in queues {
+        workers.spawn(write::work(
+            queue,
+            writer.clone(),
+            Committer::Local(committer.clone()),
+            stop.clone(),
+            hard_stop.clone(),
+        ));
+    }
+}
+
+/// Rows in each summarised table (empty if the database cannot say).
+async fn table_counts(database: &Database) -> std::collections::BTreeMap<String, i64> {
+    let mut out = std::collections::BTreeMap::new();
+    for table in summary::TABLES {
+        match database.count_rows(table).await {
+            Ok(n) => {
+                out.insert(table.to_owned(), n);
+            }
+            Err(e) => tracing::warn!(table, error = %e, "cannot count rows"),
+        }
+    }
+    out
+}
+
+/// Where a run's data went, for the summary.
+pub struct Places {
+    pub database: PathBuf,
+    pub files: PathBuf,
+    pub dead_letters: PathBuf,
+    pub url: String,
+    pub sample: bool,
+}
+
+fn prepare_dirs(database: &str, folder: &FolderSink) -> Result<PathBuf, LocalError> {
+    let db_dir = Path::new(database)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    for dir in [&db_dir, &PathBuf::from(&folder.path)] {
+        std::fs::create_dir_all(dir).map_err(|source| LocalError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    Ok(db_dir.join("dead-letters.jsonl"))
+}
+
+/// Appends each dead letter to a JSON-lines file, then commits it, until `stop` (then
+/// what is already queued is kept too).
+async fn keep_dead_letters(
+    mut letters: tokio::sync::mpsc::Receiver<crate::bus::partitions::Delivery>,
+    committer: LocalCommitter,
+    path: PathBuf,
+    stop: CancellationToken,
+) {
+    use tokio::io::AsyncWriteExt;
+    let mut file = None;
+    loop {
+        let letter = tokio::select! {
+            letter = letters.recv() => letter,
+            _ = stop.cancelled() => letters.try_recv().ok(),
+        };
+        let Some(letter) = letter else {
+            break;
+        };
+        if file.is_none() {
+            match tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .await
+            {
+                Ok(f) => file = Some(f),
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "cannot open the dead-letter file")
+                }
+            }
+        }
+        if let Some(f) = file.as_mut() {
+            let mut line = letter.payload.clone();
+            line.push(b'\n');
+            if let Err(e) = f.write_all(&line).await {
+                tracing::error!(path = %path.display(), error = %e, "cannot write a dead letter");
+            }
+            let _ = f.flush().await;
+        }
+        committer.commit(&letter.origin);
+    }
+}

@@ -1,0 +1,343 @@
+//! The data API's handlers under `/api/v1`: each validates its input into typed bounds
+//! ([`params`]; a clear 400 otherwise), runs one of [`super::query`]'s statements, and
+//! answers a page ([`surface`] derives the smile and term structure from chains).
+
+mod params;
+mod surface;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::ApiState;
+use super::format::{Columns, Format, page};
+use super::problem::Problem;
+use super::query::{self, Bind, QuoteRow};
+pub use params::{DEFAULT_LIMIT, MAX_LIMIT, stored};
+use params::{FIRST_DAY, Params, date, only, paginate, params, symbol};
+pub use surface::{SmilePoint, TermPoint, at_the_money, smile};
+
+type Answer = Result<Response, Problem>;
+
+async fn fetch<T>(state: &ApiState, sql: &query::Sql, binds: &[Bind]) -> Result<Vec<T>, Problem>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    query::fetch(&state.database, sql, binds)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "API query failed");
+            Problem::unavailable()
+        })
+}
+
+fn respond<T: Columns>(
+    headers: &HeaderMap,
+    p: &Params,
+    rows: &[T],
+    next: Option<String>,
+) -> Answer {
+    Ok(page(Format::choose(p.format, headers)?, rows, next))
+}
+
+/// `GET /api/v1/symbols`
+pub async fn symbols(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &[])?;
+    let limit = p.limit()?;
+    let after = p.cursor("symbol")?.unwrap_or_default();
+    let rows: Vec<query::SymbolRow> = fetch(
+        &state,
+        &query::SYMBOLS,
+        &[Bind::Text(after), Bind::Int(i64::from(limit) + 1)],
+    )
+    .await?;
+    let (rows, next) = paginate(rows, limit, "symbol", |r| r.symbol.clone());
+    respond(&headers, &p, &rows, next)
+}
+
+/// `GET /api/v1/bars/{symbol}?interval=1day|15min&from&to`
+pub async fn bars(
+    State(state): State<ApiState>,
+    Path(symbol_text): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["interval", "from", "to"])?;
+    let symbol = symbol(&symbol_text)?;
+    let limit = p.limit()?;
+    let fetch_limit = Bind::Int(i64::from(limit) + 1);
+    let rows: Vec<query::BarRow> = match p.interval.as_deref().unwrap_or("1day") {
+        "1day" => {
+            let (from, to) = p.date_range()?;
+            let binds = [
+                Bind::Text(symbol),
+                Bind::Text(from.to_string()),
+                Bind::Text(to.to_string()),
+                fetch_limit,
+            ];
+            let rows = fetch(&state, &query::DAILY_BARS, &binds).await?;
+            let (rows, next) =
+                paginate(rows, limit, "day", |r: &query::BarRow| r.trade_date.clone());
+            return respond(&headers, &p, &rows, next);
+        }
+        "15min" => {
+            let (from, to) = p.time_range()?;
+            let binds = [
+                Bind::Text(symbol),
+                Bind::Text("15min".into()),
+                Bind::Text(stored(from)),
+                Bind::Text(stored(to)),
+                fetch_limit,
+            ];
+            fetch(&state, &query::INTRADAY_BARS, &binds).await?
+        }
+        other => {
+            return Err(Problem::invalid(format!(
+                "interval {other:?} is not one of 1day, 15min"
+            )));
+        }
+    };
+    let (rows, next) = paginate(rows, limit, "time", |r| r.bar_time.clone());
+    respond(&headers, &p, &rows, next)
+}
+
+/// `GET /api/v1/options/{underlying}/expiries?at`
+pub async fn expiries(
+    State(state): State<ApiState>,
+    Path(underlying): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["at"])?;
+    let rows = expiry_rows(&state, &symbol(&underlying)?, p.at()?).await?;
+    respond(&headers, &p, &rows, None)
+}
+
+async fn expiry_rows(
+    state: &ApiState,
+    underlying: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<query::ExpiryRow>, Problem> {
+    let today = crate::market::calendar::exchange_date(at);
+    fetch(
+        state,
+        &query::EXPIRIES,
+        &[
+            Bind::Text(underlying.to_owned()),
+            Bind::Text(stored(at)),
+            Bind::Text(today.to_string()),
+        ],
+    )
+    .await
+}
+
+/// The expiry asked for, or the nearest one with quotes.
+async fn expiry_or_nearest(
+    state: &ApiState,
+    underlying: &str,
+    p: &Params,
+    at: DateTime<Utc>,
+) -> Result<NaiveDate, Problem> {
+    if let Some(text) = &p.expiry {
+        return date("expiry", text);
+    }
+    let first = expiry_rows(state, underlying, at).await?.into_iter().next();
+    match first {
+        Some(row) => date("expiry", &row.expiry),
+        None => Err(Problem::not_found(format!(
+            "no option quotes of {underlying} at or before {}",
+            stored(at)
+        ))),
+    }
+}
+
+async fn chain_rows(
+    state: &ApiState,
+    underlying: &str,
+    expiry: NaiveDate,
+    at: DateTime<Utc>,
+    after: (f64, String),
+    limit: u32,
+) -> Result<Vec<QuoteRow>, Problem> {
+    fetch(
+        state,
+        &query::CHAIN,
+        &[
+            Bind::Text(underlying.to_owned()),
+            Bind::Text(expiry.to_string()),
+            Bind::Text(stored(at)),
+            Bind::Float(after.0),
+            Bind::Text(after.1),
+            Bind::Int(i64::from(limit) + 1),
+        ],
+    )
+    .await
+}
+
+/// `GET /api/v1/options/{underlying}/chain?expiry&at`
+pub async fn chain(
+    State(state): State<ApiState>,
+    Path(underlying): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["expiry", "at"])?;
+    let underlying = symbol(&underlying)?;
+    let limit = p.limit()?;
+    let at = p.at()?;
+    let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
+    let after = match p.cursor("strike")? {
+        None => (-1.0, String::new()),
+        Some(key) => {
+            let (strike, right) = key
+                .split_once('/')
+                .and_then(|(s, r)| Some((s.parse::<f64>().ok()?, r.to_owned())))
+                .ok_or_else(|| Problem::invalid("cursor was not issued by this endpoint"))?;
+            (strike, right)
+        }
+    };
+    let rows = chain_rows(&state, &underlying, expiry, at, after, limit).await?;
+    let (rows, next) = paginate(rows, limit, "strike", |r| {
+        format!("{}/{}", r.strike, r.right)
+    });
+    respond(&headers, &p, &rows, next)
+}
+
+/// `GET /api/v1/options/contracts/{contract}/history?from&to`
+pub async fn contract_history(
+    State(state): State<ApiState>,
+    Path(contract): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["from", "to"])?;
+    let osi = crate::market::osi::OsiSymbol::parse(&contract)
+        .map_err(|e| Problem::invalid(e.to_string()))?;
+    let limit = p.limit()?;
+    let (from, to) = p.time_range()?;
+    let rows: Vec<QuoteRow> = fetch(
+        &state,
+        &query::CONTRACT_HISTORY,
+        &[
+            Bind::Text(osi.padded()),
+            Bind::Text(stored(from)),
+            Bind::Text(stored(to)),
+            Bind::Int(i64::from(limit) + 1),
+        ],
+    )
+    .await?;
+    let (rows, next) = paginate(rows, limit, "time", |r| r.snapshot_time.clone());
+    respond(&headers, &p, &rows, next)
+}
+
+/// `GET /api/v1/options/{underlying}/smile?expiry&at`
+pub async fn smile_of(
+    State(state): State<ApiState>,
+    Path(underlying): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["expiry", "at"])?;
+    let underlying = symbol(&underlying)?;
+    let at = p.at()?;
+    let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
+    let rows = chain_rows(
+        &state,
+        &underlying,
+        expiry,
+        at,
+        (-1.0, String::new()),
+        MAX_LIMIT,
+    )
+    .await?;
+    respond(&headers, &p, &smile(&rows), None)
+}
+
+/// `GET /api/v1/options/{underlying}/term-structure?at`
+pub async fn term_structure(
+    State(state): State<ApiState>,
+    Path(underlying): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["at"])?;
+    let underlying = symbol(&underlying)?;
+    let at = p.at()?;
+    let mut points = Vec::new();
+    for e in expiry_rows(&state, &underlying, at).await? {
+        let expiry = date("expiry", &e.expiry)?;
+        let rows = chain_rows(
+            &state,
+            &underlying,
+            expiry,
+            at,
+            (-1.0, String::new()),
+            MAX_LIMIT,
+        )
+        .await?;
+        points.extend(at_the_money(&rows));
+    }
+    respond(&headers, &p, &points, None)
+}
+
+/// `GET /api/v1/predictions/{symbol}`
+pub async fn predictions(
+    State(state): State<ApiState>,
+    Path(symbol_text): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &[])?;
+    let symbol = symbol(&symbol_text)?;
+    let limit = p.limit()?;
+    let after = match p.cursor("prediction")? {
+        None => (
+            FIRST_DAY.to_owned(),
+            "0001-01-01T00:00:00.000000Z".to_owned(),
+            String::new(),
+        ),
+        Some(key) => {
+            let mut parts = key.splitn(3, '|').map(str::to_owned);
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(a), Some(b), Some(c)) => (a, b, c),
+                _ => return Err(Problem::invalid("cursor was not issued by this endpoint")),
+            }
+        }
+    };
+    let rows: Vec<query::PredictionRow> = fetch(
+        &state,
+        &query::PREDICTIONS,
+        &[
+            Bind::Text(symbol),
+            Bind::Text(after.0),
+            Bind::Text(after.1),
+            Bind::Text(after.2),
+            Bind::Int(i64::from(limit) + 1),
+        ],
+    )
+    .await?;
+    let (rows, next) = paginate(rows, limit, "prediction", |r| {
+        format!("{}|{}|{}", r.target_date, r.made_at, r.model)
+    });
+    respond(&headers, &p, &rows, next)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The volatility views of a chain: the smile (per strike) and the at-the-money point of an
+//! expiry, from which the term structure is drawn. Pure.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::roles::serve::format::Columns;
+use crate::roles::serve::query::QuoteRow;
+
+/// One strike of a smile.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SmilePoint {
+    pub strike: f64,
+    pub log_moneyness: Option<f64>,
+    pub call_iv: Option<f64>,
+    pub put_iv: Option<f64>,
+    /// The out-of-the-money side's volatility (puts below the spot, calls above): the
+    /// smile as traders read it.
+    pub otm_iv: Option<f64>,
+    pub source: String,
+}
+
+impl Columns for SmilePoint {
+    const COLUMNS: &'static [&'static str] = &[
+        "strike",
+        "log_moneyness",
+        "call_iv",
+        "put_iv",
+        "otm_iv",
+        "source",
+    ];
+}
+
+/// The smile of one snapshot's chain. Pure.
+pub fn smile(rows: &[QuoteRow]) -> Vec<SmilePoint> {
+    let mut by_strike: BTreeMap<i64, SmilePoint> = BTreeMap::new();
+    for r in rows {
+        let key = (r.strike * 1000.0).round() as i64;
+        let point = by_strike.entry(key).or_insert_with(|| SmilePoint {
+            strike: r.strike,
+            log_moneyness: r.log_moneyness,
+            call_iv: None,
+            put_iv: None,
+            otm_iv: None,
+            source: r.source.clone(),
+        });
+        match r.right.as_str() {
+            "call" => point.call_iv = r.iv,
+            _ => point.put_iv = r.iv,
+        }
+        if point.log_moneyness.is_none() {
+            point.log_moneyness = r.log_moneyness;
+        }
+    }
+    let mut out: Vec<SmilePoint> = by_strike.into_values().collect();
+    for point in &mut out {
+        let below_spot = point.log_moneyness.is_some_and(|m| m < 0.0);
+        point.otm_iv = if below_spot {
+            point.put_iv.or(point.call_iv)
+        } else {
+            point.call_iv.or(point.put_iv)
+        };
+    }
+    out
+}
+
+/// One expiry's at-the-money volatility.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TermPoint {
+    pub expiry: String,
+    pub snapshot_time: String,
+    pub years_to_expiry: f64,
+    /// The strike nearest the forward-free moneyness of 1 that has an implied volatility.
+    pub atm_strike: f64,
+    pub atm_iv: f64,
+    pub source: String,
+}
+
+impl Columns for TermPoint {
+    const COLUMNS: &'static [&'static str] = &[
+        "expiry",
+        "snapshot_time",
+        "years_to_expiry",
+        "atm_strike",
+        "atm_iv",
+        "source",
+    ];
+}
+
+/// The at-the-money point of one expiry's chain: the strike closest to the money with an
+/// implied volatility, averaging call and put there. Pure.
+pub fn at_the_money(rows: &[QuoteRow]) -> Option<TermPoint> {
+    let points = smile(rows);
+    let best = points
+        .iter()
+        .filter(|p| p.call_iv.is_some() || p.put_iv.is_some())
+        .min_by(|a, b| {
+            let d = |p: &SmilePoint| p.log_moneyness.map_or(f64::INFINITY, f64::abs);
+            d(a).total_cmp(&d(b))
+        })?;
+    let ivs: Vec<f64> = [best.call_iv, best.put_iv].into_iter().flatten().collect();
+    let first = rows.first()?;
+    Some(TermPoint {
+        expiry: first.expiry.clone(),
+        snapshot_time: first.snapshot_time.clone(),
+        years_to_expiry: first.years_to_expiry,
+        atm_strike: best.strike,
+        atm_iv: ivs.iter().sum::<f64>() / ivs.len() as f64,
+        source: first.source.clone(),
+    })
+}

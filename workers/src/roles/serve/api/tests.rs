@@ -1,0 +1,120 @@
+use super::params::*;
+use super::*;
+
+fn quote(strike: f64, right: &str, iv: Option<f64>, log_moneyness: f64) -> QuoteRow {
+    QuoteRow {
+        contract: format!(
+            "SPY   261218{}{:08}",
+            if right == "call" { 'C' } else { 'P' },
+            (strike * 1000.0) as u64
+        ),
+        snapshot_time: "2026-11-20T21:10:00.000000Z".into(),
+        underlying: "SPY".into(),
+        expiry: "2026-12-18".into(),
+        right: right.into(),
+        strike,
+        bid: None,
+        ask: None,
+        last: None,
+        volume: None,
+        open_interest: None,
+        underlying_price: Some(100.0),
+        mid: None,
+        spread: None,
+        moneyness: None,
+        log_moneyness: Some(log_moneyness),
+        years_to_expiry: 0.077,
+        iv,
+        provider_iv: None,
+        delta: None,
+        gamma: None,
+        theta: None,
+        vega: None,
+        rho: None,
+        iv_status: "ok".into(),
+        source: "sample".into(),
+        flags: String::new(),
+    }
+}
+
+#[test]
+fn the_smile_takes_puts_below_the_spot_and_calls_above() {
+    let rows = [
+        quote(90.0, "call", Some(0.30), -0.105),
+        quote(90.0, "put", Some(0.28), -0.105),
+        quote(100.0, "call", Some(0.20), 0.0),
+        quote(100.0, "put", Some(0.21), 0.0),
+        quote(110.0, "call", Some(0.18), 0.095),
+        quote(110.0, "put", None, 0.095),
+    ];
+    let smile = smile(&rows);
+    let otm: Vec<(f64, Option<f64>)> = smile.iter().map(|p| (p.strike, p.otm_iv)).collect();
+    assert_eq!(
+        otm,
+        vec![(90.0, Some(0.28)), (100.0, Some(0.20)), (110.0, Some(0.18))]
+    );
+    assert_eq!(smile[2].put_iv, None);
+
+    let atm = at_the_money(&rows).unwrap();
+    assert_eq!(atm.atm_strike, 100.0);
+    assert!((atm.atm_iv - 0.205).abs() < 1e-12);
+    assert_eq!(atm.expiry, "2026-12-18");
+    assert!(at_the_money(&[quote(100.0, "call", None, 0.0)]).is_none());
+}
+
+#[test]
+fn cursors_round_trip_and_are_tied_to_their_endpoint() {
+    let c = encode_cursor("day", "2026-11-20");
+    assert_eq!(decode_cursor("day", &c).unwrap(), "2026-11-20");
+    assert_eq!(decode_cursor("time", &c).unwrap_err().status, 400);
+    assert_eq!(decode_cursor("day", "zz").unwrap_err().status, 400);
+    assert_eq!(decode_cursor("day", "abc").unwrap_err().status, 400);
+}
+
+#[test]
+fn pages_end_with_a_cursor_only_when_rows_remain() {
+    let (rows, next) = paginate(vec![1, 2, 3], 2, "n", |n| n.to_string());
+    assert_eq!(rows, vec![1, 2]);
+    assert_eq!(decode_cursor("n", &next.unwrap()).unwrap(), "2");
+    let (rows, next) = paginate(vec![1, 2], 2, "n", |n| n.to_string());
+    assert_eq!((rows, next), (vec![1, 2], None));
+}
+
+#[test]
+fn bounds_are_validated_with_messages_that_say_what_is_wrong() {
+    assert_eq!(
+        stored(time("from", "2026-11-20", false).unwrap()),
+        "2026-11-20T00:00:00.000000Z"
+    );
+    assert_eq!(
+        stored(time("to", "2026-11-20", true).unwrap()),
+        "2026-11-20T23:59:59.999999Z"
+    );
+    assert_eq!(
+        stored(time("from", "2026-11-20T09:30:00-05:00", false).unwrap()),
+        "2026-11-20T14:30:00.000000Z"
+    );
+    let e = time("from", "yesterday", false).unwrap_err();
+    assert!(
+        e.detail.contains("yesterday") && e.detail.contains("RFC 3339"),
+        "{}",
+        e.detail
+    );
+    let p = Params {
+        limit: Some(0),
+        ..Params::default()
+    };
+    assert!(p.limit().unwrap_err().detail.contains("1 to 10000"));
+    let p = Params {
+        expiry: Some("2026-12-18".into()),
+        ..Params::default()
+    };
+    assert!(
+        only(&p, &["from", "to"])
+            .unwrap_err()
+            .detail
+            .contains("expiry")
+    );
+    assert!(symbol("spy").is_ok());
+    assert_eq!(symbol("DROP TABLE").unwrap_err().status, 400);
+}

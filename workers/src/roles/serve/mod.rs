@@ -1,0 +1,265 @@
+//! `optionsflow-worker serve`: the data API over PostgreSQL or SQLite, its OpenAPI document
+//! and the web page.
+//!
+//! - `/api/v1/...` ([`api`]): symbols, bars, chains, a contract's history, the smile, the
+//!   term structure, predictions; JSON or CSV; keyset pagination; bearer tokens.
+//! - `/openapi.json` ([`openapi`]) and `/` (the page, [`page`]) need no token: the page asks
+//!   for one when the API does.
+//! - Errors are `application/problem+json` ([`problem`]).
+//!
+//! Tokens come from the environment (`OPTIONSFLOW_API_TOKENS`, comma-separated, which a
+//! Secret can fill) or a file of one token per line (a mounted Secret). `serve` refuses to
+//! start without any unless told `--no-auth`; `local` serves without tokens on loopback.
+
+pub mod api;
+pub mod format;
+pub mod openapi;
+pub mod page;
+pub mod problem;
+pub mod query;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use optionsflow_api::RuntimeConfig;
+use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::roles::write::db::{WriteDbError, database};
+use crate::runtime::RoleOptions;
+use crate::runtime::admin::{self, Readiness};
+use crate::runtime::metrics::Metrics;
+use crate::sinks::db::Database;
+use problem::Problem;
+
+/// Environment variable with the API's bearer tokens, comma-separated.
+pub const TOKENS_ENV: &str = "OPTIONSFLOW_API_TOKENS";
+
+/// Who may call the API.
+#[derive(Clone, Debug)]
+pub enum Access {
+    /// Anyone (`local`, or `serve --no-auth`).
+    Open,
+    /// Holders of one of these tokens, kept as SHA-256 digests.
+    Tokens(Arc<Vec<[u8; 32]>>),
+}
+
+impl Access {
+    pub fn tokens<I: IntoIterator<Item = String>>(tokens: I) -> Access {
+        let digests: Vec<[u8; 32]> = tokens
+            .into_iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .map(|t| Sha256::digest(t.as_bytes()).into())
+            .collect();
+        Access::Tokens(Arc::new(digests))
+    }
+
+    /// Compares digests, so the time taken says nothing about how much of a token matched.
+    fn allows(&self, presented: Option<&str>) -> bool {
+        match self {
+            Access::Open => true,
+            Access::Tokens(digests) => presented.is_some_and(|token| {
+                let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+                digests.iter().any(|d| {
+                    d.iter()
+                        .zip(digest.iter())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0
+                })
+            }),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub database: Database,
+    pub access: Access,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the API tokens from {path}: {source}")]
+    Tokens {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "no API tokens: set {TOKENS_ENV} or --tokens-file (from a Secret), or pass --no-auth to serve without authentication"
+    )]
+    NoTokens,
+    #[error(transparent)]
+    Database(#[from] WriteDbError),
+    #[error("cannot start the admin server: {0}")]
+    Admin(#[source] std::io::Error),
+}
+
+/// The API, the OpenAPI document and the page.
+pub fn router(state: ApiState) -> Router {
+    let api = Router::new()
+        .route("/symbols", get(api::symbols))
+        .route("/bars/{symbol}", get(api::bars))
+        .route("/options/{underlying}/expiries", get(api::expiries))
+        .route("/options/{underlying}/chain", get(api::chain))
+        .route("/options/{underlying}/smile", get(api::smile_of))
+        .route(
+            "/options/{underlying}/term-structure",
+            get(api::term_structure),
+        )
+        .route(
+            "/options/contracts/{contract}/history",
+            get(api::contract_history),
+        )
+        .route("/predictions/{symbol}", get(api::predictions))
+        .fallback(|| async { Problem::not_found("no such API endpoint: see /openapi.json") })
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/", get(page::index))
+        .route("/openapi.json", get(openapi::document))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(|| async { Problem::not_found("no such page: the API is under /api/v1") })
+        .with_state(state)
+}
+
+async fn authenticate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if state.access.allows(presented) {
+        next.run(request).await
+    } else {
+        let detail = if presented.is_some() {
+            "the bearer token is not one of the API's tokens"
+        } else {
+            "send Authorization: Bearer <token>"
+        };
+        Problem::unauthorized(detail).into_response()
+    }
+}
+
+/// A running API server.
+pub struct Server {
+    pub local_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Waits for the server to finish after its shutdown token was cancelled.
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `listen` and serves until `shutdown`.
+pub async fn start(
+    listen: SocketAddr,
+    database: Database,
+    access: Access,
+    shutdown: CancellationToken,
+) -> Result<Server, ServeError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: listen,
+        source,
+    })?;
+    let app = router(ApiState { database, access });
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "API server failed");
+        }
+    });
+    tracing::info!(%local_addr, "API listening");
+    Ok(Server { local_addr, task })
+}
+
+/// The tokens `serve` accepts: the environment's and the file's.
+pub fn access(tokens_file: Option<&Path>, no_auth: bool) -> Result<Access, ServeError> {
+    if no_auth {
+        return Ok(Access::Open);
+    }
+    let mut tokens: Vec<String> = std::env::var(TOKENS_ENV)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    if let Some(path) = tokens_file {
+        let text = std::fs::read_to_string(path).map_err(|source| ServeError::Tokens {
+            path: path.display().to_string(),
+            source,
+        })?;
+        tokens.extend(text.lines().map(str::to_owned));
+    }
+    match Access::tokens(tokens) {
+        Access::Tokens(t) if t.is_empty() => Err(ServeError::NoTokens),
+        access => Ok(access),
+    }
+}
+
+/// `optionsflow-worker serve`: the API on `listen` over the config's database.
+pub async fn run(
+    config: RuntimeConfig,
+    listen: SocketAddr,
+    access: Access,
+    options: RoleOptions,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let metrics = Metrics::new();
+    let ready = Readiness::default();
+    admin::serve(
+        options.admin_addr,
+        metrics.clone(),
+        ready.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(ServeError::Admin)?;
+    let database = database(&config)?;
+    let server = start(listen, database.clone(), access, shutdown).await?;
+    ready.set(true);
+    server.stopped().await;
+    database.close().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_checked_whole() {
+        let access = Access::tokens(["s3cret".to_owned(), " other ".to_owned(), String::new()]);
+        assert!(access.allows(Some("s3cret")));
+        assert!(access.allows(Some("other")));
+        assert!(!access.allows(Some("s3cre")));
+        assert!(!access.allows(Some("")));
+        assert!(!access.allows(None));
+        assert!(Access::Open.allows(None));
+    }
+}

@@ -1,0 +1,293 @@
+//! The OpenAPI 3.1 document of the data API, served at `/openapi.json`. Written by hand
+//! next to the handlers; a test checks that every route the router has is documented and
+//! every documented path answers.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+use super::api::{DEFAULT_LIMIT, MAX_LIMIT};
+
+/// The paths documented, as the router spells them.
+pub const PATHS: &[&str] = &[
+    "/api/v1/symbols",
+    "/api/v1/bars/{symbol}",
+    "/api/v1/options/{underlying}/expiries",
+    "/api/v1/options/{underlying}/chain",
+    "/api/v1/options/{underlying}/smile",
+    "/api/v1/options/{underlying}/term-structure",
+    "/api/v1/options/contracts/{contract}/history",
+    "/api/v1/predictions/{symbol}",
+];
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
+
+fn param(name: &str, location: &str, description: &str, schema: Value) -> Value {
+    json!({
+        "name": name,
+        "in": location,
+        "required": location == "path",
+        "description": description,
+        "schema": schema,
+    })
+}
+
+fn page_params() -> Vec<Value> {
+    vec![
+        param(
+            "limit",
+            "query",
+            "Rows per page.",
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+        ),
+        param(
+            "cursor",
+            "query",
+            "The next_cursor of the previous page.",
+            json!({"type": "string"}),
+        ),
+        param(
+            "format",
+            "query",
+            "json (default) or csv; the Accept header is used when absent.",
+            json!({"type": "string", "enum": ["json", "csv"]}),
+        ),
+    ]
+}
+
+fn symbol(name: &str) -> Value {
+    param(
+        name,
+        "path",
+        "An upper-case ticker (AAPL, BRK.B, SPX).",
+        json!({"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9.\\-]{0,9}$"}),
+    )
+}
+
+fn at() -> Value {
+    param(
+        "at",
+        "query",
+        "Use the latest snapshot at or before this time (RFC 3339); now by default.",
+        json!({"type": "string", "format": "date-time"}),
+    )
+}
+
+fn expiry() -> Value {
+    param(
+        "expiry",
+        "query",
+        "Expiry date; the nearest one with quotes by default.",
+        json!({"type": "string", "format": "date"}),
+    )
+}
+
+fn range(description: &str) -> Vec<Value> {
+    vec![
+        param("from", "query", description, json!({"type": "string"})),
+        param("to", "query", description, json!({"type": "string"})),
+    ]
+}
+
+fn operation(summary: &str, row: &str, params: Vec<Value>) -> Value {
+    json!({
+        "get": {
+            "summary": summary,
+            "parameters": params,
+            "responses": {
+                "200": {
+                    "description": "One page of rows.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": format!("#/components/schemas/{row}Page")}},
+                        "text/csv": {"schema": {"type": "string"}}
+                    }
+                },
+                "400": {"$ref": "#/components/responses/Problem"},
+                "401": {"$ref": "#/components/responses/Problem"},
+                "404": {"$ref": "#/components/responses/Problem"},
+                "406": {"$ref": "#/components/responses/Problem"},
+                "503": {"$ref": "#/components/responses/Problem"}
+            }
+        }
+    })
+}
+
+fn object(properties: &[(&str, &str)]) -> Value {
+    let mut props = serde_json::Map::new();
+    for (name, kind) in properties {
+        let schema = match *kind {
+            "flags" => json!({"type": "array", "items": {"type": "string"}}),
+            "number?" => json!({"type": ["number", "null"]}),
+            "integer?" => json!({"type": ["integer", "null"]}),
+            "string?" => json!({"type": ["string", "null"]}),
+            other => json!({"type": other}),
+        };
+        props.insert((*name).to_owned(), schema);
+    }
+    json!({"type": "object", "properties": props})
+}
+
+fn page_schema(row: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["data", "next_cursor", "sample"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": format!("#/components/schemas/{row}")}},
+            "next_cursor": {"type": ["string", "null"]},
+            "sample": {"type": "boolean", "description": "Some rows are generated sample data, not market data."}
+        }
+    })
+}
+
+pub fn spec() -> Value {
+    let with = |mut first: Vec<Value>, rest: Vec<Value>| {
+        first.extend(rest);
+        first
+    };
+    let mut schemas = serde_json::Map::new();
+    let rows = [
+        (
+            "Symbol",
+            object(&[
+                ("symbol", "string"),
+                ("daily_bars", "integer"),
+                ("intraday_bars", "integer"),
+                ("latest_snapshot", "string?"),
+                ("source", "string"),
+            ]),
+        ),
+        (
+            "Bar",
+            object(&[
+                ("symbol", "string"),
+                ("trade_date", "string"),
+                ("bar_time", "string"),
+                ("open", "number"),
+                ("high", "number"),
+                ("low", "number"),
+                ("close", "number"),
+                ("volume", "integer?"),
+                ("source", "string"),
+                ("flags", "flags"),
+            ]),
+        ),
+        (
+            "Expiry",
+            object(&[("expiry", "string"), ("snapshot_time", "string")]),
+        ),
+        (
+            "Quote",
+            object(&[
+                ("contract", "string"),
+                ("snapshot_time", "string"),
+                ("underlying", "string"),
+                ("expiry", "string"),
+                ("right", "string"),
+                ("strike", "number"),
+                ("bid", "number?"),
+                ("ask", "number?"),
+                ("last", "number?"),
+                ("volume", "integer?"),
+                ("open_interest", "integer?"),
+                ("underlying_price", "number?"),
+                ("mid", "number?"),
+                ("spread", "number?"),
+                ("moneyness", "number?"),
+                ("log_moneyness", "number?"),
+                ("years_to_expiry", "number"),
+                ("iv", "number?"),
+                ("provider_iv", "number?"),
+                ("delta", "number?"),
+                ("gamma", "number?"),
+                ("theta", "number?"),
+                ("vega", "number?"),
+                ("rho", "number?"),
+                ("iv_status", "string"),
+                ("source", "string"),
+                ("flags", "flags"),
+            ]),
+        ),
+        (
+            "SmilePoint",
+            object(&[
+                ("strike", "number"),
+                ("log_moneyness", "number?"),
+                ("call_iv", "number?"),
+                ("put_iv", "number?"),
+                ("otm_iv", "number?"),
+                ("source", "string"),
+            ]),
+        ),
+        (
+            "TermPoint",
+            object(&[
+                ("expiry", "string"),
+                ("snapshot_time", "string"),
+                ("years_to_expiry", "number"),
+                ("atm_strike", "number"),
+                ("atm_iv", "number"),
+                ("source", "string"),
+            ]),
+        ),
+        (
+            "Prediction",
+            object(&[
+                ("symbol", "string"),
+                ("model", "string"),
+                ("target_date", "string"),
+                ("made_at", "string"),
+                ("value", "number"),
+                ("lower", "number?"),
+                ("upper", "number?"),
+            ]),
+        ),
+    ];
+    for (name, schema) in rows {
+        schemas.insert(format!("{name}Page"), page_schema(name));
+        schemas.insert(name.to_owned(), schema);
+    }
+    schemas.insert(
+        "Problem".into(),
+        json!({
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"},
+                "status": {"type": "integer"}, "detail": {"type": "string"}
+            }
+        }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "optionsflow data API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Bars, option chains with implied volatility and Greeks, smiles, term structures and predictions collected by optionsflow. Times are UTC (RFC 3339); rows from the sample source say source = sample."
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            PATHS[0]: operation("Symbols with data", "Symbol", page_params()),
+            PATHS[1]: operation("A symbol's bars", "Bar", with(with(vec![symbol("symbol"),
+                param("interval", "query", "1day (default) or 15min.", json!({"type": "string", "enum": ["1day", "15min"]}))],
+                range("A date (YYYY-MM-DD), or for 15min also an RFC 3339 time; inclusive.")), page_params())),
+            PATHS[2]: operation("Expiries with quotes and their latest snapshot", "Expiry", vec![symbol("underlying"), at(), page_params()[2].clone()]),
+            PATHS[3]: operation("One expiry's chain at its latest snapshot", "Quote", with(vec![symbol("underlying"), expiry(), at()], page_params())),
+            PATHS[4]: operation("The implied-volatility smile of one expiry", "SmilePoint", vec![symbol("underlying"), expiry(), at(), page_params()[2].clone()]),
+            PATHS[5]: operation("At-the-money implied volatility by expiry", "TermPoint", vec![symbol("underlying"), at(), page_params()[2].clone()]),
+            PATHS[6]: operation("One contract's quotes over time", "Quote", with(with(vec![param("contract", "path", "OSI symbol, padded or compact.", json!({"type": "string"}))],
+                range("A date or an RFC 3339 time; inclusive.")), page_params())),
+            PATHS[7]: operation("A symbol's predictions", "Prediction", with(vec![symbol("symbol")], page_params())),
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+            "responses": {
+                "Problem": {
+                    "description": "What went wrong (RFC 9457).",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                }
+            }
+        }
+    })
+}

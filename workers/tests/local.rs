@@ -1,0 +1,420 @@
+//! `optionsflow-worker local --once` as a newcomer runs it: offline, on the sample source,
+//! into SQLite and a folder, then the API it serves, the web page in headless Chromium
+//! (with a screenshot kept in target/test-artefacts/), and Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use optionsflow_testkit::tansu::free_port;
+use serde_json::Value;
+use sqlx::Row;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_optionsflow-worker");
+
+struct Local {
+    child: std::process::Child,
+    log: PathBuf,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Local {
+    /// Starts `local --once` in a fresh folder with the sample config and waits for its
+    /// summary.
+    fn start() -> Local {
+        let dir = tempfile::tempdir().unwrap();
+        let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/samples/local.json");
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let log = dir.path().join("local.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(BINARY)
+            .args(["local", "--once", "--config", config, "--listen", &listen])
+            .current_dir(dir.path())
+            .env_remove("TWELVEDATA_API_KEYS")
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap();
+        let local = Local {
+            child,
+            log,
+            url: format!("http://{listen}/"),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while !local.output().contains("until Ctrl-C") {
+            assert!(
+                Instant::now() < deadline,
+                "no summary within 240 s:\n{}",
+                local.output()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        local
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("optionsflow-data")
+    }
+
+    /// Ctrl-C, and the exit status.
+    fn interrupt(&mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "still running 30 s after Ctrl-C");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A table's (rows written, rows in the table) in the summary.
+fn summary_count(summary: &str, table: &str) -> (u64, u64) {
+    let line = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with(table))
+        .unwrap_or_else(|| panic!("no {table} line in\n{summary}"));
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 2, "{line:?}");
+    (numbers[0], numbers[1])
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    reqwest::get(url).await.unwrap()
+}
+
+async fn json(url: &str) -> Value {
+    let response = get(url).await;
+    assert_eq!(response.status(), 200, "{url}");
+    response.json().await.unwrap()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_command_collects_sample_data_stores_it_serves_it_and_stops_on_ctrl_c() {
+    let mut local = Local::start();
+    let summary = local.output();
+
+    // The summary: something in every table, files, drops with reasons, where things are.
+    assert!(summary.contains("SAMPLE DATA"), "{summary}");
+    let (daily_written, daily) = summary_count(&summary, "daily_bars");
+    let (_, intraday) = summary_count(&summary, "intraday_bars");
+    let (quotes_written, quotes) = summary_count(&summary, "option_quotes");
+    assert!(daily > 0 && intraday > 0 && quotes > 1000, "{summary}");
+    // SPY's history overlaps its daily bars: those rows are written twice, stored once.
+    assert!(daily_written > daily, "{summary}");
+    assert_eq!(quotes_written, quotes, "{summary}");
+    assert!(
+        summary.contains("optionsflow-data/optionsflow.db"),
+        "{summary}"
+    );
+    assert!(summary.contains(&local.url), "{summary}");
+    assert!(
+        summary.contains("duplicate"),
+        "the sample's dirty rows are reported:\n{summary}"
+    );
+
+    // SQLite holds exactly what the summary says, all of it labelled sample data.
+    let db = local.data().join("optionsflow.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    for (table, expected) in [
+        ("daily_bars", daily),
+        ("intraday_bars", intraday),
+        ("option_quotes", quotes),
+    ] {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*), count(DISTINCT source), min(source) FROM {table}"
+        )))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let (n, sources, source): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(n as u64, expected, "{table}");
+        assert_eq!((sources, source.as_str()), (1, "sample"), "{table}");
+    }
+    let with_iv: i64 = sqlx::query("SELECT count(*) FROM option_quotes WHERE iv IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        with_iv as f64 > 0.8 * quotes as f64,
+        "{with_iv} of {quotes} have an IV"
+    );
+    pool.close().await;
+
+    // CSV files: one folder per dataset, every row labelled sample.
+    let files = files_under(&local.data().join("files"));
+    assert!(!files.is_empty());
+    let mut csv_rows = 0;
+    for file in &files {
+        let mut reader = csv::Reader::from_path(file).unwrap();
+        let source = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "source")
+            .expect("a source column");
+        for record in reader.records() {
+            assert_eq!(&record.unwrap()[source], "sample", "{}", file.display());
+            csv_rows += 1;
+        }
+    }
+    assert_eq!(csv_rows as u64, daily_written + intraday + quotes);
+    let dead_letters = std::fs::read_to_string(local.data().join("dead-letters.jsonl")).unwrap();
+    assert!(
+        dead_letters
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok())
+    );
+
+    api_answers(&local.url, quotes).await;
+    page_shows_the_chain_the_smile_and_the_bars(&local.url);
+
+    let status = local.interrupt();
+    assert!(status.success(), "{status:?}\n{}", local.output());
+}
+
+async fn api_answers(url: &str, quotes: u64) {
+    let api = format!("{url}api/v1");
+    let symbols = json(&format!("{api}/symbols")).await;
+    assert_eq!(symbols["sample"], true);
+    let names: Vec<&str> = symbols["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["symbol"].as_str().unwrap())
+        .collect();
+    for s in ["AAPL", "QQQ", "SPY"] {
+        assert!(names.contains(&s), "{names:?}");
+    }
+
+    // Cursor pages of history add up to the whole series, in order, without repeats.
+    let mut cursor: Option<String> = None;
+    let mut days = Vec::new();
+    loop {
+        let mut page_url = format!("{api}/bars/spy?interval=1day&limit=100");
+        if let Some(c) = &cursor {
+            page_url.push_str(&format!("&cursor={c}"));
+        }
+        let page = json(&page_url).await;
+        for bar in page["data"].as_array().unwrap() {
+            assert_eq!(bar["source"], "sample");
+            days.push(bar["trade_date"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert!(days.len() > 300, "{}", days.len());
+    assert!(days.windows(2).all(|w| w[0] < w[1]));
+
+    let csv = get(&format!("{api}/bars/SPY?interval=15min&format=csv")).await;
+    assert_eq!(csv.headers()["x-optionsflow-sample"], "true");
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("symbol,trade_date,bar_time,open,high,low,close,volume,source,flags\r\n")
+    );
+    assert!(text.lines().count() > 10);
+
+    // Chains, smiles and the term structure of every expiry.
+    let expiries = json(&format!("{api}/options/SPY/expiries")).await;
+    let expiries = expiries["data"].as_array().unwrap().clone();
+    assert!(expiries.len() >= 4, "{expiries:?}");
+    let mut chain_rows = 0;
+    for symbol in ["SPY", "AAPL", "QQQ"] {
+        for e in json(&format!("{api}/options/{symbol}/expiries")).await["data"]
+            .as_array()
+            .unwrap()
+        {
+            let expiry = e["expiry"].as_str().unwrap();
+            let chain = json(&format!(
+                "{api}/options/{symbol}/chain?expiry={expiry}&limit=10000"
+            ))
+            .await;
+            chain_rows += chain["data"].as_array().unwrap().len() as u64;
+        }
+    }
+    assert_eq!(
+        chain_rows, quotes,
+        "every stored quote is in exactly one chain"
+    );
+    let first = expiries[0]["expiry"].as_str().unwrap();
+    let page = json(&format!("{api}/options/SPY/chain?expiry={first}&limit=7")).await;
+    let next = page["next_cursor"].as_str().unwrap();
+    let page2 = json(&format!(
+        "{api}/options/SPY/chain?expiry={first}&limit=7&cursor={next}"
+    ))
+    .await;
+    let strike = |v: &Value| v["strike"].as_f64().unwrap();
+    assert!(strike(&page2["data"][0]) >= strike(&page["data"][6]));
+    assert_ne!(page2["data"][0]["contract"], page["data"][6]["contract"]);
+    let contract = page["data"][3]["contract"]
+        .as_str()
+        .unwrap()
+        .replace(' ', "");
+    let history = json(&format!("{api}/options/contracts/{contract}/history")).await;
+    assert_eq!(history["data"].as_array().unwrap().len(), 1);
+
+    let smile = json(&format!("{api}/options/SPY/smile?expiry={first}")).await;
+    let points: Vec<(f64, f64)> = smile["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| Some((p["log_moneyness"].as_f64()?, p["otm_iv"].as_f64()?)))
+        .collect();
+    assert!(points.len() > 10);
+    let low = points.iter().find(|(m, _)| *m < -0.05).unwrap().1;
+    let atm = points
+        .iter()
+        .min_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
+        .unwrap()
+        .1;
+    assert!(low > atm, "a put skew: {low} vs {atm}");
+    let term = json(&format!("{api}/options/SPY/term-structure")).await;
+    assert_eq!(term["data"].as_array().unwrap().len(), expiries.len());
+    let predictions = json(&format!("{api}/predictions/SPY")).await;
+    assert_eq!(predictions["data"], serde_json::json!([]));
+
+    // Bad input: problem+json saying what is wrong.
+    for (path, says) in [
+        ("/bars/SPY?interval=1h", "interval"),
+        ("/bars/SPY?limit=0", "limit"),
+        ("/bars/SPY?from=yesterday", "from"),
+        ("/bars/SPY?cursor=00", "cursor"),
+        ("/bars/SPY?colour=red", "colour"),
+        ("/bars/DROP%20TABLE", "symbol"),
+        ("/options/SPY/chain?at=noon", "at"),
+        ("/options/contracts/NOTACONTRACT/history", "OSI"),
+    ] {
+        let response = get(&format!("{api}{path}")).await;
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], 400);
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{path}: {problem}"
+        );
+    }
+    let missing = get(&format!("{api}/options/ZZZ/chain")).await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(get(&format!("{api}/nothing")).await.status(), 404);
+
+    // The OpenAPI document names every endpoint.
+    let doc = json(&format!("{url}openapi.json")).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in optionsflow_workers::roles::serve::openapi::PATHS {
+        assert!(doc["paths"][path]["get"].is_object(), "{path}");
+    }
+}
+
+fn page_shows_the_chain_the_smile_and_the_bars(url: &str) {
+    let chromium = std::env::var("CHROMIUM_BIN")
+        .expect("CHROMIUM_BIN names Debian's chromium: run scripts/test-services.sh");
+    let profile = tempfile::tempdir().unwrap();
+    let common = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--window-size=1400,1100",
+        "--virtual-time-budget=20000",
+    ];
+    let user_dir = format!("--user-data-dir={}", profile.path().display());
+    let dom = Command::new(&chromium)
+        .args(common)
+        .arg(&user_dir)
+        .args(["--dump-dom", url])
+        .output()
+        .expect("chromium runs");
+    let html = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        html.contains(r#"data-state="ready""#),
+        "the page did not finish loading:\n{html}\n{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    assert!(
+        html.matches(r#"<tr class="quote"#).count() > 10,
+        "chain rows:\n{html}"
+    );
+    assert!(
+        html.matches(r#"class="point""#).count() > 10,
+        "chart points:\n{html}"
+    );
+    assert!(html.contains(r#"class="series""#));
+    assert!(html.contains(r#"<option value="SPY""#));
+    assert!(html.contains("Sample data"));
+    assert!(
+        html.contains(r#"id="sample" style="display: block;""#),
+        "the sample banner shows"
+    );
+
+    let artefacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("test-artefacts");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let shot = artefacts.join("web-page.png");
+    let _ = std::fs::remove_file(&shot);
+    let status = Command::new(&chromium)
+        .args(common)
+        .arg(&user_dir)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(url)
+        .output()
+        .expect("chromium runs");
+    let png = std::fs::read(&shot)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&status.stderr)));
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 20_000, "a screenshot with something in it");
+}
