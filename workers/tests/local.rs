@@ -418,3 +418,105 @@ fn page_shows_the_chain_the_smile_and_the_bars(url: &str) {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.len() > 20_000, "a screenshot with something in it");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
+    use optionsflow_testkit::fake::{cboe, twelvedata, yahoo};
+    use optionsflow_workers::market::calendar;
+    use optionsflow_workers::roles::local::rounds::once_at;
+
+    let today = calendar::exchange_date(once_at(chrono::Utc::now()));
+    // 5-second budget windows, as in the collector tests: the gate waits for a fresh window
+    // before its first request, and a test should not wait a minute for it.
+    let mut td_config = twelvedata::Config::free_plan(&["k1"], today);
+    td_config.window_seconds = 5;
+    let mut y_config = yahoo::Config::new(today);
+    y_config.window_seconds = 5;
+    let td = twelvedata::FakeTwelveData::start(td_config).await;
+    let y = yahoo::FakeYahoo::start(y_config).await;
+    let c = cboe::FakeCboe::start(cboe::Config::new(today)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("local.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "pipeline": {"namespace": "local", "name": "live"},
+            "kafka": {"bootstrapServers": "in-process"},
+            "datasets": {
+                "daily": {"symbols": ["SPY", "AAPL"]},
+                "intraday": {"symbols": ["SPY"]},
+                "options": {"symbols": ["SPY"], "horizonDays": 30}
+            },
+            "sources": {
+                "twelveData": {"baseUrl": td.url(),
+                               "budget": {"perWindow": 8, "windowSeconds": 5, "perDay": 800}},
+                "yahoo": {"baseUrl": y.base_url(), "cookieUrl": y.cookie_url(), "crumbUrl": y.crumb_url(),
+                          "budget": {"perWindow": 30, "windowSeconds": 5}},
+                "cboe": {"baseUrl": c.url(), "budget": {"perWindow": 30, "windowSeconds": 5}},
+                "sample": {}
+            },
+            "sinks": {
+                "sqlite": {"path": "data/live.db"},
+                "folder": {"path": "data/files"}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let port = free_port().to_string();
+    let log = dir.path().join("local.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(BINARY)
+        .args(["local", "--once", "--exit", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--config")
+        .arg(&config)
+        .current_dir(dir.path())
+        .env("TWELVEDATA_API_KEYS", "k1")
+        .stdout(Stdio::from(file.try_clone().unwrap()))
+        .stderr(Stdio::from(file))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "not done in 120 s:\n{}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let summary = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{summary}");
+    assert!(summary.contains("live providers"), "{summary}");
+    assert!(!summary.contains("SAMPLE DATA"), "{summary}");
+
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite:{}",
+        dir.path().join("data/live.db").display()
+    ))
+    .await
+    .unwrap();
+    for (table, source) in [
+        ("daily_bars", "twelvedata"),
+        ("intraday_bars", "twelvedata"),
+        ("option_quotes", "yahoo"),
+    ] {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*), count(DISTINCT source), min(source) FROM {table}"
+        )))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let (n, sources, found): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+        assert!(n > 0, "{table} is empty:\n{summary}");
+        assert_eq!((sources, found.as_str()), (1, source), "{table}");
+    }
+    pool.close().await;
+    assert!(td.log().len() >= 2, "bars came from the Twelve Data server");
+}

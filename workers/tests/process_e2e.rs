@@ -467,6 +467,27 @@ async fn raw_messages_become_typed_records_and_nothing_is_lost() {
     );
 
     // What could not be used is in dead-letter, with reason, origin and original.
+    // Every dead letter was acknowledged before its message was committed, but a read right
+    // after the commits has been seen to miss one (about one run in three, never the same
+    // letter): read until the expected ones are there, and fail if they never come.
+    let expected_reasons = |letters: &[Record]| {
+        let count = |reason: &str| {
+            letters
+                .iter()
+                .filter(|r| r.value["payload"]["reason"] == reason)
+                .count()
+        };
+        count("malformed_message") >= 1
+            && count("unexpected_schema") >= 1
+            && count("high_below_low") >= 1
+            && count("outside_session") >= 3
+    };
+    wait_for(
+        "the dead letters",
+        Duration::from_secs(30),
+        &[&leader],
+        || expected_reasons(&p.read(TopicKind::DeadLetter)),
+    );
     let letters = p.read(TopicKind::DeadLetter);
     let by_reason: BTreeMap<String, Vec<&Value>> =
         letters.iter().fold(BTreeMap::new(), |mut m, r| {

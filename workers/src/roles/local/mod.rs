@@ -57,14 +57,17 @@ pub enum SourceChoice {
 
 #[derive(Clone, Debug)]
 pub struct LocalOptions {
+    /// One round of every dataset, then the summary; otherwise run on the schedules.
     pub once: bool,
     /// After `--once`'s summary, stop instead of serving the page until Ctrl-C.
     pub exit: bool,
+    /// Sample data or the providers.
     pub source: SourceChoice,
     /// Where the API and the web page listen.
     pub listen: SocketAddr,
     /// Progress bars on the terminal (off when stderr is not one).
     pub progress: bool,
+    /// How long Ctrl-C lets the workers finish the batch in hand.
     pub shutdown_grace: Duration,
 }
 
@@ -250,6 +253,8 @@ pub async fn run(
         "local".into(),
         metrics.budget.clone(),
     ));
+    // The one task-queue partition SoloIo reports is this process's: all of every budget.
+    gate.assign(&[0]);
     let collector = Collector::new(&config, keys, index, gate, bus.clone(), metrics.clone());
 
     let mut out = std::io::stdout();
@@ -425,5 +430,30 @@ async fn keep_dead_letters(
             let _ = f.flush().await;
         }
         committer.commit(&letter.origin);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_is_sample_without_a_key_unless_live_is_asked_for() {
+        let mut config = RuntimeConfig::from_json(
+            r#"{"pipeline":{"namespace":"a","name":"b"},"kafka":{"bootstrapServers":"x"},
+                "sources":{"twelveData":{"apiKeysEnv":"OPTIONSFLOW_TEST_UNSET_KEYS"},
+                           "sample":{"seed":7}}}"#,
+        )
+        .unwrap();
+        assert!(choose_source(&mut config, SourceChoice::Auto));
+        assert_eq!(
+            config.sources.sample.as_ref().map(|s| s.seed),
+            Some(7),
+            "the config's settings are kept"
+        );
+        assert!(!choose_source(&mut config, SourceChoice::Live));
+        assert_eq!(config.sources.sample, None);
+        assert!(choose_source(&mut config, SourceChoice::Sample));
+        assert_eq!(config.sources.sample.as_ref().map(|s| s.seed), Some(0));
     }
 }

@@ -88,7 +88,7 @@ pub struct ApiState {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source} (choose another address with --listen)")]
     Listen {
         addr: SocketAddr,
         #[source]
