@@ -393,7 +393,6 @@ fn page_shows_the_chain_the_smile_and_the_bars(url: &str) {
     );
     assert!(html.contains(r#"class="series""#));
     assert!(html.contains(r#"<option value="SPY""#));
-    assert!(html.contains("Sample data"));
     assert!(
         html.contains(r#"id="sample" style="display: block;""#),
         "the sample banner shows"

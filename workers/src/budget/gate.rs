@@ -51,6 +51,16 @@ pub trait GateIo: Send + Sync + 'static {
 /// starts from zero at each start.
 pub struct SoloIo;
 
+impl BudgetGate<SoloIo> {
+    /// The gate of the only collector (`local`): it owns the single partition [`SoloIo`]
+    /// reports, so every credit is its own from the start.
+    pub fn solo(accounts: Vec<AccountSpec>, guard: StdDuration, metrics: BudgetMetrics) -> Self {
+        let gate = BudgetGate::new(accounts, guard, SoloIo, "local".into(), metrics);
+        gate.assign(&[0]);
+        gate
+    }
+}
+
 impl GateIo for SoloIo {
     async fn partition_count(&self) -> Result<u32, GateError> {
         Ok(1)

@@ -33,6 +33,24 @@ struct AdminState {
     ready: Readiness,
 }
 
+/// Starts a role's admin server on its `--admin-addr`; returns the readiness flag the role
+/// sets once it is working.
+pub async fn start(
+    options: &crate::runtime::RoleOptions,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> std::io::Result<Readiness> {
+    let ready = Readiness::default();
+    serve(
+        options.admin_addr,
+        metrics.clone(),
+        ready.clone(),
+        shutdown.clone(),
+    )
+    .await?;
+    Ok(ready)
+}
+
 /// Binds `addr` and serves until `shutdown`; returns the bound address (useful with port 0).
 pub async fn serve(
     addr: SocketAddr,

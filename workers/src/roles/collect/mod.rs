@@ -23,7 +23,7 @@ use crate::budget::{AccountSpec, BudgetGate, GateIo, Pool, key_fingerprint};
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
 use crate::runtime::RoleOptions;
-use crate::runtime::admin::{self, Readiness};
+use crate::runtime::admin;
 use crate::runtime::metrics::Metrics;
 use collector::{AccountIndex, Collector, TaskContext};
 use consumer::{Delivery, TaskConsumer};
@@ -88,15 +88,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), CollectError> {
     let metrics = Metrics::new();
-    let ready = Readiness::default();
-    admin::serve(
-        options.admin_addr,
-        metrics.clone(),
-        ready.clone(),
-        shutdown.clone(),
-    )
-    .await
-    .map_err(CollectError::Admin)?;
+    let ready = admin::start(&options, &metrics, &shutdown)
+        .await
+        .map_err(CollectError::Admin)?;
 
     let topics = config.topics();
     let task_topic = topics.name(TopicKind::TaskQueue);

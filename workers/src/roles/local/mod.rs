@@ -26,7 +26,6 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::BudgetGate;
-use crate::budget::gate::SoloIo;
 use crate::bus::local::{LocalBus, LocalCommitter};
 use crate::bus::partitions::{Committer, dataset_topics};
 use crate::roles::collect::collector::Collector;
@@ -246,15 +245,11 @@ pub async fn run(
     // The collector, alone with every credit.
     let keys = collect::api_keys(&config);
     let (specs, index) = collect::accounts(&config, &keys);
-    let gate = Arc::new(BudgetGate::new(
+    let gate = Arc::new(BudgetGate::solo(
         specs,
         WINDOW_GUARD,
-        SoloIo,
-        "local".into(),
         metrics.budget.clone(),
     ));
-    // The one task-queue partition SoloIo reports is this process's: all of every budget.
-    gate.assign(&[0]);
     let collector = Collector::new(&config, keys, index, gate, bus.clone(), metrics.clone());
 
     let mut out = std::io::stdout();

@@ -24,7 +24,7 @@ use crate::bus::partitions::{
 };
 use crate::retry::Backoff;
 use crate::runtime::RoleOptions;
-use crate::runtime::admin::{self, Readiness};
+use crate::runtime::admin;
 use crate::runtime::metrics::Metrics;
 use crate::stages::process::{self as stage, Processed, Records};
 use outbox::Outgoing;
@@ -175,15 +175,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ProcessError> {
     let metrics = Metrics::new();
-    let ready = Readiness::default();
-    admin::serve(
-        options.admin_addr,
-        metrics.clone(),
-        ready.clone(),
-        shutdown.clone(),
-    )
-    .await
-    .map_err(ProcessError::Admin)?;
+    let ready = admin::start(&options, &metrics, &shutdown)
+        .await
+        .map_err(ProcessError::Admin)?;
     let topics = config.topics();
     let producer = kafka::producer(&config.kafka)?;
     let consumer = PartitionConsumer::start(

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::roles::write::db::{WriteDbError, database};
 use crate::runtime::RoleOptions;
-use crate::runtime::admin::{self, Readiness};
+use crate::runtime::admin;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::db::Database;
 use problem::Problem;
@@ -231,15 +231,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let metrics = Metrics::new();
-    let ready = Readiness::default();
-    admin::serve(
-        options.admin_addr,
-        metrics.clone(),
-        ready.clone(),
-        shutdown.clone(),
-    )
-    .await
-    .map_err(ServeError::Admin)?;
+    let ready = admin::start(&options, &metrics, &shutdown)
+        .await
+        .map_err(ServeError::Admin)?;
     let database = database(&config)?;
     let server = start(listen, database.clone(), access, shutdown).await?;
     ready.set(true);

@@ -32,7 +32,7 @@ use crate::bus::partitions::{
 };
 use crate::retry::Backoff;
 use crate::runtime::RoleOptions;
-use crate::runtime::admin::{self, Readiness};
+use crate::runtime::admin;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::stages::write::{Incoming, decode};
@@ -375,15 +375,9 @@ pub async fn run<D: Destination>(
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), WriterError> {
-    let ready = Readiness::default();
-    admin::serve(
-        options.admin_addr,
-        metrics.clone(),
-        ready.clone(),
-        shutdown.clone(),
-    )
-    .await
-    .map_err(WriterError::Admin)?;
+    let ready = admin::start(&options, &metrics, &shutdown)
+        .await
+        .map_err(WriterError::Admin)?;
     let topics = config.topics();
     let producer = kafka::producer(&config.kafka)?;
     let consumer = PartitionConsumer::start(
