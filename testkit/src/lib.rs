@@ -5,6 +5,7 @@
 //! - [`fake`]: local HTTP servers speaking Twelve Data's, Yahoo's and Cboe's exact formats,
 //!   errors and rate limits included, which record every request they answer;
 //! - [`data`]: the deterministic market data those servers serve;
+//! - [`kubelet`]: a container of the operator's output, resolved as a kubelet would;
 //! - [`process`]: worker processes with their logs kept for failure reports;
 //! - [`postgres`]: a database per test, or a private PostgreSQL server to stop and start;
 //! - [`moto`]: an S3-compatible server (moto's);
@@ -15,6 +16,7 @@ pub mod data;
 pub mod fake;
 pub mod influx;
 pub mod kafka;
+pub mod kubelet;
 pub mod moto;
 pub mod postgres;
 pub mod process;

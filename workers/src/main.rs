@@ -2,16 +2,19 @@
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
-use optionsflow_api::Dataset;
+use optionsflow_api::role::env;
+use optionsflow_api::{Dataset, Role, RuntimeConfig};
 use optionsflow_workers::bus::kafka;
+use optionsflow_workers::roles::serve::Access;
 use optionsflow_workers::roles::write;
 use optionsflow_workers::roles::{calendar, collect, greeks, local, process, serve, trigger};
+use optionsflow_workers::runtime::preflight::{self, Given};
 use optionsflow_workers::runtime::{RoleOptions, config, logging, shutdown};
 use optionsflow_workers::sinks::db::Database;
 
@@ -25,6 +28,11 @@ struct Cli {
     /// Log format on stderr (JSON for the long-running roles by default).
     #[arg(long, global = true, value_enum)]
     log_format: Option<logging::LogFormat>,
+    /// Parse the arguments, read the config and check that everything the command needs is
+    /// there (the environment variables it names, a database, a file store, API tokens), then
+    /// exit without starting.
+    #[arg(long, global = true, env = "OPTIONSFLOW_CHECK")]
+    check: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,7 +40,7 @@ struct Cli {
 #[derive(clap::Args)]
 struct ConfigArg {
     /// The runtime config (JSON) the operator renders into a ConfigMap.
-    #[arg(long, env = "OPTIONSFLOW_CONFIG", default_value = config::DEFAULT_PATH)]
+    #[arg(long, env = env::CONFIG, default_value = config::DEFAULT_PATH)]
     config: PathBuf,
 }
 
@@ -51,6 +59,7 @@ enum Command {
     },
     /// Consume the raw topics, clean and enrich, publish typed records to the processed
     /// topics (and what cannot be used to dead-letter).
+    #[command(name = Role::Processor.subcommand())]
     Process {
         #[command(flatten)]
         config: ConfigArg,
@@ -80,6 +89,7 @@ enum Command {
         replication_factor: i32,
     },
     /// Consume task-queue, fetch from the providers within budget, publish raw data.
+    #[command(name = Role::Collector.subcommand())]
     Collect {
         #[command(flatten)]
         config: ConfigArg,
@@ -96,6 +106,7 @@ enum Command {
     },
     /// Consume the processed topics and upsert the records into PostgreSQL (or SQLite), and
     /// intraday bars into InfluxDB when configured.
+    #[command(name = Role::DbWriter.subcommand())]
     WriteDb {
         #[command(flatten)]
         config: ConfigArg,
@@ -103,6 +114,7 @@ enum Command {
         run: RunArgs,
     },
     /// Consume the processed topics and store them as CSV files in S3 (or a local folder).
+    #[command(name = Role::FileWriter.subcommand())]
     WriteFiles {
         #[command(flatten)]
         config: ConfigArg,
@@ -111,16 +123,17 @@ enum Command {
     },
     /// The data API (JSON and CSV), its OpenAPI document and the web page, over the config's
     /// database.
+    #[command(name = Role::Api.subcommand())]
     Serve {
         #[command(flatten)]
         config: ConfigArg,
         #[command(flatten)]
         run: RunArgs,
         /// Where the API listens.
-        #[arg(long, env = "OPTIONSFLOW_LISTEN", default_value = "0.0.0.0:8080")]
+        #[arg(long, env = env::LISTEN, default_value = "0.0.0.0:8080")]
         listen: SocketAddr,
         /// A file of bearer tokens, one per line (a mounted Secret); OPTIONSFLOW_API_TOKENS
-        /// (comma-separated) is read too.
+        /// (separated by commas or line breaks) is read too.
         #[arg(long, env = "OPTIONSFLOW_API_TOKENS_FILE")]
         tokens_file: Option<PathBuf>,
         /// Serve without authentication (only behind something that authenticates).
@@ -130,13 +143,10 @@ enum Command {
     /// Everything in one process on embedded defaults: collect (sample data offline, or the
     /// providers), process, store in SQLite and CSV files, and serve the API and web page.
     Local {
-        /// The local config: symbols, datasets, schedules, where data goes.
-        #[arg(
-            long,
-            env = "OPTIONSFLOW_CONFIG",
-            default_value = "config/samples/local.json"
-        )]
-        config: PathBuf,
+        /// The local config: symbols, datasets, schedules, where data goes. Without it,
+        /// ./optionsflow.json if there is one, else the built-in sample config.
+        #[arg(long, env = env::CONFIG)]
+        config: Option<PathBuf>,
         /// Collect one round of every dataset (the latest session), print a summary, and keep
         /// serving the page until Ctrl-C. Without it, datasets run on their schedules.
         #[arg(long)]
@@ -160,7 +170,7 @@ enum Command {
 #[derive(clap::Args)]
 struct RunArgs {
     /// Address of /metrics, /healthz and /readyz.
-    #[arg(long, env = "OPTIONSFLOW_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
+    #[arg(long, env = env::ADMIN_ADDR, default_value = "0.0.0.0:9090")]
     admin_addr: SocketAddr,
     /// How long the work in hand (a task, a message, a batch) may go on after SIGTERM.
     #[arg(long, default_value = "20", value_name = "SECONDS")]
@@ -176,24 +186,57 @@ impl RunArgs {
     }
 }
 
+impl Command {
+    /// The role a command runs, if it runs one: the worker's side of [`Role`]'s contract.
+    fn role(&self) -> Option<Role> {
+        match self {
+            Command::Collect { .. } => Some(Role::Collector),
+            Command::Process { .. } => Some(Role::Processor),
+            Command::WriteDb { .. } => Some(Role::DbWriter),
+            Command::WriteFiles { .. } => Some(Role::FileWriter),
+            Command::Serve { .. } => Some(Role::Api),
+            Command::Calendar { .. }
+            | Command::Greeks
+            | Command::Trigger { .. }
+            | Command::Topics { .. }
+            | Command::Migrate { .. }
+            | Command::Local { .. } => None,
+        }
+    }
+}
+
+/// A role ready to start: its config, and for the API who may call it.
+type Prepared = (RuntimeConfig, Option<Access>);
+
+/// Loads a role's config and runs its start-up checks; `None` when `--check` says to stop
+/// there.
+fn prepare(
+    role: Role,
+    path: &Path,
+    check: bool,
+    given: Given<'_>,
+) -> Result<Option<Prepared>, Box<dyn std::error::Error>> {
+    let config = config::load(path)?;
+    let access = preflight::check(role, &config, &preflight::process_env, given)?;
+    if check {
+        println!("{role}: start-up checks passed");
+        return Ok(None);
+    }
+    Ok(Some((config, access)))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (format, level) = match cli.command {
-        Command::Calendar { .. } | Command::Topics { .. } | Command::Greeks => {
-            (logging::LogFormat::Text, "warn")
-        }
+    // The roles and the trigger run in pods, whose logs are collected as JSON.
+    let (format, level) = match &cli.command {
+        command if command.role().is_some() => (logging::LogFormat::Json, "info"),
+        Command::Trigger { .. } => (logging::LogFormat::Json, "info"),
         Command::Migrate { .. } => (logging::LogFormat::Text, "info"),
-        // The terminal is for progress and the summary; problems still show.
-        Command::Local { .. } => (logging::LogFormat::Text, "warn"),
-        Command::Trigger { .. }
-        | Command::Collect { .. }
-        | Command::Process { .. }
-        | Command::WriteDb { .. }
-        | Command::WriteFiles { .. }
-        | Command::Serve { .. } => (logging::LogFormat::Json, "info"),
+        // The terminal is for output (and `local`'s progress and summary); problems still show.
+        _ => (logging::LogFormat::Text, "warn"),
     };
     logging::init(cli.log_format.unwrap_or(format), level);
-    match run(cli.command) {
+    match run(cli.command, cli.check) {
         Ok(()) => ExitCode::SUCCESS,
         // Our errors carry their context in their message, so the top-level message is the story.
         Err(error) => {
@@ -204,8 +247,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> {
     match command {
+        Command::Calendar { .. } | Command::Greeks if check => {
+            println!("nothing to check: this command needs no config");
+        }
         Command::Calendar { year, date, format } => {
             let text = match date {
                 Some(d) => calendar::date_report(d, format),
@@ -214,7 +260,11 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             print!("{text}");
         }
         Command::Process { config, run } => {
-            let config = config::load(&config.config)?;
+            let Some((config, _)) =
+                prepare(Role::Processor, &config.config, check, Given::default())?
+            else {
+                return Ok(());
+            };
             runtime().block_on(async {
                 process::run(config, run.options(), shutdown::on_signal()).await
             })?;
@@ -232,6 +282,11 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             at,
         } => {
             let config = config::load(&config.config)?;
+            preflight::check_trigger(&config, &preflight::process_env)?;
+            if check {
+                println!("trigger: start-up checks passed");
+                return Ok(());
+            }
             let at = at.unwrap_or_else(Utc::now);
             match runtime().block_on(trigger::run(&config, dataset, at))? {
                 trigger::Plan::Skip(why) => {
@@ -253,6 +308,10 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             replication_factor,
         } => {
             let config = config::load(&config.config)?;
+            if check {
+                println!("topics: the config is readable");
+                return Ok(());
+            }
             let names: Vec<String> = config.topics().all().into_iter().map(|(_, n)| n).collect();
             runtime().block_on(kafka::create_topics(
                 &config.kafka,
@@ -265,7 +324,11 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Collect { config, run } => {
-            let config = config::load(&config.config)?;
+            let Some((config, _)) =
+                prepare(Role::Collector, &config.config, check, Given::default())?
+            else {
+                return Ok(());
+            };
             runtime().block_on(async {
                 collect::run(config, run.options(), shutdown::on_signal()).await
             })?;
@@ -278,6 +341,10 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 Some(_) => None,
                 None => Some(config::load(&config.config)?),
             };
+            if check {
+                println!("migrate: the config is readable");
+                return Ok(());
+            }
             // The database's pool needs the runtime even to be created.
             let kind = runtime().block_on(async {
                 let database = match (&database_url, &config) {
@@ -293,13 +360,21 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             println!("{kind} schema is up to date");
         }
         Command::WriteDb { config, run } => {
-            let config = config::load(&config.config)?;
+            let Some((config, _)) =
+                prepare(Role::DbWriter, &config.config, check, Given::default())?
+            else {
+                return Ok(());
+            };
             runtime().block_on(async {
                 write::db::run(config, run.options(), shutdown::on_signal()).await
             })?;
         }
         Command::WriteFiles { config, run } => {
-            let config = config::load(&config.config)?;
+            let Some((config, _)) =
+                prepare(Role::FileWriter, &config.config, check, Given::default())?
+            else {
+                return Ok(());
+            };
             runtime().block_on(async {
                 write::files::run(config, run.options(), shutdown::on_signal()).await
             })?;
@@ -311,8 +386,14 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             tokens_file,
             no_auth,
         } => {
-            let config = config::load(&config.config)?;
-            let access = serve::access(tokens_file.as_deref(), no_auth)?;
+            let given = Given {
+                tokens_file: tokens_file.as_deref(),
+                no_auth,
+            };
+            let Some((config, Some(access))) = prepare(Role::Api, &config.config, check, given)?
+            else {
+                return Ok(());
+            };
             runtime().block_on(async {
                 serve::run(config, listen, access, run.options(), shutdown::on_signal()).await
             })?;
@@ -325,7 +406,11 @@ fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             listen,
             no_progress,
         } => {
-            let config = config::load(&config)?;
+            let config = local::config(config.as_deref())?;
+            if check {
+                println!("local: the config is readable");
+                return Ok(());
+            }
             let options = local::LocalOptions {
                 once,
                 exit,
@@ -347,4 +432,28 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime starts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worker's side of the role contract: every role's subcommand parses to that role.
+    #[test]
+    fn every_role_has_its_subcommand() {
+        for role in Role::ALL {
+            let cli =
+                Cli::try_parse_from([optionsflow_api::role::WORKER_PROGRAM, role.subcommand()])
+                    .unwrap_or_else(|e| panic!("{role}: {e}"));
+            assert_eq!(cli.command.role(), Some(role));
+        }
+    }
+
+    #[test]
+    fn the_check_flag_goes_anywhere() {
+        let cli = Cli::try_parse_from(["optionsflow-worker", "collect", "--check"]).unwrap();
+        assert!(cli.check);
+        let cli = Cli::try_parse_from(["optionsflow-worker", "--check", "collect"]).unwrap();
+        assert!(cli.check);
+    }
 }

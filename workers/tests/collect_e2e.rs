@@ -129,7 +129,7 @@ async fn every_task_arrives_keyed_by_symbol_even_when_a_collector_dies() {
     let group = h
         .config
         .topics()
-        .consumer_group(optionsflow_api::topics::ConsumerRole::Collector);
+        .consumer_group(optionsflow_api::Role::Collector);
     let ends =
         optionsflow_testkit::kafka::counts(&h.tansu.bootstrap(), &h.topic(TopicKind::TaskQueue));
     wait_for(

@@ -24,7 +24,7 @@ fn all_committed(h: &Harness) -> bool {
     let group = h
         .config
         .topics()
-        .consumer_group(optionsflow_api::topics::ConsumerRole::Collector);
+        .consumer_group(optionsflow_api::Role::Collector);
     let topic = h.topic(TopicKind::TaskQueue);
     let ends = kafka::counts(&h.tansu.bootstrap(), &topic);
     let committed = kafka::committed(&h.tansu.bootstrap(), &group, &topic);

@@ -20,19 +20,19 @@ struct Local {
 }
 
 impl Local {
-    /// Starts `local --once` in a fresh folder with the sample config and waits for its
-    /// summary.
+    /// Starts `local --once` in an empty folder (so on the built-in sample config) and waits
+    /// for its summary.
     fn start() -> Local {
         let dir = tempfile::tempdir().unwrap();
-        let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/samples/local.json");
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let log = dir.path().join("local.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(BINARY)
-            .args(["local", "--once", "--config", config, "--listen", &listen])
+            .args(["local", "--once", "--listen", &listen])
             .current_dir(dir.path())
             .env_remove("TWELVEDATA_API_KEYS")
+            .env_remove("OPTIONSFLOW_CONFIG")
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
             .spawn()
@@ -99,6 +99,45 @@ fn summary_count(summary: &str, table: &str) -> (u64, u64) {
         .collect();
     assert_eq!(numbers.len(), 2, "{line:?}");
     (numbers[0], numbers[1])
+}
+
+#[test]
+fn once_exit_runs_from_an_empty_folder_and_a_missing_config_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BINARY)
+        .args([
+            "local",
+            "--once",
+            "--exit",
+            "--no-progress",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .env_remove("TWELVEDATA_API_KEYS")
+        .env_remove("OPTIONSFLOW_CONFIG")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("SAMPLE DATA"), "{said}");
+    assert!(dir.path().join("optionsflow-data/optionsflow.db").is_file());
+
+    let out = Command::new(BINARY)
+        .args(["local", "--once", "--exit", "--config", "nowhere.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read runtime config nowhere.json"),
+        "{err}"
+    );
 }
 
 async fn get(url: &str) -> reqwest::Response {

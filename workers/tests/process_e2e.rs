@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use common::*;
-use optionsflow_api::topics::ConsumerRole;
+use optionsflow_api::Role;
 use optionsflow_api::{Envelope, RuntimeConfig, SchemaId, Source, TopicKind};
 use optionsflow_testkit::data;
 use optionsflow_testkit::fake::{cboe, yahoo};
@@ -369,7 +369,7 @@ async fn raw_messages_become_typed_records_and_nothing_is_lost() {
         &[&leader],
         || all_origins().is_superset(&expected),
     );
-    let group = p.config.topics().consumer_group(ConsumerRole::Processor);
+    let group = p.config.topics().consumer_group(Role::Processor);
     let raw_kinds = [
         TopicKind::DailyData,
         TopicKind::IntradayData,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
+use optionsflow_api::Role;
 use optionsflow_api::records::{BarRecord, OptionQuoteRecord};
-use optionsflow_api::topics::ConsumerRole;
 use optionsflow_api::{Dataset, RuntimeConfig, TopicKind};
 use optionsflow_testkit::influx::Influxd;
 use optionsflow_testkit::kafka;
@@ -105,7 +105,7 @@ impl Topics {
     }
 
     /// Every processed topic's messages are committed by `role`'s group.
-    fn all_committed(&self, role: ConsumerRole) -> bool {
+    fn all_committed(&self, role: Role) -> bool {
         let group = self.config.topics().consumer_group(role);
         Dataset::ALL.into_iter().all(|d| {
             let topic = self.topic(d);
@@ -267,7 +267,7 @@ async fn write_db_stores_every_row_once_through_kills_redelivery_and_a_database_
         "every message stored and committed",
         Duration::from_secs(120),
         &[&leader, &member],
-        || t.all_committed(ConsumerRole::DbWriter),
+        || t.all_committed(Role::DbWriter),
     );
 
     let quotes: Vec<OptionQuoteRecord> = pg_rows(
@@ -397,7 +397,7 @@ async fn write_files_stores_each_record_once_in_csv_objects_named_by_offsets() {
         "every message stored and committed",
         Duration::from_secs(120),
         &[&leader, &member],
-        || t.all_committed(ConsumerRole::FileWriter),
+        || t.all_committed(Role::FileWriter),
     );
 
     let objects = bucket_objects(&moto, "lake").await;
@@ -536,7 +536,7 @@ async fn on_embedded_defaults_the_same_writers_fill_sqlite_and_a_folder() {
         "everything stored and committed",
         Duration::from_secs(90),
         &[&db_writer, &file_writer],
-        || t.all_committed(ConsumerRole::DbWriter) && t.all_committed(ConsumerRole::FileWriter),
+        || t.all_committed(Role::DbWriter) && t.all_committed(Role::FileWriter),
     );
 
     // The migrate command on the database the writer made: already up to date.

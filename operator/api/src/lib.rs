@@ -9,12 +9,14 @@ pub mod crd;
 pub mod dataset;
 pub mod envelope;
 pub mod records;
+pub mod role;
 pub mod runtime_config;
 pub mod symbol;
 pub mod topics;
 
 pub use dataset::Dataset;
 pub use envelope::{DeadLetter, Envelope, MessageOrigin, Part, SchemaId, Source, Task};
+pub use role::{Need, Role};
 pub use runtime_config::RuntimeConfig;
 pub use symbol::{Symbol, SymbolError};
 pub use topics::{TopicKind, TopicNames};

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Dataset;
+use crate::{Dataset, Role};
 
 /// One of a pipeline's topics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -101,28 +101,6 @@ impl fmt::Display for TopicKind {
     }
 }
 
-/// A worker role that consumes topics, and so has a consumer group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ConsumerRole {
-    Collector,
-    Processor,
-    DbWriter,
-    FileWriter,
-    Predictor,
-}
-
-impl ConsumerRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsumerRole::Collector => "collector",
-            ConsumerRole::Processor => "processor",
-            ConsumerRole::DbWriter => "db-writer",
-            ConsumerRole::FileWriter => "file-writer",
-            ConsumerRole::Predictor => "predictor",
-        }
-    }
-}
-
 /// The topic and consumer-group names of one pipeline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicNames {
@@ -163,8 +141,8 @@ impl TopicNames {
             .collect()
     }
 
-    /// The consumer group a role's replicas share.
-    pub fn consumer_group(&self, role: ConsumerRole) -> String {
+    /// The consumer group a consuming role's replicas share ([`Role::consumes`]).
+    pub fn consumer_group(&self, role: Role) -> String {
         format!("{}{}", self.prefix, role.as_str())
     }
 }
@@ -193,7 +171,7 @@ mod tests {
             "markets.us-options.dead-letter"
         );
         assert_eq!(
-            names.consumer_group(ConsumerRole::Collector),
+            names.consumer_group(Role::Collector),
             "markets.us-options.collector"
         );
     }

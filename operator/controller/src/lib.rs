@@ -7,6 +7,7 @@ pub mod error;
 pub mod metrics;
 pub mod names;
 pub mod reconcile;
+pub mod render;
 pub mod roles;
 pub mod run;
 pub mod status;

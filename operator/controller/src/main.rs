@@ -1,8 +1,15 @@
-//! `optionsflow-operator`: `run` reconciles pipelines and SymbolSets; `crd` prints the CRDs.
+//! `optionsflow-operator`: `run` reconciles pipelines and SymbolSets; `render` prints what it
+//! would create, offline; `crd` prints the CRDs.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// The worker image of this operator's own version.
+const DEFAULT_WORKER_IMAGE: &str = concat!(
+    "ghcr.io/optionsflow/optionsflow-worker:",
+    env!("CARGO_PKG_VERSION")
+);
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +26,16 @@ struct Cli {
 enum Command {
     /// Run the controllers (leader-elected: of several replicas only one writes).
     Run(RunArgs),
+    /// Print, offline, every object the operator would create for the OptionsPipelines,
+    /// SymbolSets and Secrets in these files (YAML, in apply order), as `helm template` does.
+    Render {
+        /// Manifests to read (several documents per file are fine; other kinds are ignored).
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<std::path::PathBuf>,
+        /// The worker image for pipelines that do not name one.
+        #[arg(long, env = "OPTIONSFLOW_WORKER_IMAGE", default_value = DEFAULT_WORKER_IMAGE)]
+        worker_image: String,
+    },
     /// Print the CustomResourceDefinitions (YAML), or write one file per CRD.
     Crd {
         /// Write `<group>_<plural>.yaml` files here instead of printing.
@@ -44,7 +61,7 @@ struct RunArgs {
     #[arg(long, env = "POD_NAME")]
     identity: String,
     /// The worker image for pipelines that do not name one.
-    #[arg(long, env = "OPTIONSFLOW_WORKER_IMAGE", default_value = concat!("ghcr.io/optionsflow/optionsflow-worker:", env!("CARGO_PKG_VERSION")))]
+    #[arg(long, env = "OPTIONSFLOW_WORKER_IMAGE", default_value = DEFAULT_WORKER_IMAGE)]
     worker_image: String,
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:8080")]
@@ -64,6 +81,28 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Crd { out_dir, helm } => crd(out_dir, helm),
         Command::Run(args) => run(args),
+        Command::Render {
+            files,
+            worker_image,
+        } => render(&files, worker_image),
+    }
+}
+
+fn render(files: &[std::path::PathBuf], worker_image: String) -> ExitCode {
+    use optionsflow_operator::render::{self, Manifests};
+    let settings = optionsflow_operator::validate::Settings { worker_image };
+    match Manifests::read(files).and_then(|m| m.render(&settings)) {
+        Ok(rendered) => {
+            for note in rendered.iter().flat_map(render::notes) {
+                eprintln!("note: {note}");
+            }
+            print!("{}", render::to_yaml(&rendered));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,66 +1,110 @@
-//! The worker roles a pipeline runs: what each is called, which `optionsflow-worker`
-//! subcommand it runs, and what it needs from the pipeline.
+//! Which worker roles a pipeline runs. A role ([`Role`], shared with the worker) is deployed
+//! only when the spec provides everything it [needs](Need); otherwise the status names the
+//! field that would provide it. Pure.
 
-use std::fmt;
+use optionsflow_api::crd::OptionsPipelineSpec;
+pub use optionsflow_api::{Need, Role};
 
-/// A worker Deployment's role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Collector,
-    Processor,
-    DbWriter,
-    FileWriter,
-    Api,
-    Predictor,
+/// A role left out, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Omitted {
+    pub role: Role,
+    pub need: Need,
 }
 
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Collector,
-        Role::Processor,
-        Role::DbWriter,
-        Role::FileWriter,
-        Role::Api,
-        Role::Predictor,
-    ];
-
-    /// The name used in object names, labels and status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Collector => "collector",
-            Role::Processor => "processor",
-            Role::DbWriter => "db-writer",
-            Role::FileWriter => "file-writer",
-            Role::Api => "api",
-            Role::Predictor => "predictor",
+impl Omitted {
+    /// A PascalCase reason for the status.
+    pub fn reason(&self) -> &'static str {
+        match self.need {
+            Need::Kafka => "NoKafka",
+            Need::Database => "NoDatabase",
+            Need::FileStore => "NoFileStore",
+            Need::ApiTokens => "NoApiTokens",
         }
     }
 
-    /// The `optionsflow-worker` subcommand.
-    pub fn subcommand(self) -> &'static str {
-        match self {
-            Role::Collector => "collect",
-            Role::Processor => "process",
-            Role::DbWriter => "write-db",
-            Role::FileWriter => "write-files",
-            Role::Api => "serve",
-            Role::Predictor => "predict",
-        }
-    }
-
-    /// Roles that read or write PostgreSQL.
-    pub fn uses_postgres(self) -> bool {
-        matches!(self, Role::DbWriter | Role::Api | Role::Predictor)
-    }
-
-    /// Serves HTTP on the `http` port besides the admin port.
-    pub fn serves_http(self) -> bool {
-        self == Role::Api
+    /// What is missing and where to set it.
+    pub fn message(&self) -> String {
+        let field = match self.need {
+            Need::Kafka => "spec.kafka",
+            Need::Database => "spec.sinks.postgres",
+            Need::FileStore => "spec.sinks.s3",
+            Need::ApiTokens => "spec.api.tokensSecret",
+        };
+        format!("{} needs {}: set {field}", self.role, self.need.describe())
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Whether the spec provides a need.
+pub fn provided(spec: &OptionsPipelineSpec, need: Need) -> bool {
+    let sinks = spec.sinks.as_ref();
+    match need {
+        // Required by the schema.
+        Need::Kafka => true,
+        Need::Database => sinks.is_some_and(|s| s.postgres.is_some()),
+        Need::FileStore => sinks.is_some_and(|s| s.s3.is_some()),
+        Need::ApiTokens => spec.api.as_ref().is_some_and(|a| a.tokens_secret.is_some()),
+    }
+}
+
+/// Every role, deployed (`Ok`) or omitted for its first missing need (`Err`).
+pub fn plan(spec: &OptionsPipelineSpec) -> Vec<Result<Role, Omitted>> {
+    Role::ALL
+        .into_iter()
+        .map(
+            |role| match role.needs().iter().find(|n| !provided(spec, **n)) {
+                None => Ok(role),
+                Some(need) => Err(Omitted { role, need: *need }),
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(extra: serde_json::Value) -> OptionsPipelineSpec {
+        let mut spec =
+            serde_json::json!({"symbolSets": ["s"], "kafka": {"bootstrapServers": "k:9092"}});
+        spec.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(spec).unwrap()
+    }
+
+    fn deployed(spec: &OptionsPipelineSpec) -> Vec<Role> {
+        plan(spec).into_iter().filter_map(Result::ok).collect()
+    }
+
+    #[test]
+    fn roles_follow_the_sinks_and_the_tokens() {
+        let bare = spec(serde_json::json!({}));
+        assert_eq!(deployed(&bare), [Role::Collector, Role::Processor]);
+        let omitted: Vec<_> = plan(&bare).into_iter().filter_map(Result::err).collect();
+        assert_eq!(omitted[0].reason(), "NoDatabase");
+        assert_eq!(
+            omitted[0].message(),
+            "db-writer needs a database: set spec.sinks.postgres"
+        );
+        assert_eq!(omitted[1].reason(), "NoFileStore");
+        assert_eq!(omitted[2].reason(), "NoDatabase", "the api needs one too");
+
+        let pg = serde_json::json!({"postgres": {"urlSecret": {"name": "db", "key": "url"}}});
+        let with_db = spec(serde_json::json!({"sinks": pg}));
+        assert_eq!(
+            deployed(&with_db),
+            [Role::Collector, Role::Processor, Role::DbWriter]
+        );
+        let omitted: Vec<_> = plan(&with_db).into_iter().filter_map(Result::err).collect();
+        assert_eq!(omitted[1].role, Role::Api);
+        assert_eq!(omitted[1].reason(), "NoApiTokens");
+
+        let all = spec(serde_json::json!({
+            "sinks": {"postgres": {"urlSecret": {"name": "db", "key": "url"}},
+                      "s3": {"bucket": "b"}},
+            "api": {"tokensSecret": {"name": "api", "key": "tokens"}},
+        }));
+        assert_eq!(deployed(&all), Role::ALL);
     }
 }

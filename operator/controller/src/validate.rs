@@ -10,14 +10,14 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    KafkaSecurity, KafkaSpec, OptionsSourceName, ProcessingSpec, RoleSpec, SinksSpec, SourcesSpec,
-    TopicsOnDelete, defaults,
+    ApiSpec, KafkaSecurity, KafkaSpec, OptionsSourceName, ProcessingSpec, RoleSpec, SinksSpec,
+    SourcesSpec, TopicsOnDelete, defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::{Dataset, Symbol, TopicNames};
 
 use crate::names::Names;
-use crate::roles::Role;
+use crate::roles::{self, Omitted, Role};
 
 /// What the operator is configured with, as opposed to what a pipeline says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,11 +115,15 @@ pub struct ValidatedPipeline {
     pub options_source: OptionsSourceName,
     /// Distinct symbols across every dataset.
     pub symbols: usize,
+    /// The roles deployed, in [`Role::ALL`] order.
     pub roles: Vec<RolePlan>,
+    /// The roles left out for want of something they need.
+    pub omitted: Vec<Omitted>,
     pub kafka: KafkaPlan,
     pub backfill: Option<BackfillPlan>,
     pub sources: SourcesSpec,
     pub sinks: SinksSpec,
+    pub api: ApiSpec,
     pub processing: ProcessingSpec,
 }
 
@@ -295,11 +299,13 @@ pub fn validate(
             Role::DbWriter => workers.db_writer.as_ref(),
             Role::FileWriter => workers.file_writer.as_ref(),
             Role::Api => workers.api.as_ref(),
-            Role::Predictor => workers.predictor.as_ref(),
         }
     };
-    let roles = Role::ALL
+    let (deployed, omitted): (Vec<_>, Vec<_>) =
+        roles::plan(spec).into_iter().partition(Result::is_ok);
+    let roles = deployed
         .into_iter()
+        .flatten()
         .map(|role| {
             let given = role_spec(role);
             RolePlan {
@@ -331,10 +337,12 @@ pub fn validate(
         options_source: options.source.unwrap_or(OptionsSourceName::Yahoo),
         symbols,
         roles,
+        omitted: omitted.into_iter().filter_map(Result::err).collect(),
         kafka,
         backfill,
         sources: spec.sources.clone().unwrap_or_default(),
         sinks: spec.sinks.clone().unwrap_or_default(),
+        api: spec.api.clone().unwrap_or_default(),
         processing: spec.processing.clone().unwrap_or_default(),
     })
 }

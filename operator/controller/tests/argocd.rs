@@ -97,6 +97,7 @@ fn status(ready_pods: i32, suspended: bool, problem: Option<&str>) -> OptionsPip
             generation: Some(2),
             suspended,
             symbols: Some(3),
+            omitted: Some(Vec::new()),
             observed: Some(Observed {
                 roles: vec![RoleStatus {
                     role: "collector".into(),

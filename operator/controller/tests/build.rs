@@ -1,5 +1,6 @@
-//! The builders, from YAML fixtures to golden files: every object a pipeline becomes, checked
-//! against the committed golden output and by a real Kubernetes schema validator.
+//! The builders, from YAML fixtures to golden files: every object a pipeline becomes, as
+//! `optionsflow-operator render` prints it, checked against the committed golden output and
+//! by a real Kubernetes schema validator.
 //! `UPDATE_GOLDEN=1 cargo test -p optionsflow-operator --test build` rewrites the golden files.
 
 mod common;
@@ -38,11 +39,26 @@ fn minimal() -> Resources {
     build(&validate(&pipeline, &sets, &settings()).unwrap())
 }
 
-fn check_golden(case: &str, resources: &Resources) {
+/// What `optionsflow-operator render -f FILES` prints.
+fn render(files: &[PathBuf]) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_optionsflow-operator"));
+    command.args(["render", "--worker-image", &settings().worker_image]);
+    for f in files {
+        command.arg("-f").arg(f);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn check_golden(case: &str, built: &str) {
     let path = golden(case);
-    let built = resources.to_yaml();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &built).unwrap();
+        std::fs::write(&path, built).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
@@ -55,17 +71,49 @@ fn check_golden(case: &str, resources: &Resources) {
 
 #[test]
 fn golden_minimal() {
-    check_golden("minimal", &minimal());
+    check_golden("minimal", &render(&[fixture("minimal.yaml")]));
 }
 
 #[test]
 fn golden_sample() {
-    check_golden("sample", &sample(|_| {}));
+    let files = [samples("symbolsets.yaml"), samples("pipeline.yaml")];
+    let printed = render(&files);
+    assert_eq!(
+        printed,
+        sample(|_| {}).to_yaml(),
+        "the CLI prints what build makes"
+    );
+    check_golden("sample", &printed);
 }
 
 #[test]
 fn golden_suspended() {
-    check_golden("suspended", &sample(|p| p.spec.suspend = Some(true)));
+    check_golden(
+        "suspended",
+        &sample(|p| p.spec.suspend = Some(true)).to_yaml(),
+    );
+}
+
+#[test]
+fn render_says_why_a_role_is_missing_and_fails_on_an_invalid_pipeline() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_optionsflow-operator"))
+        .args(["render", "-f"])
+        .arg(fixture("minimal.yaml"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("small: api is not deployed: api needs a database: set spec.sinks.postgres"),
+        "{stderr}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_optionsflow-operator"))
+        .args(["render", "-f"])
+        .arg(samples("invalid-pipeline.yaml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "nothing half-rendered");
 }
 
 #[test]
@@ -84,8 +132,10 @@ fn every_built_object_passes_the_kubernetes_schemas() {
     let (ok, out) = validate_manifests(&files);
     assert!(ok, "{out}");
     let checked = out.lines().filter(|l| l.starts_with("ok ")).count();
-    // ConfigMap, 2 Services, 6 PDBs, 6 Deployments, 3 CronJobs; the samples add a backfill Job.
-    assert_eq!(checked, 18 + 19 + 19, "{out}");
+    // minimal: ConfigMap, the metrics Service, 2 PDBs, 2 Deployments (no sinks, no api) and
+    // 3 CronJobs; the samples: ConfigMap, 2 Services, 5 PDBs, 5 Deployments, 3 CronJobs and
+    // the backfill Job.
+    assert_eq!(checked, 9 + 17 + 17, "{out}");
 }
 
 #[test]

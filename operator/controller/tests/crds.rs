@@ -204,14 +204,7 @@ fn cel_rules_sit_where_the_schema_cannot_say_it() {
             "CEL cost needs a bound"
         );
     }
-    for role in [
-        "collector",
-        "processor",
-        "dbWriter",
-        "fileWriter",
-        "api",
-        "predictor",
-    ] {
+    for role in ["collector", "processor", "dbWriter", "fileWriter", "api"] {
         let r = at(&s, &["spec", "workers", role, "replicas"]);
         assert_eq!(rules(r), ["self >= 1"], "{role}");
     }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod config;
 pub mod logging;
 pub mod metrics;
+pub mod preflight;
 pub mod shutdown;
 
 /// How a long-running role serves and stops.

@@ -10,6 +10,8 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use optionsflow_api::role::env;
+
 use super::meta;
 use super::pod::{container, pod_spec};
 use super::secrets::{self, Consumer};
@@ -18,16 +20,13 @@ use crate::validate::{RolePlan, ValidatedPipeline};
 
 pub fn deployment(p: &ValidatedPipeline, plan: &RolePlan, config_hash: &str) -> Deployment {
     let role = plan.role;
-    let mut env = vec![EnvVar {
-        name: "OPTIONSFLOW_ADMIN_ADDR".into(),
-        value: Some(format!("0.0.0.0:{ADMIN_PORT}")),
-        ..EnvVar::default()
-    }];
-    env.extend(secrets::env(p, Consumer::Worker(role)));
+    let mut env = vec![plain(env::ADMIN_ADDR, format!("0.0.0.0:{ADMIN_PORT}"))];
     let mut ports = vec![port("admin", ADMIN_PORT)];
     if role.serves_http() {
+        env.push(plain(env::LISTEN, format!("0.0.0.0:{HTTP_PORT}")));
         ports.push(port("http", HTTP_PORT));
     }
+    env.extend(secrets::env(p, Consumer::Worker(role)));
     let mut worker = container(p, "worker", vec![role.subcommand().to_owned()], env);
     worker.ports = Some(ports);
     worker.resources = Some(plan.resources.clone());
@@ -84,6 +83,14 @@ pub fn pod_disruption_budget(p: &ValidatedPipeline, plan: &RolePlan) -> PodDisru
             ..PodDisruptionBudgetSpec::default()
         }),
         ..PodDisruptionBudget::default()
+    }
+}
+
+fn plain(name: &str, value: String) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value),
+        ..EnvVar::default()
     }
 }
 

@@ -18,6 +18,7 @@ use optionsflow_api::RuntimeConfig;
 
 pub use runtime_config::runtime_config;
 
+use crate::roles::Role;
 use crate::validate::{ValidatedPipeline, fingerprint};
 
 /// Everything a pipeline wants to exist, in the order it is applied: configuration and
@@ -39,7 +40,14 @@ pub fn build(p: &ValidatedPipeline) -> Resources {
     let config_hash = fingerprint(&runtime_json);
     Resources {
         config_map: config_map::config_map(p, &runtime_json),
-        services: vec![service::api_service(p), service::metrics_service(p)],
+        services: p
+            .roles
+            .iter()
+            .any(|r| r.role == Role::Api)
+            .then(|| service::api_service(p))
+            .into_iter()
+            .chain([service::metrics_service(p)])
+            .collect(),
         pdbs: p
             .roles
             .iter()

@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::{
     PodSecurityContext, PodSpec, SeccompProfile, SecurityContext, Volume, VolumeMount,
 };
 
+use optionsflow_api::role::{WORKER_PROGRAM, env};
+
 use crate::names::{CONFIG_DIR, CONFIG_FILE};
 use crate::validate::ValidatedPipeline;
 
@@ -54,23 +56,25 @@ pub fn pod_spec(
     }
 }
 
-/// A container running `optionsflow-worker <args>` with the runtime config and `env`.
+/// A container running `optionsflow-worker <args>` with the runtime config and `env`. The
+/// command is explicit, so the pod does not depend on the image's entrypoint.
 pub fn container(
     p: &ValidatedPipeline,
     name: &str,
     args: Vec<String>,
-    env: Vec<EnvVar>,
+    extra_env: Vec<EnvVar>,
 ) -> Container {
     let mut all_env = vec![EnvVar {
-        name: "OPTIONSFLOW_CONFIG".into(),
+        name: env::CONFIG.into(),
         value: Some(format!("{CONFIG_DIR}/{CONFIG_FILE}")),
         ..EnvVar::default()
     }];
-    all_env.extend(env);
+    all_env.extend(extra_env);
     Container {
         name: name.into(),
         image: Some(p.image.clone()),
         image_pull_policy: Some(p.image_pull_policy.clone()),
+        command: Some(vec![WORKER_PROGRAM.into()]),
         args: Some(args),
         env: Some(all_env),
         security_context: Some(SecurityContext {

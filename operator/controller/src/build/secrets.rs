@@ -4,7 +4,9 @@
 
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 
-use crate::roles::Role;
+use optionsflow_api::role::env::API_TOKENS;
+
+use crate::roles::{Need, Role};
 use crate::validate::ValidatedPipeline;
 
 pub const TWELVEDATA_KEYS: &str = "TWELVEDATA_API_KEYS";
@@ -46,7 +48,8 @@ pub fn env(p: &ValidatedPipeline, who: Consumer) -> Vec<EnvVar> {
     {
         env.push(from_secret(TWELVEDATA_KEYS, &r.name, &r.key));
     }
-    if role.uses_postgres()
+    let needs = role.needs();
+    if needs.contains(&Need::Database)
         && let Some(pg) = &p.sinks.postgres
     {
         env.push(from_secret(
@@ -54,6 +57,11 @@ pub fn env(p: &ValidatedPipeline, who: Consumer) -> Vec<EnvVar> {
             &pg.url_secret.name,
             &pg.url_secret.key,
         ));
+    }
+    if needs.contains(&Need::ApiTokens)
+        && let Some(r) = &p.api.tokens_secret
+    {
+        env.push(from_secret(API_TOKENS, &r.name, &r.key));
     }
     if role == Role::DbWriter
         && let Some(r) = p

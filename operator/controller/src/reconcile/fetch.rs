@@ -64,7 +64,8 @@ pub async fn kafka_properties(
     Ok(props)
 }
 
-fn secret_value(secret: &Secret, key: &str) -> Option<String> {
+/// A Secret's value, decoded (`data`, or `stringData` in a manifest not yet applied).
+pub fn secret_value(secret: &Secret, key: &str) -> Option<String> {
     if let Some(bytes) = secret.data.as_ref().and_then(|d| d.get(key)) {
         return String::from_utf8(bytes.0.clone()).ok();
     }

@@ -3,7 +3,7 @@
 //! says it before the reconcile returns.
 
 mod apply;
-mod fetch;
+pub mod fetch;
 pub mod finalizer;
 mod prune;
 pub mod report;
@@ -19,7 +19,7 @@ use kube::runtime::events::Recorder;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use optionsflow_api::crd::OptionsPipeline;
-use optionsflow_api::crd::pipeline::TopicStatus;
+use optionsflow_api::crd::pipeline::{OmittedRoleStatus, TopicStatus};
 
 use crate::build::build;
 use crate::error::Error;
@@ -50,6 +50,7 @@ pub struct Context<F: AdminFactory> {
 #[derive(Default)]
 struct Progress {
     symbols: Option<u32>,
+    omitted: Option<Vec<OmittedRoleStatus>>,
     observed: Option<Observed>,
     topics: Option<Vec<TopicStatus>>,
     pruned: Vec<String>,
@@ -115,6 +116,7 @@ async fn reconcile_pipeline<F: AdminFactory>(
             generation: p.metadata.generation,
             suspended: p.suspended(),
             symbols: progress.symbols,
+            omitted: progress.omitted,
             observed: progress.observed,
             topics: progress.topics,
             problem: outcome.as_ref().err().map(|e| Problem {
@@ -141,6 +143,7 @@ async fn steps<F: AdminFactory>(
     let symbol_sets = fetch::symbol_sets(&ctx.client, &namespace).await?;
     let pipeline = validate(p, &symbol_sets, &ctx.settings)?;
     progress.symbols = Some(pipeline.symbols as u32);
+    progress.omitted = Some(status::omitted(&pipeline));
     let wanted = build(&pipeline);
     // Workloads before topics: a suspend must take effect even while Kafka is away.
     let children = apply::all(&ctx.client, &namespace, &wanted).await?;

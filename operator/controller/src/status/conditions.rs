@@ -7,6 +7,8 @@ pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
 pub const SUSPENDED: &str = "Suspended";
+/// True when a worker role is not deployed because the spec lacks something it needs.
+pub const ROLES_OMITTED: &str = "RolesOmitted";
 
 /// A condition as computed now.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,9 +5,9 @@ pub mod conditions;
 pub mod observe;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use optionsflow_api::crd::pipeline::{OptionsPipelineStatus, TopicStatus};
+use optionsflow_api::crd::pipeline::{OmittedRoleStatus, OptionsPipelineStatus, TopicStatus};
 
-use conditions::{DEGRADED, PROGRESSING, READY, SUSPENDED, Wanted, merge};
+use conditions::{DEGRADED, PROGRESSING, READY, ROLES_OMITTED, SUSPENDED, Wanted, merge};
 pub use observe::{Children, Observed, observe};
 
 /// A problem that keeps the pipeline from being what it says: invalid spec, a failed step,
@@ -25,11 +25,25 @@ pub struct Inputs {
     pub suspended: bool,
     /// Distinct symbols, when the pipeline validated.
     pub symbols: Option<u32>,
+    /// Roles not deployed, when the pipeline validated.
+    pub omitted: Option<Vec<OmittedRoleStatus>>,
     /// Children, when they were applied this time.
     pub observed: Option<Observed>,
     /// Topics, when Kafka answered.
     pub topics: Option<Vec<TopicStatus>>,
     pub problem: Option<Problem>,
+}
+
+/// The status entries of the roles a pipeline leaves out.
+pub fn omitted(p: &crate::validate::ValidatedPipeline) -> Vec<OmittedRoleStatus> {
+    p.omitted
+        .iter()
+        .map(|o| OmittedRoleStatus {
+            role: o.role.as_str().to_owned(),
+            reason: o.reason().to_owned(),
+            message: o.message(),
+        })
+        .collect()
 }
 
 pub fn compute(
@@ -64,6 +78,10 @@ pub fn compute(
         })
     });
     let rolling = !inputs.suspended && !workers_ready;
+    let omitted = inputs
+        .omitted
+        .or(previous.omitted_roles.clone())
+        .unwrap_or_default();
     let ready = !inputs.suspended && degraded.is_none() && workers_ready && !topics.is_empty();
     let workers = format!("{ready_pods}/{desired_pods}");
 
@@ -106,6 +124,27 @@ pub fn compute(
                 "everything works as specified",
             ),
         },
+        // Informational: a pipeline without a file store simply has no file writer.
+        if omitted.is_empty() {
+            Wanted::new(
+                ROLES_OMITTED,
+                false,
+                "AllRolesDeployed",
+                "every worker role runs",
+            )
+        } else {
+            Wanted::new(
+                ROLES_OMITTED,
+                true,
+                // Each role's own reason is in status.omittedRoles.
+                "RolesOmitted",
+                omitted
+                    .iter()
+                    .map(|o| o.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        },
         if inputs.suspended {
             Wanted::new(
                 SUSPENDED,
@@ -141,6 +180,7 @@ pub fn compute(
         workers: Some(workers),
         last_options_fetch: observe::last_options_fetch(&observed).or(previous.last_options_fetch),
         roles: Some(observed.roles),
+        omitted_roles: Some(omitted),
         topics: Some(topics),
         schedules: Some(observed.schedules),
         backfill: observed.backfill,

@@ -32,6 +32,7 @@ fn inputs(ready_pods: i32, topics_ready: bool) -> Inputs {
         generation: Some(4),
         suspended: false,
         symbols: Some(13),
+        omitted: Some(Vec::new()),
         observed: Some(Observed {
             roles: roles(ready_pods, 2),
             ..Observed::default()

@@ -28,6 +28,7 @@ fn minimal() -> OptionsPipelineSpec {
             ..KafkaSpec::default()
         },
         sinks: None,
+        api: None,
         processing: None,
         workers: None,
         suspend: None,
@@ -64,7 +65,12 @@ fn a_minimal_pipeline_gets_every_default() {
     assert_eq!(v.kafka.topics_on_delete, TopicsOnDelete::Retain);
     assert_eq!(v.image, "ghcr.io/optionsflow/optionsflow-worker:test");
     assert!(v.roles.iter().all(|r| r.replicas == 2));
-    assert_eq!(v.roles.len(), 6);
+    assert_eq!(
+        v.roles.iter().map(|r| r.role).collect::<Vec<_>>(),
+        [Role::Collector, Role::Processor],
+        "no sinks, no tokens"
+    );
+    assert_eq!(v.omitted.len(), 3);
     assert_eq!(v.symbols, 2, "distinct symbols");
     assert_eq!(
         v.datasets.keys().copied().collect::<Vec<_>>(),

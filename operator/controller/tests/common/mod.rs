@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
+use optionsflow_operator::render::Manifests;
 use optionsflow_operator::validate::Settings;
 use serde_json::Value;
 
@@ -23,26 +24,12 @@ pub fn yaml_docs(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// A pipeline and its SymbolSets from YAML files, with the metadata the apiserver adds.
+/// A pipeline and its SymbolSets from YAML files, read as `render` reads them.
 pub fn load(files: &[PathBuf]) -> (OptionsPipeline, BTreeMap<String, SymbolSet>) {
-    let mut pipeline = None;
-    let mut sets = BTreeMap::new();
-    for doc in files.iter().flat_map(|f| yaml_docs(f)) {
-        match doc["kind"].as_str() {
-            Some("OptionsPipeline") => {
-                let mut p: OptionsPipeline = serde_json::from_value(doc).unwrap();
-                p.metadata.uid = Some("6b1d2c9e-0000-4000-8000-000000000001".into());
-                p.metadata.generation = Some(1);
-                pipeline = Some(p);
-            }
-            Some("SymbolSet") => {
-                let s: SymbolSet = serde_json::from_value(doc).unwrap();
-                sets.insert(s.metadata.name.clone().unwrap(), s);
-            }
-            other => panic!("unexpected kind {other:?}"),
-        }
-    }
-    (pipeline.expect("a pipeline"), sets)
+    let manifests = Manifests::read(files).unwrap();
+    let pipeline = manifests.pipelines[0].clone();
+    let sets = manifests.symbol_sets_in(pipeline.metadata.namespace.as_deref().unwrap());
+    (pipeline, sets)
 }
 
 pub fn settings() -> Settings {

@@ -28,6 +28,11 @@ use crate::sources::{ProviderError, request_timeout};
 /// reset first, so this only trips when someone else is spending our credits).
 pub(super) const MAX_RATE_LIMITS: u32 = 10;
 
+/// The stage name in dead letters and metrics.
+pub const STAGE: &str = optionsflow_api::Role::Collector
+    .dead_letter_stage()
+    .unwrap();
+
 /// The task being worked on and where it came from, for dead letters.
 pub struct TaskContext<'a> {
     pub task: &'a Task,
@@ -242,7 +247,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     ) {
         tracing::warn!(%symbol, reason, %detail, task = %ctx.task.id, "sending to dead-letter");
         let letter = DeadLetter {
-            stage: "collect".into(),
+            stage: STAGE.into(),
             reason: reason.into(),
             detail,
             origin: Some(ctx.origin.clone()),
@@ -258,7 +263,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     pub async fn reject(&self, origin: MessageOrigin, original: Value, key: &str, detail: String) {
         tracing::warn!(%detail, ?origin, "unreadable task sent to dead-letter");
         let letter = DeadLetter {
-            stage: "collect".into(),
+            stage: STAGE.into(),
             reason: "malformed_task".into(),
             detail,
             origin: Some(origin),
@@ -283,7 +288,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         self.publish(TopicKind::DeadLetter, key, value).await;
         self.metrics
             .dead_letters
-            .with_label_values(&["collect", &reason])
+            .with_label_values(&[STAGE, &reason])
             .inc();
     }
 

@@ -13,8 +13,8 @@ mod sample;
 use std::sync::Arc;
 use std::time::Duration;
 
+use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::topics::ConsumerRole;
 use optionsflow_api::{Envelope, SchemaId, Task, TopicKind};
 use tokio_util::sync::CancellationToken;
 
@@ -130,7 +130,7 @@ pub async fn run(
     let drain = Duration::from_secs(config.sources.retry.timeout_seconds + 5);
     let mut tasks = TaskConsumer::start(
         &config.kafka,
-        &topics.consumer_group(ConsumerRole::Collector),
+        &topics.consumer_group(Role::Collector),
         &task_topic,
         gate,
         drain,

@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use optionsflow_api::runtime_config::{FolderSink, RuntimeConfig};
-use optionsflow_api::topics::ConsumerRole;
-use optionsflow_api::{Dataset, TopicKind, TopicNames};
+use optionsflow_api::{Dataset, Role, TopicKind, TopicNames};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -33,12 +32,31 @@ use crate::roles::collect::{self, WINDOW_GUARD};
 use crate::roles::process::{self, Handler};
 use crate::roles::serve::{self, Access, ServeError};
 use crate::roles::write::{self, Destination, Writer, db::DbDestination, files::FilesDestination};
+use crate::runtime::config::{LoadError, load};
 use crate::runtime::metrics::Metrics;
 use crate::sinks::db::{Database, DbError};
 use crate::sinks::objects::{ObjectStore, folder::Folder as FolderStore};
 use rounds::{Rounds, Stages, once_at};
 use schedule::ScheduleError;
 use summary::Summary;
+
+/// The sample config, compiled in so that `local` works from any folder.
+pub const BUILTIN_CONFIG: &str = include_str!("../../../../config/samples/local.json");
+/// A config `local` reads from the current folder when given none.
+pub const CONFIG_FILE: &str = "optionsflow.json";
+
+/// The config `local` runs on: the one given, else [`CONFIG_FILE`] in the current folder,
+/// else [`BUILTIN_CONFIG`]. A config given but missing is an error, never a silent fallback.
+pub fn config(given: Option<&Path>) -> Result<RuntimeConfig, LoadError> {
+    match given {
+        Some(path) => load(path),
+        None if Path::new(CONFIG_FILE).exists() => load(Path::new(CONFIG_FILE)),
+        None => RuntimeConfig::from_json(BUILTIN_CONFIG).map_err(|source| LoadError::Invalid {
+            path: PathBuf::from("(built-in sample config)"),
+            source,
+        }),
+    }
+}
 
 /// How long a file stays open in `--once` mode.
 const ONCE_FILE_AGE_SECONDS: u64 = 1;
@@ -151,7 +169,7 @@ pub async fn run(
     // Processor.
     let (queues, committer) = bus
         .subscribe(
-            &group(ConsumerRole::Processor),
+            &group(Role::Processor),
             dataset_topics(&topics, TopicKind::raw),
         )
         .await;
@@ -195,22 +213,8 @@ pub async fn run(
     };
     let db = writer_of(db, writer(write::db::STAGE));
     let files = writer_of(files, writer(write::files::STAGE));
-    spawn_writer(
-        &mut workers,
-        &bus,
-        &group(ConsumerRole::DbWriter),
-        db,
-        &stops,
-    )
-    .await;
-    spawn_writer(
-        &mut workers,
-        &bus,
-        &group(ConsumerRole::FileWriter),
-        files,
-        &stops,
-    )
-    .await;
+    spawn_writer(&mut workers, &bus, &group(Role::DbWriter), db, &stops).await;
+    spawn_writer(&mut workers, &bus, &group(Role::FileWriter), files, &stops).await;
     // Dead letters go to a file people can read.
     let stages = Stages {
         raw: dataset_topics(&topics, TopicKind::raw)

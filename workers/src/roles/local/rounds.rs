@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveTime, Utc};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use optionsflow_api::topics::ConsumerRole;
+use optionsflow_api::Role;
 use optionsflow_api::{Dataset, Envelope, MessageOrigin, RuntimeConfig, SchemaId, Source, Task};
 use tokio_util::sync::CancellationToken;
 
@@ -133,9 +133,9 @@ impl Rounds<'_> {
         let topics = self.config.topics();
         let s = &self.stages;
         self.bus
-            .caught_up(&topics.consumer_group(ConsumerRole::Processor), &s.raw)
+            .caught_up(&topics.consumer_group(Role::Processor), &s.raw)
             .await;
-        for role in [ConsumerRole::DbWriter, ConsumerRole::FileWriter] {
+        for role in [Role::DbWriter, Role::FileWriter] {
             self.bus
                 .caught_up(&topics.consumer_group(role), &s.processed)
                 .await;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::topics::ConsumerRole;
 use optionsflow_api::{Dataset, TopicKind, TopicNames};
 use tokio_util::sync::CancellationToken;
 
@@ -182,7 +182,7 @@ pub async fn run(
     let producer = kafka::producer(&config.kafka)?;
     let consumer = PartitionConsumer::start(
         &config.kafka,
-        &topics.consumer_group(ConsumerRole::Processor),
+        &topics.consumer_group(Role::Processor),
         dataset_topics(&topics, TopicKind::raw),
         options.shutdown_grace,
     )?;

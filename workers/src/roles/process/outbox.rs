@@ -12,7 +12,9 @@ use serde_json::json;
 use crate::stages::process::{Processed, Records, Unusable};
 
 /// The stage name in dead letters and metrics.
-pub const STAGE: &str = "process";
+pub const STAGE: &str = optionsflow_api::Role::Processor
+    .dead_letter_stage()
+    .unwrap();
 
 /// Records per processed message: an option quote is about 700 bytes of JSON, so a chunk
 /// stays well under Kafka's default 1 MB message limit.

@@ -7,8 +7,8 @@
 //!   for one when the API does.
 //! - Errors are `application/problem+json` ([`problem`]).
 //!
-//! Tokens come from the environment (`OPTIONSFLOW_API_TOKENS`, comma-separated, which a
-//! Secret can fill) or a file of one token per line (a mounted Secret). `serve` refuses to
+//! Tokens come from the environment (`OPTIONSFLOW_API_TOKENS`, which a Secret's key fills on
+//! Kubernetes) or a file (a mounted Secret), separated by commas or line breaks. `serve` refuses to
 //! start without any unless told `--no-auth`; `local` serves without tokens on loopback.
 
 pub mod api;
@@ -40,8 +40,8 @@ use crate::runtime::metrics::Metrics;
 use crate::sinks::db::Database;
 use problem::Problem;
 
-/// Environment variable with the API's bearer tokens, comma-separated.
-pub const TOKENS_ENV: &str = "OPTIONSFLOW_API_TOKENS";
+/// Environment variable with the API's bearer tokens, separated by commas or line breaks.
+pub const TOKENS_ENV: &str = optionsflow_api::role::env::API_TOKENS;
 
 /// Who may call the API.
 #[derive(Clone, Debug)]
@@ -199,23 +199,26 @@ pub async fn start(
     Ok(Server { local_addr, task })
 }
 
-/// The tokens `serve` accepts: the environment's and the file's.
-pub fn access(tokens_file: Option<&Path>, no_auth: bool) -> Result<Access, ServeError> {
+/// The tokens `serve` accepts: the environment's and the file's. Either may hold several,
+/// separated by commas or line breaks (a Secret's key often holds one per line).
+pub fn access(
+    env: crate::runtime::preflight::Env<'_>,
+    tokens_file: Option<&Path>,
+    no_auth: bool,
+) -> Result<Access, ServeError> {
     if no_auth {
         return Ok(Access::Open);
     }
-    let mut tokens: Vec<String> = std::env::var(TOKENS_ENV)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::to_owned)
-        .collect();
+    let mut text = env(TOKENS_ENV).unwrap_or_default();
     if let Some(path) = tokens_file {
-        let text = std::fs::read_to_string(path).map_err(|source| ServeError::Tokens {
+        let file = std::fs::read_to_string(path).map_err(|source| ServeError::Tokens {
             path: path.display().to_string(),
             source,
         })?;
-        tokens.extend(text.lines().map(str::to_owned));
+        text.push('\n');
+        text.push_str(&file);
     }
+    let tokens = text.split([',', '\n', '\r']).map(str::to_owned);
     match Access::tokens(tokens) {
         Access::Tokens(t) if t.is_empty() => Err(ServeError::NoTokens),
         access => Ok(access),

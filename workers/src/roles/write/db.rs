@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use optionsflow_api::MessageOrigin;
+use optionsflow_api::Role;
 use optionsflow_api::records::Batch as RecordBatch;
 use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
-use optionsflow_api::topics::ConsumerRole;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +26,7 @@ use crate::stages::process::Records;
 use crate::stages::write::{Incoming, Rows, line_protocol};
 
 /// The stage name in dead letters.
-pub const STAGE: &str = "write-db";
+pub const STAGE: &str = optionsflow_api::Role::DbWriter.dead_letter_stage().unwrap();
 
 pub struct DbDestination {
     pub database: Database,
@@ -235,7 +235,7 @@ pub async fn run(
     };
     let result = super::run(
         &config,
-        ConsumerRole::DbWriter,
+        Role::DbWriter,
         STAGE,
         destination,
         options,

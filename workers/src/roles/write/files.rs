@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use optionsflow_api::Role;
 use optionsflow_api::runtime_config::{FileRolling, RuntimeConfig};
-use optionsflow_api::topics::ConsumerRole;
 use optionsflow_api::{Dataset, MessageOrigin};
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +26,9 @@ use crate::sinks::objects::s3::S3Store;
 use crate::stages::write::{Incoming, csv, objects};
 
 /// The stage name in dead letters.
-pub const STAGE: &str = "write-files";
+pub const STAGE: &str = optionsflow_api::Role::FileWriter
+    .dead_letter_stage()
+    .unwrap();
 
 pub struct FilesDestination {
     pub store: ObjectStore,
@@ -154,7 +156,7 @@ pub async fn run(
     };
     super::run(
         &config,
-        ConsumerRole::FileWriter,
+        Role::FileWriter,
         STAGE,
         destination,
         options,

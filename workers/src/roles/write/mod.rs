@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use futures::future::join_all;
+use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::topics::ConsumerRole;
 use optionsflow_api::{
     Dataset, DeadLetter, Envelope, MessageOrigin, SchemaId, Source, TopicKind, TopicNames,
 };
@@ -368,7 +368,7 @@ fn symbol_of(bytes: &[u8]) -> String {
 /// each partition's batches through `destination`.
 pub async fn run<D: Destination>(
     config: &RuntimeConfig,
-    role: ConsumerRole,
+    role: Role,
     stage: &'static str,
     destination: D,
     options: RoleOptions,

@@ -3,6 +3,7 @@
 //! workers. The operator turns it into topics, worker Deployments, CronJobs and the runtime
 //! config the workers read.
 
+pub mod api;
 pub mod datasets;
 pub mod defaults;
 pub mod kafka;
@@ -15,6 +16,7 @@ pub mod workers;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
+pub use api::ApiSpec;
 pub use datasets::{
     DatasetSpec, DatasetsSpec, HistoricalSpec, OptionsDatasetSpec, OptionsSourceName,
 };
@@ -22,7 +24,10 @@ pub use kafka::{KafkaSecurity, KafkaSpec, SaslMechanism, SecurityProtocol, Topic
 pub use processing::ProcessingSpec;
 pub use sinks::{InfluxApiVersion, InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
 pub use sources::{BudgetSpec, CboeSpec, SecretKeyRef, SourcesSpec, TwelveDataSpec, YahooSpec};
-pub use status::{BackfillStatus, OptionsPipelineStatus, RoleStatus, ScheduleStatus, TopicStatus};
+pub use status::{
+    BackfillStatus, OmittedRoleStatus, OptionsPipelineStatus, RoleStatus, ScheduleStatus,
+    TopicStatus,
+};
 pub use workers::{RoleSpec, WorkersSpec};
 
 /// Collects U.S. stock and option market data on a schedule: the operator turns it into Kafka
@@ -65,6 +70,9 @@ pub struct OptionsPipelineSpec {
     /// The rates behind implied volatility and Greeks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processing: Option<ProcessingSpec>,
+    /// The data API: the tokens its callers present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiSpec>,
     /// The worker Deployments: image, replicas and resources per role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<WorkersSpec>,

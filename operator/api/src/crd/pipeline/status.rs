@@ -30,6 +30,10 @@ pub struct OptionsPipelineStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "roles_schema")]
     pub roles: Option<Vec<RoleStatus>>,
+    /// Roles the pipeline does not run, and what they would need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "omitted_schema")]
+    pub omitted_roles: Option<Vec<OmittedRoleStatus>>,
     /// One entry per topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "topics_schema")]
@@ -51,7 +55,7 @@ pub struct OptionsPipelineStatus {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleStatus {
-    /// collector, processor, db-writer, file-writer, api or predictor.
+    /// collector, processor, db-writer, file-writer or api.
     pub role: String,
     /// The Deployment.
     pub deployment: String,
@@ -59,6 +63,19 @@ pub struct RoleStatus {
     pub ready: i32,
     /// Pods wanted (0 when suspended).
     pub desired: i32,
+}
+
+/// A role the pipeline does not run: informational, since a pipeline without a file store
+/// simply has no file writer.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OmittedRoleStatus {
+    /// db-writer, file-writer or api.
+    pub role: String,
+    /// What it needs and the pipeline lacks: NoDatabase, NoFileStore or NoApiTokens.
+    pub reason: String,
+    /// Which field would provide it.
+    pub message: String,
 }
 
 /// One Kafka topic.
@@ -118,6 +135,10 @@ pub struct BackfillStatus {
 
 fn roles_schema(g: &mut SchemaGenerator) -> Schema {
     crate::crd::schema::list_map("role", RoleStatus::json_schema(g))
+}
+
+fn omitted_schema(g: &mut SchemaGenerator) -> Schema {
+    crate::crd::schema::list_map("role", OmittedRoleStatus::json_schema(g))
 }
 
 fn topics_schema(g: &mut SchemaGenerator) -> Schema {

@@ -21,18 +21,16 @@ pub struct WorkersSpec {
     /// Cleans, validates and enriches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processor: Option<RoleSpec>,
-    /// Writes PostgreSQL (and InfluxDB).
+    /// Writes PostgreSQL (and InfluxDB); runs only with `sinks.postgres`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_writer: Option<RoleSpec>,
-    /// Writes CSV files to S3.
+    /// Writes CSV files to S3; runs only with `sinks.s3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_writer: Option<RoleSpec>,
-    /// Serves the data API and the web page.
+    /// Serves the data API and the web page; runs only with `sinks.postgres` and
+    /// `api.tokensSecret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<RoleSpec>,
-    /// Writes predictions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub predictor: Option<RoleSpec>,
 }
 
 /// One role's Deployment.

@@ -28,14 +28,8 @@ const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/research/deployments";
 const CRON_JOBS: &str = "/apis/batch/v1/namespaces/research/cronjobs";
 const JOBS: &str = "/apis/batch/v1/namespaces/research/jobs";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/research/events";
-const ROLES: [&str; 6] = [
-    "collector",
-    "processor",
-    "db-writer",
-    "file-writer",
-    "api",
-    "predictor",
-];
+/// Every role: the harness's pipeline provides a database, a file store and API tokens.
+const ROLES: [&str; 5] = ["collector", "processor", "db-writer", "file-writer", "api"];
 
 struct Harness {
     api: FakeApi,
@@ -47,6 +41,9 @@ fn pipeline(extra_spec: Value) -> Value {
     let mut spec = json!({
         "symbolSets": ["watchlist"],
         "kafka": {"bootstrapServers": "kafka:9092"},
+        "sinks": {"postgres": {"urlSecret": {"name": "db", "key": "url"}},
+                  "s3": {"bucket": "market-data"}},
+        "api": {"tokensSecret": {"name": "api", "key": "tokens"}},
     });
     fake_merge(&mut spec, &extra_spec);
     json!({
@@ -283,7 +280,7 @@ async fn first_reconcile_applies_every_child_provisions_topics_and_reports() {
     let status = h.status();
     assert_eq!(status["observedGeneration"], 1);
     assert_eq!(status["phase"], "Progressing");
-    assert_eq!(status["workers"], "0/12");
+    assert_eq!(status["workers"], "0/10");
     assert_eq!(status["symbols"], 2);
     assert_eq!(condition(&status, "Ready")["status"], "False");
     assert_eq!(condition(&status, "Ready")["reason"], "WorkersNotReady");
@@ -305,7 +302,7 @@ async fn a_rolled_out_pipeline_turns_ready_and_then_costs_no_writes() {
     let calls = h.calls();
     let status = h.status();
     assert_eq!(status["phase"], "Ready");
-    assert_eq!(status["workers"], "12/12");
+    assert_eq!(status["workers"], "10/10");
     assert_eq!(condition(&status, "Ready")["status"], "True");
     assert_eq!(condition(&status, "Progressing")["status"], "False");
     // Degraded stayed False: its transition time did not move.
@@ -491,7 +488,7 @@ async fn kafka_down_leaves_workloads_applied_and_says_degraded() {
             .iter()
             .filter(|c| c.uri.starts_with(DEPLOYMENTS) && c.method == "PATCH")
             .count(),
-        6
+        ROLES.len()
     );
     let status = h.status();
     assert_eq!(status["phase"], "Degraded");
@@ -659,4 +656,50 @@ async fn a_suspended_pipeline_suspends_its_backfill_job_without_reapplying_it() 
     );
     assert_eq!(job_calls[1].body, Some(json!({"spec": {"suspend": true}})));
     assert_eq!(h.status()["backfill"]["state"], "Suspended");
+}
+
+#[tokio::test]
+async fn roles_the_spec_does_not_provide_for_are_omitted_said_so_and_pruned() {
+    let h = harness(json!({}));
+    h.reconcile().await.unwrap();
+    assert_eq!(h.api.names(DEPLOYMENTS).len(), ROLES.len());
+    let status = h.status();
+    assert_eq!(condition(&status, "RolesOmitted")["status"], "False");
+    assert_eq!(status["omittedRoles"], json!([]));
+
+    // No tokens: the api goes, with its Service; the others stay.
+    h.edit(PIPELINES, "small", json!({"spec": {"api": null}}));
+    h.reconcile().await.unwrap();
+    assert!(!h.api.names(DEPLOYMENTS).contains(&"small-api".to_owned()));
+    assert_eq!(h.api.names(SERVICES), ["small-metrics"]);
+    let status = h.status();
+    assert_eq!(
+        status["omittedRoles"],
+        json!([{"role": "api", "reason": "NoApiTokens",
+                "message": "api needs API tokens: set spec.api.tokensSecret"}])
+    );
+
+    // No sinks either: only the collector and the processor, and that is Ready.
+    h.edit(PIPELINES, "small", json!({"spec": {"sinks": null}}));
+    h.reconcile().await.unwrap();
+    h.roll_out();
+    h.reconcile().await.unwrap();
+    assert_eq!(
+        h.api.names(DEPLOYMENTS),
+        ["small-collector", "small-processor"]
+    );
+    let status = h.status();
+    assert_eq!(status["phase"], "Ready");
+    assert_eq!(status["workers"], "4/4");
+    assert_eq!(condition(&status, "Degraded")["status"], "False");
+    let omitted = condition(&status, "RolesOmitted");
+    assert_eq!(
+        (omitted["status"].as_str(), omitted["reason"].as_str()),
+        (Some("True"), Some("RolesOmitted"))
+    );
+    assert_eq!(
+        omitted["message"],
+        "db-writer needs a database: set spec.sinks.postgres; file-writer needs a file store: \
+         set spec.sinks.s3; api needs a database: set spec.sinks.postgres"
+    );
 }

@@ -1,0 +1,164 @@
+//! The worker roles, defined once for both sides: the operator names Deployments, labels and
+//! status entries after them and builds each container's command from them; the worker's
+//! CLI names its subcommands after them and checks, before it starts, that what a role
+//! [needs](Need) is there.
+//!
+//! A role added here without a worker subcommand fails the worker's CLI test; one added to
+//! the worker without an entry here has no name to use (the subcommands are named from
+//! [`Role::subcommand`]).
+
+use std::fmt;
+
+/// The program every worker container runs.
+pub const WORKER_PROGRAM: &str = "optionsflow-worker";
+
+/// Environment variables the operator sets and the worker reads.
+pub mod env {
+    /// The runtime config file.
+    pub const CONFIG: &str = "OPTIONSFLOW_CONFIG";
+    /// Where `/metrics`, `/healthz` and `/readyz` listen.
+    pub const ADMIN_ADDR: &str = "OPTIONSFLOW_ADMIN_ADDR";
+    /// Where the api role listens.
+    pub const LISTEN: &str = "OPTIONSFLOW_LISTEN";
+    /// The api role's bearer tokens, separated by commas or line breaks.
+    pub const API_TOKENS: &str = "OPTIONSFLOW_API_TOKENS";
+}
+
+/// A long-running worker role: one Deployment on Kubernetes, one task in `local`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Consumes `task-queue`, fetches within budget, publishes raw answers.
+    Collector,
+    /// Consumes the raw topics, publishes clean, enriched records.
+    Processor,
+    /// Consumes the processed topics, upserts into PostgreSQL (and InfluxDB).
+    DbWriter,
+    /// Consumes the processed topics, stores CSV files in S3.
+    FileWriter,
+    /// Serves the data API and the web page over the database.
+    Api,
+}
+
+/// Something a role cannot start without. The operator deploys a role only when the pipeline
+/// provides all of its needs; the worker refuses to start when one is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Need {
+    /// A Kafka cluster to consume from and publish to (and its credentials, if it wants any).
+    Kafka,
+    /// A database to write or read: PostgreSQL (SQLite in `local`).
+    Database,
+    /// A place for CSV files: S3 (a folder in `local`).
+    FileStore,
+    /// Bearer tokens for the API's callers.
+    ApiTokens,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Collector,
+        Role::Processor,
+        Role::DbWriter,
+        Role::FileWriter,
+        Role::Api,
+    ];
+
+    /// The name in object names, labels, status and consumer groups.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Collector => "collector",
+            Role::Processor => "processor",
+            Role::DbWriter => "db-writer",
+            Role::FileWriter => "file-writer",
+            Role::Api => "api",
+        }
+    }
+
+    /// The `optionsflow-worker` subcommand that runs it.
+    pub const fn subcommand(self) -> &'static str {
+        match self {
+            Role::Collector => "collect",
+            Role::Processor => "process",
+            Role::DbWriter => "write-db",
+            Role::FileWriter => "write-files",
+            Role::Api => "serve",
+        }
+    }
+
+    /// What it cannot start without.
+    pub const fn needs(self) -> &'static [Need] {
+        match self {
+            Role::Collector | Role::Processor => &[Need::Kafka],
+            Role::DbWriter => &[Need::Kafka, Need::Database],
+            Role::FileWriter => &[Need::Kafka, Need::FileStore],
+            Role::Api => &[Need::Database, Need::ApiTokens],
+        }
+    }
+
+    /// Consumes topics in a consumer group (see [`crate::TopicNames::consumer_group`]).
+    pub const fn consumes(self) -> bool {
+        !matches!(self, Role::Api)
+    }
+
+    /// The `stage` of the dead letters it publishes: its subcommand, for the roles that
+    /// consume (the API publishes none).
+    pub const fn dead_letter_stage(self) -> Option<&'static str> {
+        if self.consumes() {
+            Some(self.subcommand())
+        } else {
+            None
+        }
+    }
+
+    /// Serves HTTP on its own port besides the admin port.
+    pub const fn serves_http(self) -> bool {
+        matches!(self, Role::Api)
+    }
+
+    /// The role a subcommand runs, if it runs one.
+    pub fn of_subcommand(subcommand: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.subcommand() == subcommand)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Need {
+    /// What it is, for messages: "a database".
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Need::Kafka => "a Kafka cluster",
+            Need::Database => "a database",
+            Need::FileStore => "a file store",
+            Need::ApiTokens => "API tokens",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_subcommands_are_unique_and_map_back() {
+        let names: std::collections::BTreeSet<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), Role::ALL.len());
+        for role in Role::ALL {
+            assert_eq!(Role::of_subcommand(role.subcommand()), Some(role));
+        }
+        assert_eq!(Role::of_subcommand("trigger"), None);
+    }
+
+    #[test]
+    fn consumers_dead_letter_under_their_subcommand() {
+        assert_eq!(Role::Processor.dead_letter_stage(), Some("process"));
+        assert_eq!(Role::DbWriter.dead_letter_stage(), Some("write-db"));
+        assert_eq!(Role::Api.dead_letter_stage(), None);
+        for role in Role::ALL {
+            assert_eq!(role.consumes(), role.needs().contains(&Need::Kafka));
+        }
+    }
+}
