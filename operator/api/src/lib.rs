@@ -4,6 +4,7 @@
 //! compute topic names with [`TopicNames`] and exchange [`Envelope`]s on those topics. This
 //! crate is pure data: no I/O, no clocks, no Kubernetes client.
 
+pub mod collection;
 #[cfg(feature = "crd")]
 pub mod crd;
 pub mod dataset;
@@ -11,6 +12,7 @@ pub mod envelope;
 pub mod records;
 pub mod role;
 pub mod runtime_config;
+pub mod schedule;
 pub mod symbol;
 pub mod topics;
 

@@ -1,6 +1,7 @@
 //! The optionsflow operator: reconciles `OptionsPipeline` and `SymbolSet` objects into Kafka
 //! topics, worker Deployments, CronJobs and the runtime config the workers read.
 
+pub mod budget;
 pub mod build;
 pub mod crds;
 pub mod error;

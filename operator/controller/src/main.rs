@@ -91,10 +91,13 @@ fn main() -> ExitCode {
 fn render(files: &[std::path::PathBuf], worker_image: String) -> ExitCode {
     use optionsflow_operator::render::{self, Manifests};
     let settings = optionsflow_operator::validate::Settings { worker_image };
-    match Manifests::read(files).and_then(|m| m.render(&settings)) {
-        Ok(rendered) => {
-            for note in rendered.iter().flat_map(render::notes) {
-                eprintln!("note: {note}");
+    match Manifests::read(files).and_then(|m| Ok((m.render(&settings)?, m))) {
+        Ok((rendered, manifests)) => {
+            let today = chrono::Utc::now().date_naive();
+            for r in &rendered {
+                for note in render::notes(&manifests, r, today) {
+                    eprintln!("note: {note}");
+                }
             }
             print!("{}", render::to_yaml(&rendered));
             ExitCode::SUCCESS

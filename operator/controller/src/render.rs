@@ -14,6 +14,9 @@ use k8s_openapi::api::core::v1::Secret;
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use serde_json::Value;
 
+use chrono::NaiveDate;
+
+use crate::budget::{self, Keys};
 use crate::build::{Resources, build};
 use crate::reconcile::fetch::secret_value;
 use crate::validate::{Settings, ValidatedPipeline, ValidationError, validate};
@@ -172,15 +175,34 @@ pub fn to_yaml(rendered: &[Rendered]) -> String {
     rendered.iter().map(|r| r.resources.to_yaml()).collect()
 }
 
-/// What a reviewer should know that the objects do not show: roles left out.
-pub fn notes(rendered: &Rendered) -> Vec<String> {
-    let name = rendered.pipeline.names.pipeline();
-    rendered
-        .pipeline
+/// What a reviewer should know that the objects do not show: roles left out, and the
+/// Twelve Data demand against the keys (counted when the manifests hold their Secret).
+pub fn notes(manifests: &Manifests, rendered: &Rendered, today: NaiveDate) -> Vec<String> {
+    let p = &rendered.pipeline;
+    let name = p.names.pipeline();
+    let mut notes: Vec<String> = p
         .omitted
         .iter()
         .map(|o| format!("{name}: {} is not deployed: {}", o.role, o.message()))
-        .collect()
+        .collect();
+    let keys = match p
+        .sources
+        .twelve_data
+        .as_ref()
+        .and_then(|t| t.api_keys_secret.as_ref())
+    {
+        None => Keys::NotConfigured,
+        Some(r) => match manifests.secret_value(&p.namespace, &r.name, &r.key) {
+            Some(value) => Keys::in_value(&value),
+            None => Keys::Unknown(format!(
+                "Secret {}/{} is not in the files given",
+                p.namespace, r.name
+            )),
+        },
+    };
+    let v = budget::verdict(&rendered.resources.runtime, &keys, today);
+    notes.push(format!("{name}: {}: {}", v.reason, v.message));
+    notes
 }
 
 fn key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
@@ -217,7 +239,10 @@ mod tests {
         assert!(yaml.contains("name: p-collector"), "{yaml}");
         assert!(yaml.contains(PLACEHOLDER_UID));
         assert!(!yaml.contains("p-db-writer"), "no database, no db-writer");
-        assert_eq!(notes(&rendered[0]).len(), 3, "{:?}", notes(&rendered[0]));
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let notes = notes(&m, &rendered[0], today);
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(notes[3].starts_with("p: NoApiKeys: 28 Twelve Data credits a trading day: daily 1 (1 runs × 1 symbols), intraday 27"), "{notes:?}");
         assert_eq!(yaml, to_yaml(&m.render(&settings()).unwrap()), "stable");
     }
 

@@ -98,6 +98,7 @@ fn status(ready_pods: i32, suspended: bool, problem: Option<&str>) -> OptionsPip
             suspended,
             symbols: Some(3),
             omitted: Some(Vec::new()),
+            budget: None,
             observed: Some(Observed {
                 roles: vec![RoleStatus {
                     role: "collector".into(),

@@ -16,11 +16,13 @@ use serde::Serialize;
 pub const EXCHANGE_TZ: Tz = New_York;
 
 pub fn regular_open() -> NaiveTime {
-    NaiveTime::from_hms_opt(9, 30, 0).expect("valid time")
+    let (h, m) = optionsflow_api::collection::REGULAR_OPEN;
+    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
 }
 
 pub fn regular_close() -> NaiveTime {
-    NaiveTime::from_hms_opt(16, 0, 0).expect("valid time")
+    let (h, m) = optionsflow_api::collection::REGULAR_CLOSE;
+    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
 }
 
 pub fn early_close_time() -> NaiveTime {

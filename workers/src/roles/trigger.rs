@@ -42,7 +42,8 @@ pub enum Plan {
 }
 
 /// How long after the close an intraday run still collects the day's last bar.
-const INTRADAY_GRACE: Duration = Duration::minutes(15);
+const INTRADAY_GRACE: Duration =
+    Duration::minutes(optionsflow_api::collection::INTRADAY_GRACE_MINUTES);
 
 /// Asks the calendar whether a run at `at` has anything to collect. Pure.
 pub fn decide(config: &RuntimeConfig, dataset: Dataset, at: DateTime<Utc>) -> Decision {

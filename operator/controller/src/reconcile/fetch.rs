@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::{Api, Client, ResourceExt};
-use optionsflow_api::crd::pipeline::{KafkaSecurity, OptionsPipelineStatus};
+use optionsflow_api::crd::pipeline::{KafkaSecurity, OptionsPipelineStatus, SecretKeyRef};
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 
+use crate::budget::Keys;
 use crate::error::Error;
 
 /// Every SymbolSet in `namespace`, by name.
@@ -62,6 +63,32 @@ pub async fn kafka_properties(
         }
     }
     Ok(props)
+}
+
+/// How many Twelve Data keys the pipeline's Secret holds. Never fails the reconcile: a
+/// Secret that cannot be read is reported in the budget condition (and keeps the collector's
+/// pods from starting, which their status shows).
+pub async fn twelve_data_keys(
+    client: &Client,
+    namespace: &str,
+    reference: Option<&SecretKeyRef>,
+) -> Keys {
+    let Some(r) = reference else {
+        return Keys::NotConfigured;
+    };
+    match Api::<Secret>::namespaced(client.clone(), namespace)
+        .get(&r.name)
+        .await
+    {
+        Ok(secret) => match secret_value(&secret, &r.key) {
+            Some(value) => Keys::in_value(&value),
+            None => Keys::Unknown(format!(
+                "Secret {namespace}/{} has no key {:?}",
+                r.name, r.key
+            )),
+        },
+        Err(e) => Keys::Unknown(format!("Secret {namespace}/{}: {e}", r.name)),
+    }
 }
 
 /// A Secret's value, decoded (`data`, or `stringData` in a manifest not yet applied).

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+
 use kube::core::{DeserializeGuard, error_boundary::InvalidObject};
 use kube::runtime::controller::Action;
 use kube::runtime::events::Recorder;
@@ -21,6 +23,7 @@ use kube::{Client, Resource, ResourceExt};
 use optionsflow_api::crd::OptionsPipeline;
 use optionsflow_api::crd::pipeline::{OmittedRoleStatus, TopicStatus};
 
+use crate::budget::{self, Verdict};
 use crate::build::build;
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -50,6 +53,7 @@ pub struct Context<F: AdminFactory> {
 #[derive(Default)]
 struct Progress {
     symbols: Option<u32>,
+    budget: Option<Verdict>,
     omitted: Option<Vec<OmittedRoleStatus>>,
     observed: Option<Observed>,
     topics: Option<Vec<TopicStatus>>,
@@ -117,6 +121,7 @@ async fn reconcile_pipeline<F: AdminFactory>(
             suspended: p.suspended(),
             symbols: progress.symbols,
             omitted: progress.omitted,
+            budget: progress.budget,
             observed: progress.observed,
             topics: progress.topics,
             problem: outcome.as_ref().err().map(|e| Problem {
@@ -145,6 +150,21 @@ async fn steps<F: AdminFactory>(
     progress.symbols = Some(pipeline.symbols as u32);
     progress.omitted = Some(status::omitted(&pipeline));
     let wanted = build(&pipeline);
+    let keys = fetch::twelve_data_keys(
+        &ctx.client,
+        &namespace,
+        pipeline
+            .sources
+            .twelve_data
+            .as_ref()
+            .and_then(|t| t.api_keys_secret.as_ref()),
+    )
+    .await;
+    progress.budget = Some(budget::verdict(
+        &wanted.runtime,
+        &keys,
+        Utc::now().date_naive(),
+    ));
     // Workloads before topics: a suspend must take effect even while Kafka is away.
     let children = apply::all(&ctx.client, &namespace, &wanted).await?;
     progress.observed = Some(observe(&pipeline, &children));

@@ -9,6 +9,9 @@ pub const DEGRADED: &str = "Degraded";
 pub const SUSPENDED: &str = "Suspended";
 /// True when a worker role is not deployed because the spec lacks something it needs.
 pub const ROLES_OMITTED: &str = "RolesOmitted";
+/// True when the schedules spend more Twelve Data credits a day than the keys allow (a
+/// warning: the pipeline runs, and its collection falls behind).
+pub const BUDGET_INSUFFICIENT: &str = "BudgetInsufficient";
 
 /// A condition as computed now.
 #[derive(Clone, Debug, PartialEq, Eq)]

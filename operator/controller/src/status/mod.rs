@@ -7,7 +7,11 @@ pub mod observe;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use optionsflow_api::crd::pipeline::{OmittedRoleStatus, OptionsPipelineStatus, TopicStatus};
 
-use conditions::{DEGRADED, PROGRESSING, READY, ROLES_OMITTED, SUSPENDED, Wanted, merge};
+use conditions::{
+    BUDGET_INSUFFICIENT, DEGRADED, PROGRESSING, READY, ROLES_OMITTED, SUSPENDED, Wanted, merge,
+};
+
+use crate::budget::Verdict;
 pub use observe::{Children, Observed, observe};
 
 /// A problem that keeps the pipeline from being what it says: invalid spec, a failed step,
@@ -27,6 +31,8 @@ pub struct Inputs {
     pub symbols: Option<u32>,
     /// Roles not deployed, when the pipeline validated.
     pub omitted: Option<Vec<OmittedRoleStatus>>,
+    /// Provider demand against the budget, when the pipeline validated.
+    pub budget: Option<Verdict>,
     /// Children, when they were applied this time.
     pub observed: Option<Observed>,
     /// Topics, when Kafka answered.
@@ -85,7 +91,26 @@ pub fn compute(
     let ready = !inputs.suspended && degraded.is_none() && workers_ready && !topics.is_empty();
     let workers = format!("{ready_pods}/{desired_pods}");
 
-    let wanted = vec![
+    // What was not assessed this time keeps its last verdict.
+    let budget = inputs
+        .budget
+        .map(|v| Wanted::new(BUDGET_INSUFFICIENT, v.insufficient, v.reason, v.message));
+    let budget = budget.or_else(|| {
+        previous
+            .conditions
+            .as_ref()?
+            .iter()
+            .find(|c| c.type_ == BUDGET_INSUFFICIENT)
+            .map(|c| {
+                Wanted::new(
+                    BUDGET_INSUFFICIENT,
+                    c.status == "True",
+                    c.reason.clone(),
+                    c.message.clone(),
+                )
+            })
+    });
+    let mut wanted = vec![
         if ready {
             Wanted::new(
                 READY,
@@ -156,6 +181,7 @@ pub fn compute(
             Wanted::new(SUSPENDED, false, "Active", "spec.suspend is false")
         },
     ];
+    wanted.extend(budget);
     let phase = if inputs.suspended {
         "Suspended"
     } else if degraded.is_some() {

@@ -33,6 +33,7 @@ fn inputs(ready_pods: i32, topics_ready: bool) -> Inputs {
         suspended: false,
         symbols: Some(13),
         omitted: Some(Vec::new()),
+        budget: None,
         observed: Some(Observed {
             roles: roles(ready_pods, 2),
             ..Observed::default()

@@ -14,9 +14,7 @@ use crate::retry::Backoff;
 use crate::sources::ProviderError;
 use crate::sources::twelvedata::{Interval, MAX_OUTPUTSIZE, Range, SymbolOutcome};
 
-/// Trading days per history request: below the 5,000-bar cap with room for the extra day the
-/// client asks for (see `twelvedata::Range::Window`).
-pub const HISTORY_WINDOW_DAYS: usize = 4000;
+pub use optionsflow_api::collection::HISTORY_WINDOW_DAYS;
 impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     /// Without an API key nothing can be asked of Twelve Data: say so for every symbol.
     async fn without_keys(

@@ -9,7 +9,6 @@
 //! [`summary`]; otherwise it runs each dataset on its schedule until Ctrl-C.
 
 pub mod rounds;
-pub mod schedule;
 pub mod summary;
 
 use std::io::Write;
@@ -36,8 +35,8 @@ use crate::runtime::config::{LoadError, load};
 use crate::runtime::metrics::Metrics;
 use crate::sinks::db::{Database, DbError};
 use crate::sinks::objects::{ObjectStore, folder::Folder as FolderStore};
+use optionsflow_api::schedule::ScheduleError;
 use rounds::{Rounds, Stages, once_at};
-use schedule::ScheduleError;
 use summary::Summary;
 
 /// The sample config, compiled in so that `local` works from any folder.

@@ -9,12 +9,12 @@ use optionsflow_api::{Dataset, Envelope, MessageOrigin, RuntimeConfig, SchemaId,
 use tokio_util::sync::CancellationToken;
 
 use super::LocalError;
-use super::schedule::Schedule;
 use crate::budget::gate::SoloIo;
 use crate::bus::local::LocalBus;
 use crate::market::calendar;
 use crate::roles::collect::collector::{Collector, TaskContext};
 use crate::roles::trigger::{self, Decision};
+use optionsflow_api::schedule::Schedule;
 
 /// When a one-off round collects: now during a session (or up to ten minutes after its
 /// close, so intraday still counts it), else ten minutes after the last close.

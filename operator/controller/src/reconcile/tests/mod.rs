@@ -703,3 +703,61 @@ async fn roles_the_spec_does_not_provide_for_are_omitted_said_so_and_pruned() {
          set spec.sinks.s3; api needs a database: set spec.sinks.postgres"
     );
 }
+
+#[tokio::test]
+async fn the_budget_condition_weighs_the_schedules_against_the_keys() {
+    let h = harness(json!({}));
+    h.reconcile().await.unwrap();
+    let budget = condition(&h.status(), "BudgetInsufficient").clone();
+    assert_eq!(
+        (budget["status"].as_str(), budget["reason"].as_str()),
+        (Some("True"), Some("NoApiKeys"))
+    );
+
+    // Two keys of 40 credits a day: daily 2 + intraday 27 runs × 2 symbols = 56 fits.
+    h.api.put(
+        "/api/v1/namespaces/research/secrets",
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "twelvedata", "namespace": "research"},
+               "data": {"keys": "a2V5LW9uZSxrZXktdHdv"}}),
+    );
+    h.edit(
+        PIPELINES,
+        "small",
+        json!({"spec": {"sources": {"twelveData": {
+            "apiKeysSecret": {"name": "twelvedata", "key": "keys"},
+            "budget": {"perDay": 40}}}}}),
+    );
+    h.reconcile().await.unwrap();
+    let budget = condition(&h.status(), "BudgetInsufficient").clone();
+    assert_eq!(budget["status"], "False", "{budget}");
+    assert!(
+        budget["message"].as_str().unwrap().contains(
+            "56 Twelve Data credits a trading day: daily 2 (1 runs × 2 symbols), \
+                       intraday 54 (27 runs × 2 symbols), within 2 keys × 40 a day = 80"
+        ),
+        "{budget}"
+    );
+
+    // One key: 40 < 56, a warning, and the pipeline is not Degraded for it.
+    h.api.put(
+        "/api/v1/namespaces/research/secrets",
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "twelvedata", "namespace": "research"},
+               "data": {"keys": "a2V5LW9uZQ=="}}),
+    );
+    h.reconcile().await.unwrap();
+    let status = h.status();
+    let budget = condition(&status, "BudgetInsufficient");
+    assert_eq!(
+        (budget["status"].as_str(), budget["reason"].as_str()),
+        (Some("True"), Some("BudgetInsufficient"))
+    );
+    assert!(
+        budget["message"]
+            .as_str()
+            .unwrap()
+            .contains("but 1 keys × 40 a day = 40")
+    );
+    assert_eq!(condition(&status, "Degraded")["status"], "False");
+}

@@ -1,7 +1,7 @@
 //! Five-field cron schedules (`minute hour day-of-month month day-of-week`, or `@hourly`,
 //! `@daily`, `@weekly`, `@monthly`, `@yearly`) read in a time zone, as Kubernetes CronJobs
 //! read the same `schedule` and `timeZone` fields of the pipeline. `local` uses them to run
-//! each dataset when the cluster would.
+//! each dataset when the cluster would; the operator, to count a dataset's runs in a day.
 //!
 //! As in cron, when both day fields are restricted a day matching either one fires.
 
