@@ -3,11 +3,16 @@
 //! `configMapKeyRef`, `fieldRef`) from the Secrets and ConfigMaps it would see, and write its
 //! ConfigMap volumes as files.
 //!
-//! The one liberty taken: a volume mounted at `/etc/x` is written under a folder of the
-//! test's (`<root>/etc/x`), and every environment value that names a path under a mount
-//! path is rewritten to match. Everything else is exactly the container's: its command, its
-//! args, its variables, and a pod that would not start (a Secret or key missing and not
-//! optional) is an error, as `CreateContainerConfigError` is.
+//! The liberties taken, both where a real pod differs from a process on one machine:
+//! - a volume mounted at `/etc/x` is written under a folder of the test's (`<root>/etc/x`),
+//!   and every environment value that names a path under a mount path is rewritten to match;
+//! - with [`Prepared::remap_ports`], pods that would each have their own network namespace
+//!   share the test's: each container port gets a free port of its own on 127.0.0.1, and
+//!   environment values `0.0.0.0:<containerPort>` follow it.
+//!
+//! Everything else is exactly the container's: its command, its args, its variables, and a
+//! pod that would not start (a Secret or key missing and not optional) is an error, as
+//! `CreateContainerConfigError` is.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +39,25 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Gives each of the container's ports a free loopback port (see the module's note);
+    /// returns container port → host port.
+    pub fn remap_ports(&mut self, container: &Container) -> BTreeMap<i32, u16> {
+        let map: BTreeMap<i32, u16> = container
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| (p.container_port, crate::tansu::free_port()))
+            .collect();
+        for value in self.env.values_mut() {
+            for (inside, outside) in &map {
+                if *value == format!("0.0.0.0:{inside}") {
+                    *value = format!("127.0.0.1:{outside}");
+                }
+            }
+        }
+        map
+    }
+
     /// A command running `binary` in place of the container's program, with exactly its
     /// args and environment (nothing inherited but `PATH`).
     pub fn command(&self, binary: &Path) -> Command {

@@ -5,6 +5,7 @@
 //! - [`fake`]: local HTTP servers speaking Twelve Data's, Yahoo's and Cboe's exact formats,
 //!   errors and rate limits included, which record every request they answer;
 //! - [`data`]: the deterministic market data those servers serve;
+//! - [`fake_api`]: an in-memory Kubernetes API server for the operator's reconcile;
 //! - [`kubelet`]: a container of the operator's output, resolved as a kubelet would;
 //! - [`process`]: worker processes with their logs kept for failure reports;
 //! - [`postgres`]: a database per test, or a private PostgreSQL server to stop and start;
@@ -14,6 +15,7 @@
 
 pub mod data;
 pub mod fake;
+pub mod fake_api;
 pub mod influx;
 pub mod kafka;
 pub mod kubelet;

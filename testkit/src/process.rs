@@ -18,16 +18,21 @@ impl Worker {
         env: &[(&str, &str)],
         log_dir: &Path,
     ) -> Worker {
-        let log = log_dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).expect("a log file");
         let mut command = Command::new(binary);
-        command
-            .args(args)
-            .stdout(Stdio::from(file.try_clone().expect("log file")))
-            .stderr(Stdio::from(file));
+        command.args(args);
         for (k, v) in env {
             command.env(k, v);
         }
+        Worker::spawn_command(name, command, log_dir)
+    }
+
+    /// Spawns a command made elsewhere (a pod's, say), its output in `<log_dir>/<name>.log`.
+    pub fn spawn_command(name: &str, mut command: Command, log_dir: &Path) -> Worker {
+        let log = log_dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("a log file");
+        command
+            .stdout(Stdio::from(file.try_clone().expect("log file")))
+            .stderr(Stdio::from(file));
         let child = command.spawn().expect("the worker starts");
         Worker {
             name: name.to_owned(),

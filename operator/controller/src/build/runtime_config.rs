@@ -62,7 +62,7 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
         }
     }
 
-    let sinks = Sinks {
+    let mut sinks = Sinks {
         postgres: p.sinks.postgres.as_ref().map(|_| PostgresSink {
             url_env: secrets::DATABASE_URL.into(),
         }),
@@ -88,6 +88,14 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
         }),
         ..Sinks::default()
     };
+    if let Some(s3) = &p.sinks.s3 {
+        if let Some(bytes) = s3.max_file_bytes {
+            sinks.files.max_bytes = bytes;
+        }
+        if let Some(seconds) = s3.max_file_age_seconds {
+            sinks.files.max_age_seconds = seconds;
+        }
+    }
 
     let plan = |d: Dataset| p.datasets.get(&d);
     let (enabled, symbols, schedule, zone) = parts(plan(Dataset::Daily));

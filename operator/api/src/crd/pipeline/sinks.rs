@@ -78,4 +78,13 @@ pub struct S3Spec {
     /// identity when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<String>,
+    /// A file is closed and uploaded once it holds this many bytes of CSV (default 64 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1024))]
+    pub max_file_bytes: Option<u64>,
+    /// ... or once its first record is this many seconds old (default 300): how late a file
+    /// lands at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub max_file_age_seconds: Option<u64>,
 }

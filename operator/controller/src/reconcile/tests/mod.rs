@@ -1,8 +1,6 @@
 //! Reconcile scenarios against an in-memory API server (tower-test), asserting the exact
 //! requests the operator makes and what it writes.
 
-mod fake;
-
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -17,7 +15,7 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::topics::memory::{MemoryAdmin, MemoryAdmins};
 use crate::validate::Settings;
-use fake::{Call, FakeApi};
+use optionsflow_testkit::fake_api::{Call, FakeApi};
 
 const PIPELINES: &str = "/apis/optionsflow.io/v1alpha1/namespaces/research/optionspipelines";
 const SETS: &str = "/apis/optionsflow.io/v1alpha1/namespaces/research/symbolsets";

@@ -1,0 +1,700 @@
+//! The deployed whole, run as a kubelet would. SymbolSets, an OptionsPipeline and its Secrets
+//! go into an in-memory API server; the operator's real reconcile turns them into objects
+//! (and creates the topics on a real broker); every Deployment's replicas then run as
+//! processes of the real worker binary with exactly their container's command, args and
+//! environment (see `optionsflow_testkit::kubelet` for the two liberties: mount paths and
+//! ports); readiness probes are polled and written back as `readyReplicas`; each CronJob's
+//! job template runs once, and the backfill Job. Against tansu, PostgreSQL, moto and the
+//! stand-in providers: rows for every dataset, CSV objects in S3, the API with and without
+//! its token, and a `Ready` pipeline. Then one replica of each role is SIGKILLed in the middle
+//! of a second round and replaced: nothing is lost and nothing duplicated.
+//!
+//! A CronJob pod learns nothing of its schedule from Kubernetes; the harness fires each at a
+//! time its schedule gives on the stand-in providers' trading day, through the trigger's
+//! `OPTIONSFLOW_SCHEDULED_TIME`, as a cluster would on that day.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::America::New_York;
+use common::{WORKER, admin_get, trading_day, wait_for};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Secret};
+use kube::core::DeserializeGuard;
+use kube::runtime::events::{Recorder, Reporter};
+use optionsflow_api::crd::OptionsPipeline;
+use optionsflow_api::schedule::Schedule;
+use optionsflow_api::{Dataset, Role, RuntimeConfig, TopicKind};
+use optionsflow_operator::reconcile::{Context, Retries, reconcile};
+use optionsflow_operator::topics::kafka::KafkaAdmins;
+use optionsflow_operator::validate::Settings;
+use optionsflow_testkit::fake::{cboe, twelvedata};
+use optionsflow_testkit::fake_api::FakeApi;
+use optionsflow_testkit::kafka;
+use optionsflow_testkit::kubelet::Namespace;
+use optionsflow_testkit::moto::Moto;
+use optionsflow_testkit::postgres::{TestDatabase, psql};
+use optionsflow_testkit::process::Worker;
+use optionsflow_testkit::tansu::Tansu;
+use optionsflow_workers::stages::process::Records;
+use optionsflow_workers::stages::write::decode;
+use serde_json::{Value, json};
+
+const NS: &str = "markets";
+const PIPELINE: &str = "e2e";
+const TOKEN: &str = "token-of-the-research-team";
+
+fn collection(plural: &str) -> String {
+    match plural {
+        "optionspipelines" | "symbolsets" => {
+            format!("/apis/optionsflow.io/v1alpha1/namespaces/{NS}/{plural}")
+        }
+        "deployments" => format!("/apis/apps/v1/namespaces/{NS}/deployments"),
+        "cronjobs" | "jobs" => format!("/apis/batch/v1/namespaces/{NS}/{plural}"),
+        _ => format!("/api/v1/namespaces/{NS}/{plural}"),
+    }
+}
+
+/// A pod the harness runs: its process and where its ports went.
+struct Pod {
+    deployment: String,
+    worker: Worker,
+    admin: String,
+    http: Option<String>,
+}
+
+struct Cluster {
+    api: FakeApi,
+    ctx: Arc<Context<KafkaAdmins>>,
+    pods: Vec<Pod>,
+    dir: tempfile::TempDir,
+    restarts: usize,
+}
+
+impl Cluster {
+    fn objects<T: serde::de::DeserializeOwned>(&self, plural: &str) -> Vec<T> {
+        let c = collection(plural);
+        self.api
+            .names(&c)
+            .iter()
+            .map(|n| serde_json::from_value(self.api.get(&c, n).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// The namespace as a kubelet sees it now.
+    fn namespace(&self) -> Namespace {
+        let mut ns = Namespace {
+            name: NS.into(),
+            ..Namespace::default()
+        };
+        for s in self.objects::<Secret>("secrets") {
+            ns.secrets.insert(s.metadata.name.clone().unwrap(), s);
+        }
+        for m in self.objects::<ConfigMap>("configmaps") {
+            ns.config_maps.insert(m.metadata.name.clone().unwrap(), m);
+        }
+        ns
+    }
+
+    async fn reconcile(&self) {
+        let object: DeserializeGuard<OptionsPipeline> = serde_json::from_value(
+            self.api
+                .get(&collection("optionspipelines"), PIPELINE)
+                .unwrap(),
+        )
+        .unwrap();
+        reconcile(Arc::new(object), self.ctx.clone())
+            .await
+            .expect("the reconcile succeeds");
+    }
+
+    fn status(&self) -> Value {
+        self.api
+            .get(&collection("optionspipelines"), PIPELINE)
+            .unwrap()["status"]
+            .clone()
+    }
+
+    /// Starts one pod of a Deployment, as its ReplicaSet would.
+    fn start_pod(&mut self, deployment: &Deployment, name: &str) {
+        let spec = deployment
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .clone()
+            .unwrap();
+        let container = &spec.containers[0];
+        let root = self.dir.path().join(name);
+        let mut prepared = self
+            .namespace()
+            .prepare(&spec, container, name, &root)
+            .unwrap_or_else(|e| panic!("{name} cannot start: {e}"));
+        assert_eq!(prepared.program, optionsflow_api::role::WORKER_PROGRAM);
+        let ports = prepared.remap_ports(container);
+        let port_of = |name: &str| {
+            let inside = container
+                .ports
+                .iter()
+                .flatten()
+                .find(|p| p.name.as_deref() == Some(name))?
+                .container_port;
+            Some(format!("127.0.0.1:{}", ports[&inside]))
+        };
+        let mut command = prepared.command(Path::new(WORKER));
+        command.env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn");
+        self.pods.push(Pod {
+            deployment: deployment.metadata.name.clone().unwrap(),
+            worker: Worker::spawn_command(name, command, self.dir.path()),
+            admin: port_of("admin").expect("an admin port"),
+            http: port_of("http"),
+        });
+    }
+
+    /// Every replica of every Deployment: the first of each, then once those are ready and
+    /// in their groups, the rest. tansu keeps a dead group leader (docs/testing.md), so the
+    /// kills below hit a later replica, and the order makes sure it is not the leader.
+    fn start_deployments(&mut self) {
+        let deployments = self.objects::<Deployment>("deployments");
+        let max = deployments
+            .iter()
+            .map(|d| d.spec.as_ref().unwrap().replicas.unwrap_or(1))
+            .max()
+            .unwrap_or(0);
+        for i in 0..max {
+            for d in &deployments {
+                if i < d.spec.as_ref().unwrap().replicas.unwrap_or(1) {
+                    let name = format!("{}-{i}", d.metadata.name.as_deref().unwrap());
+                    self.start_pod(d, &name);
+                }
+            }
+            let workers = self.workers();
+            wait_for("the pods ready", Duration::from_secs(120), &workers, || {
+                self.pods.iter().all(Cluster::ready)
+            });
+            std::thread::sleep(Duration::from_secs(3));
+        }
+    }
+
+    fn ready(pod: &Pod) -> bool {
+        admin_get(&pod.admin, "/readyz").is_some_and(|(s, _)| s == 200)
+    }
+
+    /// Polls every pod's readiness probe until all pass, then writes each Deployment's
+    /// `readyReplicas` as the Deployment controller would.
+    fn wait_ready_and_report(&self) {
+        let workers: Vec<&Worker> = self.pods.iter().map(|p| &p.worker).collect();
+        wait_for(
+            "every pod ready",
+            Duration::from_secs(180),
+            &workers,
+            || self.pods.iter().all(Cluster::ready),
+        );
+        let c = collection("deployments");
+        for name in self.api.names(&c) {
+            let ready = self
+                .pods
+                .iter()
+                .filter(|p| p.deployment == name && Cluster::ready(p))
+                .count();
+            let mut d = self.api.get(&c, &name).unwrap();
+            let replicas = d["spec"]["replicas"].clone();
+            d["status"] = json!({"replicas": replicas, "readyReplicas": ready,
+                                 "availableReplicas": ready, "observedGeneration": 1});
+            self.api.put(&c, d);
+        }
+    }
+
+    /// Runs a Job's pod to completion with its logical time set to `at`.
+    fn run_job(&self, what: &str, pod: &PodSpec, at: DateTime<Utc>) {
+        let container = &pod.containers[0];
+        let root = self.dir.path().join(what);
+        let prepared = self
+            .namespace()
+            .prepare(pod, container, what, &root)
+            .unwrap_or_else(|e| panic!("{what} cannot start: {e}"));
+        let out = prepared
+            .command(Path::new(WORKER))
+            .env("OPTIONSFLOW_SCHEDULED_TIME", at.to_rfc3339())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.contains("published"),
+            "{what}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Fires every CronJob once on the trading day, at its first run at or after `after`
+    /// (New York), and records the run in its status as the CronJob controller would.
+    fn fire_cron_jobs(&self, after: NaiveTime) {
+        let c = collection("cronjobs");
+        for cron in self.objects::<CronJob>("cronjobs") {
+            let spec = cron.spec.as_ref().unwrap();
+            let schedule =
+                Schedule::parse(&spec.schedule, spec.time_zone.as_deref().unwrap()).unwrap();
+            let from = New_York
+                .from_local_datetime(&trading_day().and_time(after))
+                .unwrap()
+                .with_timezone(&Utc);
+            let at = schedule
+                .next_after(from - chrono::Duration::seconds(1))
+                .unwrap();
+            let pod = spec
+                .job_template
+                .spec
+                .as_ref()
+                .unwrap()
+                .template
+                .spec
+                .clone()
+                .unwrap();
+            let name = cron.metadata.name.clone().unwrap();
+            self.run_job(&format!("{name}-{}", at.timestamp()), &pod, at);
+            let mut object = self.api.get(&c, &name).unwrap();
+            object["status"] = json!({"lastScheduleTime": at.to_rfc3339(),
+                                      "lastSuccessfulTime": at.to_rfc3339()});
+            self.api.put(&c, object);
+        }
+    }
+
+    /// SIGKILLs the last-started pod of every Deployment and starts its replacement.
+    fn kill_one_of_each(&mut self) {
+        let mut killed = BTreeSet::new();
+        for pod in self.pods.iter_mut().rev() {
+            if killed.insert(pod.deployment.clone()) {
+                pod.worker.kill();
+            }
+        }
+        self.pods
+            .retain(|p| !killed.contains(&p.deployment) || Cluster::alive(p));
+        self.restarts += 1;
+        for d in self.objects::<Deployment>("deployments") {
+            let name = format!("{}-r{}", d.metadata.name.as_deref().unwrap(), self.restarts);
+            self.start_pod(&d, &name);
+        }
+    }
+
+    fn alive(pod: &Pod) -> bool {
+        admin_get(&pod.admin, "/healthz").is_some()
+    }
+
+    fn workers(&self) -> Vec<&Worker> {
+        self.pods.iter().map(|p| &p.worker).collect()
+    }
+}
+
+/// What a consuming role's group has not committed yet: `group topic/partition committed/end`.
+fn lag(bootstrap: &str, config: &RuntimeConfig) -> Vec<String> {
+    let topics = config.topics();
+    let raw: Vec<TopicKind> = Dataset::ALL.iter().map(|d| TopicKind::raw(*d)).collect();
+    let processed: Vec<TopicKind> = Dataset::ALL
+        .iter()
+        .map(|d| TopicKind::processed(*d))
+        .collect();
+    let groups = [
+        (Role::Collector, vec![TopicKind::TaskQueue]),
+        (Role::Processor, raw),
+        (Role::DbWriter, processed.clone()),
+        (Role::FileWriter, processed),
+    ];
+    let mut behind = Vec::new();
+    for (role, kinds) in &groups {
+        for kind in kinds {
+            let topic = topics.name(*kind);
+            let ends = kafka::counts(bootstrap, &topic);
+            let committed = kafka::committed(bootstrap, &topics.consumer_group(*role), &topic);
+            for (p, end) in ends {
+                let at = committed.get(&p).copied().unwrap_or(-1);
+                if end > 0 && at < end {
+                    behind.push(format!("{role} {topic}/{p} {at}/{end}"));
+                }
+            }
+        }
+    }
+    behind
+}
+
+/// Messages on the processed topics of the scheduled datasets.
+fn processed_messages(bootstrap: &str, config: &RuntimeConfig) -> i64 {
+    [Dataset::Daily, Dataset::Intraday, Dataset::Options]
+        .iter()
+        .map(|d| {
+            let topic = config.topics().name(TopicKind::processed(*d));
+            kafka::counts(bootstrap, &topic).values().sum::<i64>()
+        })
+        .sum()
+}
+
+/// Waits until every group has committed everything, and `also` holds.
+fn settle(
+    cluster: &Cluster,
+    bootstrap: &str,
+    config: &RuntimeConfig,
+    what: &str,
+    also: impl Fn() -> bool,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let behind = lag(bootstrap, config);
+        if behind.is_empty() && also() {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let logs: Vec<String> = cluster
+                .pods
+                .iter()
+                .map(|p| {
+                    format!(
+                        "----- {} -----\n{}",
+                        p.worker.name,
+                        common::head_and_tail(&p.worker.log(), 15)
+                    )
+                })
+                .collect();
+            panic!("{what}: still behind: {behind:?}\n{}", logs.join("\n"));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The primary keys of every record on the processed topics, per table.
+fn published_keys(
+    bootstrap: &str,
+    config: &RuntimeConfig,
+) -> BTreeMap<&'static str, BTreeSet<String>> {
+    let mut keys: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    for dataset in Dataset::ALL {
+        let topic = config.topics().name(TopicKind::processed(dataset));
+        for record in kafka::read_all(bootstrap, &topic, Duration::from_secs(30)) {
+            let incoming = decode(&serde_json::to_vec(&record.value).unwrap(), dataset)
+                .expect("processed messages decode");
+            match incoming.records {
+                Records::Bars(batch) => {
+                    for b in batch.records {
+                        let (table, key) = if dataset == Dataset::Intraday {
+                            (
+                                "intraday_bars",
+                                format!("{}|{}", b.symbol, b.bar_time.timestamp()),
+                            )
+                        } else {
+                            ("daily_bars", format!("{}|{}", b.symbol, b.trade_date))
+                        };
+                        keys.entry(table).or_default().insert(key);
+                    }
+                }
+                Records::Quotes(batch) => {
+                    for q in batch.records {
+                        keys.entry("option_quotes").or_default().insert(format!(
+                            "{}|{}",
+                            q.contract,
+                            q.snapshot_time.timestamp()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    keys
+}
+
+fn stored_keys(url: &str) -> BTreeMap<&'static str, BTreeSet<String>> {
+    let rows =
+        |sql: &str| -> BTreeSet<String> { psql(url, sql).lines().map(str::to_owned).collect() };
+    BTreeMap::from([
+        (
+            "daily_bars",
+            rows("SELECT symbol || '|' || trade_date FROM daily_bars"),
+        ),
+        (
+            "intraday_bars",
+            rows(
+                "SELECT symbol || '|' || floor(extract(epoch FROM bar_time))::bigint FROM intraday_bars",
+            ),
+        ),
+        (
+            "option_quotes",
+            rows(
+                "SELECT contract || '|' || floor(extract(epoch FROM snapshot_time))::bigint FROM option_quotes",
+            ),
+        ),
+    ])
+}
+
+fn count(url: &str, sql: &str) -> i64 {
+    psql(url, sql).parse().unwrap()
+}
+
+/// The printer columns of `kubectl get optionspipelines`, from the CRD's JSONPaths.
+fn kubectl_get_line(status: &Value) -> String {
+    let ready = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .map(|c| c["status"].as_str().unwrap().to_owned())
+        .unwrap_or_default();
+    format!(
+        "NAME   READY   PHASE   SYMBOLS   WORKERS   LAST OPTIONS FETCH\n{PIPELINE}    {ready}    {}   {}         {}     {}",
+        status["phase"].as_str().unwrap_or_default(),
+        status["symbols"],
+        status["workers"].as_str().unwrap_or_default(),
+        status["lastOptionsFetch"].as_str().unwrap_or_default(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_kills() {
+    // The parts a cluster would have: Kafka, PostgreSQL, S3, and the providers.
+    let tansu = Tansu::start();
+    let database = TestDatabase::create("deployed");
+    let moto = Moto::start();
+    let bucket = reqwest::Client::new()
+        .put(format!("{}/lake", moto.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert!(bucket.status().is_success());
+    let day = trading_day();
+    let td = twelvedata::FakeTwelveData::start(twelvedata::Config::free_plan(
+        &["key-one", "key-two"],
+        day,
+    ))
+    .await;
+    let cboe = cboe::FakeCboe::start(cboe::Config::new(day)).await;
+
+    // What a user applies.
+    let api = FakeApi::default();
+    api.put(
+        &collection("symbolsets"),
+        json!({"apiVersion": "optionsflow.io/v1alpha1", "kind": "SymbolSet",
+               "metadata": {"name": "watchlist", "namespace": NS},
+               "spec": {"symbols": ["SPY", "AAPL"]}}),
+    );
+    let secret = |name: &str, data: Value| {
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": name, "namespace": NS}, "stringData": data})
+    };
+    for s in [
+        secret("twelvedata", json!({"api-keys": "key-one,key-two"})),
+        secret("db", json!({"url": database.url})),
+        secret(
+            "s3",
+            json!({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}),
+        ),
+        secret(
+            "api",
+            json!({"tokens": format!("{TOKEN}\nanother-token\n")}),
+        ),
+    ] {
+        api.put(&collection("secrets"), s);
+    }
+    api.put(
+        &collection("optionspipelines"),
+        json!({"apiVersion": "optionsflow.io/v1alpha1", "kind": "OptionsPipeline",
+               "metadata": {"name": PIPELINE, "namespace": NS},
+               "spec": {
+                 "symbolSets": ["watchlist"],
+                 "datasets": {
+                   "historical": {"startDate": "2026-06-01"},
+                   "options": {"source": "cboe", "horizonDays": 30}},
+                 "sources": {
+                   "twelveData": {"apiKeysSecret": {"name": "twelvedata", "key": "api-keys"},
+                                  "baseUrl": td.url()},
+                   "cboe": {"baseUrl": cboe.url()}},
+                 "kafka": {"bootstrapServers": tansu.bootstrap(), "replicationFactor": 1},
+                 "sinks": {
+                   "postgres": {"urlSecret": {"name": "db", "key": "url"}},
+                   "s3": {"bucket": "lake", "prefix": "market/", "endpoint": moto.endpoint(),
+                          "pathStyle": true, "credentialsSecret": "s3",
+                          "maxFileAgeSeconds": 2}},
+                 "api": {"tokensSecret": {"name": "api", "key": "tokens"}}}}),
+    );
+
+    // The operator.
+    let client = api.client();
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        settings: Settings {
+            worker_image: "optionsflow-worker:e2e".into(),
+        },
+        admins: KafkaAdmins::new(Duration::from_secs(10)),
+        recorder: Recorder::new(
+            client,
+            Reporter {
+                controller: "optionsflow-operator".into(),
+                instance: Some("e2e".into()),
+            },
+        ),
+        metrics: optionsflow_operator::metrics::Metrics::new(),
+        leading: Arc::new(AtomicBool::new(true)),
+        retries: Retries::default(),
+    });
+    let mut cluster = Cluster {
+        api,
+        ctx,
+        pods: Vec::new(),
+        dir: tempfile::tempdir().unwrap(),
+        restarts: 0,
+    };
+    cluster.reconcile().await;
+    let status = cluster.status();
+    assert_eq!(status["phase"], "Progressing", "{status}");
+    assert_eq!(status["topics"].as_array().unwrap().len(), 11, "{status}");
+    let config = RuntimeConfig::from_json(
+        cluster.objects::<ConfigMap>("configmaps")[0]
+            .data
+            .as_ref()
+            .unwrap()["runtime.json"]
+            .as_str(),
+    )
+    .unwrap();
+
+    // The kubelet: every replica of every Deployment, ready, reported.
+    cluster.start_deployments();
+    assert_eq!(cluster.pods.len(), 10, "5 roles × 2 replicas");
+    cluster.wait_ready_and_report();
+    cluster.reconcile().await;
+
+    // The schedules: each CronJob once, in the afternoon session; the backfill Job.
+    cluster.fire_cron_jobs(NaiveTime::from_hms_opt(15, 0, 0).unwrap());
+    let after_close = New_York
+        .from_local_datetime(&day.and_hms_opt(17, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    for job in cluster.objects::<Job>("jobs") {
+        let pod = job.spec.as_ref().unwrap().template.spec.clone().unwrap();
+        cluster.run_job(job.metadata.name.as_deref().unwrap(), &pod, after_close);
+        let c = collection("jobs");
+        let mut object = cluster
+            .api
+            .get(&c, job.metadata.name.as_deref().unwrap())
+            .unwrap();
+        object["status"] = json!({"succeeded": 1});
+        cluster.api.put(&c, object);
+    }
+
+    let url = database.url.clone();
+    let bootstrap = tansu.bootstrap();
+    let historical_before = day - chrono::Duration::days(60);
+    wait_for(
+        "rows of every dataset in PostgreSQL",
+        Duration::from_secs(300),
+        &cluster.workers(),
+        || {
+            count(
+                &url,
+                &format!("SELECT count(*) FROM daily_bars WHERE trade_date = '{day}'"),
+            ) >= 2
+                && count(
+                    &url,
+                    &format!(
+                        "SELECT count(*) FROM daily_bars WHERE trade_date < '{historical_before}'"
+                    ),
+                ) > 0
+                && count(&url, "SELECT count(*) FROM intraday_bars") > 0
+                && count(&url, "SELECT count(DISTINCT underlying) FROM option_quotes") == 2
+        },
+    );
+    settle(&cluster, &bootstrap, &config, "the first round", || true);
+
+    // CSV files in S3, one folder per dataset.
+    let listing = reqwest::get(format!(
+        "{}/lake?list-type=2&prefix=market/",
+        moto.endpoint()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    for folder in Dataset::ALL.map(Dataset::as_str) {
+        assert!(
+            listing.contains(&format!("<Key>market/{folder}")),
+            "no {folder} files in {listing}"
+        );
+    }
+
+    // The API, with the token from the Secret and without.
+    let api_pod = cluster
+        .pods
+        .iter()
+        .find(|p| p.http.is_some())
+        .expect("an api pod");
+    let symbols = format!("http://{}/api/v1/symbols", api_pod.http.as_ref().unwrap());
+    let with = reqwest::Client::new()
+        .get(&symbols)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), 200);
+    let body = with.text().await.unwrap();
+    assert!(body.contains("SPY") && body.contains("AAPL"), "{body}");
+    let without = reqwest::get(&symbols).await.unwrap();
+    assert_eq!(without.status(), 401);
+
+    // The pipeline says Ready, with its printer columns filled.
+    cluster.reconcile().await;
+    let status = cluster.status();
+    assert_eq!(status["phase"], "Ready", "{status}");
+    assert_eq!(status["workers"], "10/10");
+    assert_eq!(status["symbols"], 2);
+    assert!(status["lastOptionsFetch"].is_string(), "{status}");
+    assert_eq!(status["backfill"]["state"], "Succeeded");
+    println!("{}", kubectl_get_line(&status));
+
+    // A second round, and one replica of each role killed in the middle of it.
+    // The stand-in providers serve the same day again, so the round re-delivers what is
+    // stored: it must all be consumed and must change nothing.
+    let before = stored_keys(&url);
+    let messages_before = processed_messages(&bootstrap, &config);
+    cluster.fire_cron_jobs(NaiveTime::from_hms_opt(15, 40, 0).unwrap());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.kill_one_of_each();
+    cluster.wait_ready_and_report();
+    settle(&cluster, &bootstrap, &config, "the second round", || {
+        processed_messages(&bootstrap, &config) >= 2 * messages_before
+    });
+
+    // Nothing lost: every record published is stored; nothing duplicated: nothing else is.
+    let published = published_keys(&bootstrap, &config);
+    let stored = stored_keys(&url);
+    for (table, keys) in &published {
+        assert_eq!(
+            stored[table].len(),
+            keys.len(),
+            "{table}: {} stored, {} published",
+            stored[table].len(),
+            keys.len()
+        );
+        assert_eq!(&stored[table], keys, "{table}");
+        assert!(before[table].is_subset(keys));
+    }
+    let letters = kafka::read_all(
+        &bootstrap,
+        &config.topics().name(TopicKind::DeadLetter),
+        Duration::from_secs(5),
+    );
+    for letter in &letters {
+        let text = letter.value.to_string();
+        assert!(
+            !text.contains("rejected_by_postgresql"),
+            "a write was refused: {text}"
+        );
+    }
+    cluster.reconcile().await;
+    println!("{}", kubectl_get_line(&cluster.status()));
+    for pod in &cluster.pods {
+        println!("pod {} (admin {})", pod.worker.name, pod.admin);
+    }
+}
