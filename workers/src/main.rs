@@ -31,7 +31,7 @@ struct Cli {
     /// Parse the arguments, read the config and check that everything the command needs is
     /// there (the environment variables it names, a database, a file store, API tokens), then
     /// exit without starting.
-    #[arg(long, global = true, env = "OPTIONSFLOW_CHECK")]
+    #[arg(long, global = true, env = env::CHECK)]
     check: bool,
     #[command(subcommand)]
     command: Command,

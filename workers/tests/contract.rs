@@ -84,7 +84,7 @@ fn check(ns: &Namespace, what: &str, pod: &PodSpec) -> Result<String, String> {
     }
     let out = prepared
         .command(Path::new(WORKER))
-        .env("OPTIONSFLOW_CHECK", "true")
+        .env(optionsflow_api::role::env::CHECK, "true")
         .output()
         .unwrap();
     let said = format!(

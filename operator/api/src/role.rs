@@ -22,6 +22,8 @@ pub mod env {
     pub const LISTEN: &str = "OPTIONSFLOW_LISTEN";
     /// The api role's bearer tokens, separated by commas or line breaks.
     pub const API_TOKENS: &str = "OPTIONSFLOW_API_TOKENS";
+    /// `true`: check arguments, config and environment, then exit without starting.
+    pub const CHECK: &str = "OPTIONSFLOW_CHECK";
 }
 
 /// A long-running worker role: one Deployment on Kubernetes, one task in `local`.
