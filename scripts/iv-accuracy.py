@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""How exact are optionsflow's implied volatilities? (DESIGN section 7)
+"""How exact are optionsflow's implied volatilities? (docs/targets.md)
 
 Draws a broad random set of European options, prices each exactly with mpmath (40 digits),
 rounds the price to a double as any real price is, and finds the exact implied volatility
@@ -10,8 +10,8 @@ plus half an ulp of the volatility, since the answer is a double as well): the b
 double-precision solver can promise.
 
 By default the rate and the dividend yield are zero, so the inputs are exactly Black's
-(forward = spot, no discounting) and the check measures the solver, as the budget in DESIGN
-section 7 does. `--with-rates` measures the whole BSM path, where rounding the forward and
+(forward = spot, no discounting) and the check measures the solver, as the target in
+docs/targets.md does. `--with-rates` measures the whole BSM path, where rounding the forward and
 the discount factor to doubles adds errors of their own.
 
     scripts/iv-accuracy.py --worker target/release/optionsflow-worker --cases 20000

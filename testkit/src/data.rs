@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
-/// NYSE full closures 2024–2028 (shared/reference/data-sources.md), so the fakes leave
+/// NYSE full closures 2024–2028 (docs/market-data.md), so the fakes leave
 /// holidays out of their series the way Twelve Data does.
 const CLOSED: &[&str] = &[
     "2024-01-01",

@@ -2,7 +2,7 @@
 //!
 //! Reports records per second for parse + clean + enrich (implied volatility and Greeks
 //! included) of one 12,000-contract Cboe chain and of 1,000,000 Yahoo-shaped records, and
-//! implied volatilities per second. Targets are in DESIGN section 7; docs/processing.md
+//! implied volatilities per second. Targets are in docs/targets.md; docs/processing.md
 //! keeps the figures measured.
 
 use std::hint::black_box;

@@ -7,7 +7,7 @@
 //! and 4 concurrent writers (`write-db` runs one per assigned partition, each with its own
 //! underlyings, as here); then the same rows again (every row conflicts and nothing changes:
 //! a redelivery); then `psql \copy` of the same rows into the same emptied table. Prints
-//! rows/s and the ratio to COPY. The target (DESIGN section 7) is at least 70 % of COPY;
+//! rows/s and the ratio to COPY. The target (docs/targets.md) is at least 70 % of COPY;
 //! docs/storage.md keeps the figures.
 
 use std::io::Write as _;

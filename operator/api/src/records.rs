@@ -1,5 +1,6 @@
 //! The typed records the processor publishes on the `processed-*` topics, one batch per raw
-//! message, and that the writers store. Field names are the column names of DESIGN section 5.
+//! message, and that the writers store. Field names are the column names
+//! of docs/storage.md.
 //!
 //! Every value is derived from the raw message alone (the snapshot time is the raw message's
 //! `fetchedAt`), so replaying a raw message publishes an identical batch and the writers'

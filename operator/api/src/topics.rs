@@ -1,7 +1,7 @@
 //! Kafka names: every topic and consumer group of a pipeline is computed here, and only here.
 //!
 //! A pipeline's topics share a prefix, by default `<namespace>.<pipeline>.`, so several
-//! pipelines can share one cluster. The suffixes are fixed (DESIGN section 4).
+//! pipelines can share one cluster. The suffixes are fixed (docs/messages.md).
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 //! Local stand-ins for the providers' HTTP APIs. Each speaks its provider's exact format
-//! (shared/reference/data-sources.md), errors included, and records what it answered.
+//! (docs/market-data.md), errors included, and records what it answered.
 
 pub mod cboe;
 pub mod twelvedata;

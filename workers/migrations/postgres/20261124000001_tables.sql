@@ -1,4 +1,4 @@
--- optionsflow's tables (DESIGN section 5). Natural primary keys make every write an
+-- optionsflow's tables (docs/storage.md). Natural primary keys make every write an
 -- idempotent upsert: a redelivered message changes nothing.
 -- `right` is a keyword in SQL: quote it ("right") in queries.
 -- Symbols and contracts are ASCII and compare by bytes (COLLATE "C"): cheaper index

@@ -324,7 +324,7 @@ mod tests {
             .collect()
     }
 
-    // Every date in shared/reference/data-sources.md section 5.4.
+    // Every date in docs/market-data.md ("The NYSE calendar").
     #[test]
     fn closures_2025() {
         assert_eq!(

@@ -1,5 +1,5 @@
 //! Provider clients, one folder per provider. Each client speaks its provider's exact format
-//! (shared/reference/data-sources.md) and turns every failure into a [`ProviderError`] that
+//! (docs/market-data.md) and turns every failure into a [`ProviderError`] that
 //! says which provider, which symbol and what was wrong.
 //!
 //! Clients make requests; they do not decide how often. Budgets, retries and backoff live in

@@ -1,5 +1,5 @@
 //! Black-Scholes-Merton with a continuous dividend yield: prices, implied volatility and
-//! Greeks of European options (shared/reference/data-sources.md section 6).
+//! Greeks of European options (docs/market-data.md, docs/processing.md).
 //!
 //! Implied volatility is Peter Jäckel's "Let's Be Rational" from the `implied-vol` crate
 //! (MIT), which works on undiscounted Black prices: a BSM price is divided by the discount

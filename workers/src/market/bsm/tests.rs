@@ -25,7 +25,7 @@ fn py_vollib_doctest_price() {
     close(price(&call, 0.2).unwrap(), 5.876024, 5e-7);
 }
 
-/// The check values of shared/reference/data-sources.md section 6.2.
+/// The check values of docs/market-data.md.
 #[test]
 fn reference_prices_and_greeks() {
     let call = inputs(100.0, 105.0, 30.0 / 365.0, 0.045, 0.01, OptionRight::Call);

@@ -1,7 +1,7 @@
 //! Records as CSV (RFC 4180: a header row, CRLF line ends, fields quoted when they hold a
 //! comma, a quote or a line break), the format of the files the file writer stores.
 //!
-//! Columns are the table columns of DESIGN section 5, in the same order (bar files have the
+//! Columns are the table columns (docs/storage.md), in the same order (bar files have the
 //! `interval` column of `intraday_bars`, so all bar files share one layout). Times are UTC
 //! RFC 3339 with a `Z`, dates `YYYY-MM-DD`, missing values empty, flags joined with `;`.
 

@@ -1,4 +1,4 @@
-//! The names of the file writer's objects (DESIGN section 5):
+//! The names of the file writer's objects (docs/storage.md):
 //! `<prefix>/<dataset>/date=YYYY-MM-DD/<topic>-<partition>-<first offset>-<last offset>.csv`.
 //!
 //! The name comes from the offsets of the batch, so uploading the same batch again replaces
