@@ -122,22 +122,12 @@ impl Namespace {
             } else if let Some(from) = &var.value_from {
                 if let Some(r) = &from.secret_key_ref {
                     let value = self.secret(&r.name, &r.key);
-                    if value.is_none() && !r.optional.unwrap_or(false) {
-                        return Err(format!(
-                            "{}: Secret {}/{} key {} not found (CreateContainerConfigError)",
-                            var.name, self.name, r.name, r.key
-                        ));
-                    }
-                    value
+                    let what = format!("Secret {}/{} key {}", self.name, r.name, r.key);
+                    required(&var.name, &what, value, r.optional)?
                 } else if let Some(r) = &from.config_map_key_ref {
                     let value = self.config_map(&r.name, &r.key);
-                    if value.is_none() && !r.optional.unwrap_or(false) {
-                        return Err(format!(
-                            "{}: ConfigMap {}/{} key {} not found",
-                            var.name, self.name, r.name, r.key
-                        ));
-                    }
-                    value
+                    let what = format!("ConfigMap {}/{} key {}", self.name, r.name, r.key);
+                    required(&var.name, &what, value, r.optional)?
                 } else if let Some(r) = &from.field_ref {
                     Some(match r.field_path.as_str() {
                         "metadata.name" => pod_name.to_owned(),
@@ -172,6 +162,21 @@ impl Namespace {
             env,
         })
     }
+}
+
+/// A referenced value: a missing one that is not optional keeps the pod from starting.
+fn required(
+    variable: &str,
+    what: &str,
+    value: Option<String>,
+    optional: Option<bool>,
+) -> Result<Option<String>, String> {
+    if value.is_none() && !optional.unwrap_or(false) {
+        return Err(format!(
+            "{variable}: {what} not found (CreateContainerConfigError)"
+        ));
+    }
+    Ok(value)
 }
 
 /// A value naming a path under a mount path, moved to where the mount was written.

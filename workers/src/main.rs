@@ -390,10 +390,10 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
                 tokens_file: tokens_file.as_deref(),
                 no_auth,
             };
-            let Some((config, Some(access))) = prepare(Role::Api, &config.config, check, given)?
-            else {
+            let Some((config, access)) = prepare(Role::Api, &config.config, check, given)? else {
                 return Ok(());
             };
+            let access = access.expect("the api needs API tokens, so its checks say who may call");
             runtime().block_on(async {
                 serve::run(config, listen, access, run.options(), shutdown::on_signal()).await
             })?;

@@ -26,7 +26,7 @@ use chrono_tz::America::New_York;
 use common::{WORKER, admin_get, trading_day, wait_for};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec, Secret};
 use kube::core::DeserializeGuard;
 use kube::runtime::events::{Recorder, Reporter};
 use optionsflow_api::crd::OptionsPipeline;
@@ -124,14 +124,7 @@ impl Cluster {
 
     /// Starts one pod of a Deployment, as its ReplicaSet would.
     fn start_pod(&mut self, deployment: &Deployment, name: &str) {
-        let spec = deployment
-            .spec
-            .as_ref()
-            .unwrap()
-            .template
-            .spec
-            .clone()
-            .unwrap();
+        let spec = pod_spec(&deployment.spec.as_ref().unwrap().template);
         let container = &spec.containers[0];
         let root = self.dir.path().join(name);
         let mut prepared = self
@@ -249,15 +242,7 @@ impl Cluster {
             let at = schedule
                 .next_after(from - chrono::Duration::seconds(1))
                 .unwrap();
-            let pod = spec
-                .job_template
-                .spec
-                .as_ref()
-                .unwrap()
-                .template
-                .spec
-                .clone()
-                .unwrap();
+            let pod = pod_spec(&spec.job_template.spec.as_ref().unwrap().template);
             let name = cron.metadata.name.clone().unwrap();
             self.run_job(&format!("{name}-{}", at.timestamp()), &pod, at);
             let mut object = self.api.get(&c, &name).unwrap();
@@ -291,6 +276,10 @@ impl Cluster {
     fn workers(&self) -> Vec<&Worker> {
         self.pods.iter().map(|p| &p.worker).collect()
     }
+}
+
+fn pod_spec(template: &PodTemplateSpec) -> PodSpec {
+    template.spec.clone().expect("a pod template has a spec")
 }
 
 /// What a consuming role's group has not committed yet: `group topic/partition committed/end`.
@@ -572,7 +561,7 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
         .unwrap()
         .with_timezone(&Utc);
     for job in cluster.objects::<Job>("jobs") {
-        let pod = job.spec.as_ref().unwrap().template.spec.clone().unwrap();
+        let pod = pod_spec(&job.spec.as_ref().unwrap().template);
         cluster.run_job(job.metadata.name.as_deref().unwrap(), &pod, after_close);
         let c = collection("jobs");
         let mut object = cluster

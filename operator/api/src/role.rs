@@ -24,6 +24,15 @@ pub mod env {
     pub const API_TOKENS: &str = "OPTIONSFLOW_API_TOKENS";
     /// `true`: check arguments, config and environment, then exit without starting.
     pub const CHECK: &str = "OPTIONSFLOW_CHECK";
+
+    /// The values of a variable that holds several (Twelve Data keys, API tokens): separated
+    /// by commas or line breaks, as a Secret's key holds them, trimmed, empty ones skipped.
+    pub fn items(value: &str) -> impl Iterator<Item = &str> {
+        value
+            .split([',', '\n', '\r'])
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// A long-running worker role: one Deployment on Kubernetes, one task in `local`.
@@ -115,11 +124,6 @@ impl Role {
     pub const fn serves_http(self) -> bool {
         matches!(self, Role::Api)
     }
-
-    /// The role a subcommand runs, if it runs one.
-    pub fn of_subcommand(subcommand: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.subcommand() == subcommand)
-    }
 }
 
 impl fmt::Display for Role {
@@ -145,13 +149,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_and_subcommands_are_unique_and_map_back() {
+    fn names_and_subcommands_are_unique() {
         let names: std::collections::BTreeSet<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        let subcommands: std::collections::BTreeSet<_> =
+            Role::ALL.iter().map(|r| r.subcommand()).collect();
         assert_eq!(names.len(), Role::ALL.len());
-        for role in Role::ALL {
-            assert_eq!(Role::of_subcommand(role.subcommand()), Some(role));
-        }
-        assert_eq!(Role::of_subcommand("trigger"), None);
+        assert_eq!(subcommands.len(), Role::ALL.len());
+    }
+
+    #[test]
+    fn several_values_split_on_commas_and_line_breaks() {
+        let items: Vec<&str> = env::items(" a, b ,,c\r\nd\n\n").collect();
+        assert_eq!(items, ["a", "b", "c", "d"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!
 //! As in cron, when both day fields are restricted a day matching either one fires.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,12 +154,6 @@ fn field(text: &str, low: u32, high: u32) -> Option<u64> {
         }
     }
     Some(set)
-}
-
-/// The time of day of `at` in `zone`, for people ("16:30").
-pub fn clock(at: DateTime<Utc>, zone: &Tz) -> String {
-    let local = at.with_timezone(zone);
-    format!("{:02}:{:02}", local.hour(), local.minute())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! is judged on its worse season.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::{America::New_York, Tz};
+use chrono_tz::America::New_York;
 use optionsflow_api::collection::{
     CREDITS_PER_SYMBOL, HISTORY_WINDOW_DAYS, INTRADAY_GRACE_MINUTES, REGULAR_CLOSE, REGULAR_OPEN,
 };
@@ -17,7 +17,10 @@ use optionsflow_api::schedule::Schedule;
 use optionsflow_api::{Dataset, RuntimeConfig};
 
 /// Regular full sessions (no holiday, no early close) in winter and summer time.
-const SAMPLE_DAYS: [(i32, u32, u32); 2] = [(2026, 1, 13), (2026, 7, 14)];
+fn sample_days() -> [NaiveDate; 2] {
+    [(2026, 1, 13), (2026, 7, 14)]
+        .map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("a date"))
+}
 
 /// The Twelve Data keys a pipeline has.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +36,7 @@ pub enum Keys {
 impl Keys {
     /// Counts the keys in a Secret's value, as the collector splits it.
     pub fn in_value(value: &str) -> Keys {
-        Keys::Count(value.split(',').filter(|k| !k.trim().is_empty()).count())
+        Keys::Count(optionsflow_api::role::env::items(value).count())
     }
 }
 
@@ -77,9 +80,9 @@ pub fn demand(config: &RuntimeConfig, today: NaiveDate) -> Demand {
         let Ok(schedule) = Schedule::parse(schedule, common.time_zone) else {
             continue;
         };
-        let runs = SAMPLE_DAYS
-            .iter()
-            .map(|(y, m, d)| runs_on(&schedule, dataset, NaiveDate::from_ymd_opt(*y, *m, *d)))
+        let runs = sample_days()
+            .into_iter()
+            .map(|day| runs_on(&schedule, dataset, day))
             .max()
             .unwrap_or(0);
         let symbols = common.symbols.len() as u64;
@@ -201,11 +204,14 @@ pub fn assess(demand: &Demand, keys: &Keys, per_key_per_day: Option<u32>) -> Ver
 }
 
 /// Runs on `day` (New York) that collect, as the trigger decides.
-fn runs_on(schedule: &Schedule, dataset: Dataset, day: Option<NaiveDate>) -> u64 {
-    let Some(day) = day else { return 0 };
+fn runs_on(schedule: &Schedule, dataset: Dataset, day: NaiveDate) -> u64 {
     let at = |(h, m): (u32, u32)| -> DateTime<Utc> {
         let naive = day.and_hms_opt(h, m, 0).expect("valid time");
-        ny(&naive)
+        New_York
+            .from_local_datetime(&naive)
+            .earliest()
+            .expect("sample days have no DST switch")
+            .with_timezone(&Utc)
     };
     let (from, to) = match dataset {
         Dataset::Intraday => (
@@ -222,14 +228,6 @@ fn runs_on(schedule: &Schedule, dataset: Dataset, day: Option<NaiveDate>) -> u64
         cursor = next;
     }
     runs
-}
-
-fn ny(naive: &chrono::NaiveDateTime) -> DateTime<Utc> {
-    let zone: Tz = New_York;
-    zone.from_local_datetime(naive)
-        .earliest()
-        .expect("sample days have no DST switch")
-        .with_timezone(&Utc)
 }
 
 /// Credits of one full history run: a request per symbol per window of trading days.

@@ -169,6 +169,15 @@ fn the_runtime_config_is_what_the_workers_expect() {
         "DATABASE_URL"
     );
     assert!(config.sinks.s3.as_ref().unwrap().path_style);
+    assert_eq!(config.sinks.files.max_age_seconds, 300, "the default");
+
+    let quick = sample(|p| {
+        let s3 = p.spec.sinks.as_mut().unwrap().s3.as_mut().unwrap();
+        s3.max_file_age_seconds = Some(2);
+        s3.max_file_bytes = Some(1 << 20);
+    });
+    assert_eq!(quick.runtime.sinks.files.max_age_seconds, 2);
+    assert_eq!(quick.runtime.sinks.files.max_bytes, 1 << 20);
 }
 
 #[test]

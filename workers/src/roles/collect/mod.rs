@@ -39,13 +39,10 @@ pub enum CollectError {
     Bus(#[from] BusError),
 }
 
-/// The API keys, from the environment variable the config names (comma-separated).
+/// The API keys, from the environment variable the config names.
 pub fn api_keys(config: &RuntimeConfig) -> Vec<String> {
-    std::env::var(&config.sources.twelve_data.api_keys_env)
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
+    let value = std::env::var(&config.sources.twelve_data.api_keys_env).unwrap_or_default();
+    optionsflow_api::role::env::items(&value)
         .map(str::to_owned)
         .collect()
 }

@@ -218,7 +218,7 @@ pub fn access(
         text.push('\n');
         text.push_str(&file);
     }
-    let tokens = text.split([',', '\n', '\r']).map(str::to_owned);
+    let tokens = optionsflow_api::role::env::items(&text).map(str::to_owned);
     match Access::tokens(tokens) {
         Access::Tokens(t) if t.is_empty() => Err(ServeError::NoTokens),
         access => Ok(access),
