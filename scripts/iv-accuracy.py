@@ -11,12 +11,18 @@ double-precision solver can promise.
 
 By default the rate and the dividend yield are zero, so the inputs are exactly Black's
 (forward = spot, no discounting) and the check measures the solver, as the target in
-docs/targets.md does. `--with-rates` measures the whole BSM path, where rounding the forward and
-the discount factor to doubles adds errors of their own.
+docs/targets.md does. `--with-rates` measures the whole BSM path, where the forward and the discount factor
+must be formed without adding errors of their own.
 
     scripts/iv-accuracy.py --worker target/release/optionsflow-worker --cases 20000
 
-Exits non-zero if the share of cases within the bound is below --min-share.
+It also checks the floor: for in-the-money options it takes the double just below and the
+double just above the exact European floor D*(F - K) (or D*(K - F)). The one below has no
+volatility in exact arithmetic, so it must come back `below_intrinsic`; the one above must
+not (`--floor-cases`, with rates).
+
+Exits non-zero if the share of cases within the bound is below --min-share, or if any price
+below the exact floor gets a volatility.
 """
 
 import argparse
@@ -89,6 +95,43 @@ def cases(n, seed, with_rates):
     return out
 
 
+def floor_cases(n, seed):
+    """In-the-money options and the doubles either side of their exact European floor."""
+    rng = random.Random(seed + 1)
+    out = []
+    while len(out) < 2 * n:
+        s = 100.0
+        call = rng.random() < 0.5
+        k = s * math.exp(rng.uniform(-0.5, -0.01) if call else rng.uniform(0.01, 0.5))
+        t = math.exp(rng.uniform(math.log(1 / 365), math.log(2.0)))
+        r = rng.uniform(0.0, 0.08)
+        q = rng.uniform(0.0, 0.05)
+        ms, mk, mt, mr, mq = (mp.mpf(x) for x in (s, k, t, r, q))
+        floor = (ms * mp.exp(-mq * mt) - mk * mp.exp(-mr * mt)) * (1 if call else -1)
+        if floor <= 0:
+            continue
+        near = float(floor)
+        below = near if mp.mpf(near) < floor else math.nextafter(near, 0.0)
+        above = near if mp.mpf(near) > floor else math.nextafter(near, math.inf)
+        out.append((s, k, t, r, q, call, below, True))
+        out.append((s, k, t, r, q, call, above, False))
+    return out
+
+
+def run_worker(worker, drawn):
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["spot", "strike", "years", "rate", "dividend_yield", "right", "price"])
+    for s, k, t, r, q, call, p, *_ in drawn:
+        writer.writerow([repr(s), repr(k), repr(t), repr(r), repr(q), "call" if call else "put", repr(p)])
+    result = subprocess.run(
+        [worker, "greeks"], input=text.getvalue(), capture_output=True, text=True, check=True
+    )
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == len(drawn), (len(rows), len(drawn))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", required=True, help="the optionsflow-worker binary")
@@ -96,24 +139,21 @@ def main():
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--min-share", type=float, default=0.995)
     parser.add_argument(
+        "--floor-cases",
+        type=int,
+        default=0,
+        help="in-the-money options priced one double either side of the exact European floor",
+    )
+    parser.add_argument(
         "--with-rates",
         action="store_true",
-        help="draw non-zero rates and dividend yields: the forward and the discount factor are"
-        " then rounded to doubles too, which costs more than the price's own rounding",
+        help="draw non-zero rates and dividend yields, so the forward and the discount factor"
+        " must be formed without rounding errors larger than the price's own",
     )
     args = parser.parse_args()
 
     drawn = cases(args.cases, args.seed, args.with_rates)
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["spot", "strike", "years", "rate", "dividend_yield", "right", "price"])
-    for s, k, t, r, q, call, p in drawn:
-        writer.writerow([repr(s), repr(k), repr(t), repr(r), repr(q), "call" if call else "put", repr(p)])
-    result = subprocess.run(
-        [args.worker, "greeks"], input=text.getvalue(), capture_output=True, text=True, check=True
-    )
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == len(drawn), (len(rows), len(drawn))
+    rows = run_worker(args.worker, drawn)
 
     within, missing, worst = 0, 0, 0.0
     for (s, k, t, r, q, call, p), row in zip(drawn, rows):
@@ -136,7 +176,21 @@ def main():
         f"{len(drawn)} cases: {within} ({share:.2%}) within 4x the price-rounding error, "
         f"{missing} without an IV; worst {worst:.1f}x"
     )
-    return 0 if share >= args.min_share else 1
+    failed = share < args.min_share
+    if args.floor_cases:
+        floors = floor_cases(args.floor_cases, args.seed)
+        wrong_below, wrong_above = 0, 0
+        for (*_, below), row in zip(floors, run_worker(args.worker, floors)):
+            if below and row["status"] != "below_intrinsic":
+                wrong_below += 1
+            if not below and row["status"] == "below_intrinsic":
+                wrong_above += 1
+        print(
+            f"{len(floors)} prices one double from the exact floor: {wrong_below} below it with a"
+            f" volatility, {wrong_above} above it called below_intrinsic"
+        )
+        failed = failed or wrong_below > 0 or wrong_above > 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -240,8 +240,59 @@ pub struct Quote {
     pub iv: f64,
 }
 
-/// The chain of one expiration: strikes around the spot, a smile, spreads that widen away
-/// from the money.
+/// The stand-in market's risk-free rates by tenor (days, continuously compounded): a
+/// Treasury curve, inverted past three months as in 2024–26. Tests configure the processor
+/// with the same points (`processing.rateCurve`), as a user would with the day's curve.
+pub const RATE_CURVE: [(u32, f64); 4] = [(30, 0.0425), (91, 0.0431), (182, 0.0418), (365, 0.0402)];
+
+/// The curve's rate `days` out: linear between points, flat beyond the ends (the
+/// processor's convention for `rateCurve`).
+pub fn rate(days: f64) -> f64 {
+    match RATE_CURVE.iter().position(|(d, _)| f64::from(*d) >= days) {
+        None => RATE_CURVE[RATE_CURVE.len() - 1].1,
+        Some(0) => RATE_CURVE[0].1,
+        Some(i) => {
+            let ((d0, r0), (d1, r1)) = (RATE_CURVE[i - 1], RATE_CURVE[i]);
+            r0 + (days - f64::from(d0)) / f64::from(d1 - d0) * (r1 - r0)
+        }
+    }
+}
+
+/// Every underlying pays a continuous dividend yield, 0.3 % to 2.8 % a year, fixed per symbol.
+pub fn dividend_yield(symbol: &str) -> f64 {
+    0.003 + (seed(&[symbol, "dividend"]) % 2_500) as f64 / 100_000.0
+}
+
+/// Years from `today`'s close to `expiry`'s close, the stand-in's pricing convention
+/// (whole days over 365; at least a day).
+pub fn years(today: NaiveDate, expiry: NaiveDate) -> f64 {
+    ((expiry - today).num_days().max(1) as f64) / 365.0
+}
+
+/// The true forward of `symbol`'s `expiry` seen from `today` at spot `spot`:
+/// `S·e^((r−q)T)`, the forward every chain price is built on.
+pub fn forward(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> f64 {
+    let t = years(today, expiry);
+    spot * ((rate(t * 365.0) - dividend_yield(symbol)) * t).exp()
+}
+
+/// Underlyings whose options trade in pennies at every price (the Penny Interval
+/// Program's three ETFs); every other class trades in pennies below $3 and nickels above.
+pub const PENNY_EVERYWHERE: [&str; 3] = ["SPY", "QQQ", "IWM"];
+
+/// The quoting increment of `symbol`'s options at `price`.
+pub fn tick(symbol: &str, price: f64) -> f64 {
+    if price < 3.0 || PENNY_EVERYWHERE.contains(&symbol) {
+        0.01
+    } else {
+        0.05
+    }
+}
+
+/// The chain of one expiration: strikes around the spot, a smile, and European
+/// Black-Scholes-Merton values with the symbol's dividend yield and the curve's rate,
+/// rounded to the tick as mids; bid and ask are whole ticks either side, wider away from
+/// the money.
 pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Vec<Quote> {
     let step = if spot < 50.0 {
         1.0
@@ -251,7 +302,9 @@ pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Ve
         5.0
     };
     let center = (spot / step).round() * step;
-    let years = ((expiry - today).num_days().max(1) as f64) / 365.0;
+    let years = years(today, expiry);
+    let discount = (-rate(years * 365.0) * years).exp();
+    let forward = forward(symbol, today, expiry, spot);
     let mut rng = Rng::new(seed(&[symbol, "chain", &expiry.to_string()]));
     let mut out = Vec::new();
     for i in -10i32..=10 {
@@ -259,14 +312,18 @@ pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Ve
         if strike <= 0.0 {
             continue;
         }
+        let moneyness = (strike / forward).ln();
+        let iv =
+            0.22 + 0.35 * moneyness * moneyness - 0.08 * moneyness + 0.02 / (1.0 + years * 12.0);
         for call in [true, false] {
-            let moneyness = (strike / spot).ln();
-            let iv = 0.22 + 0.35 * moneyness * moneyness - 0.08 * moneyness
-                + 0.02 / (1.0 + years * 12.0);
-            let value = black_scholes(call, spot, strike, years, 0.04, iv).max(0.01);
-            let half = (0.01 + value * 0.02).min(0.5);
-            let bid = ((value - half) * 100.0).round() / 100.0;
-            let ask = ((value + half) * 100.0).round() / 100.0;
+            let value = black(call, forward, strike, years, discount, iv);
+            let tick = tick(symbol, value);
+            let mid_ticks = (value / tick).round().max(1.0);
+            // Half the spread in ticks: one at the money, more away from it and for dear
+            // contracts.
+            let half_ticks = (1.0 + (moneyness.abs() * 20.0).floor() + value * 0.01 / tick).round();
+            let bid_ticks = (mid_ticks - half_ticks).max(0.0);
+            let ask_ticks = mid_ticks + half_ticks;
             out.push(Quote {
                 symbol: format!(
                     "{}{}{}{:08}",
@@ -278,9 +335,9 @@ pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Ve
                 expiry,
                 call,
                 strike,
-                bid: bid.max(0.0),
-                ask,
-                last: ((value * (1.0 + (rng.unit() - 0.5) * 0.05)) * 100.0).round() / 100.0,
+                bid: cents(bid_ticks * tick),
+                ask: cents(ask_ticks * tick),
+                last: cents((value * (1.0 + (rng.unit() - 0.5) * 0.05)).max(0.01)),
                 volume: rng.next_u64() % 5_000,
                 open_interest: rng.next_u64() % 50_000,
                 iv,
@@ -290,30 +347,46 @@ pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Ve
     out
 }
 
-fn black_scholes(call: bool, s: f64, k: f64, t: f64, r: f64, sigma: f64) -> f64 {
-    let d1 = ((s / k).ln() + (r + sigma * sigma / 2.0) * t) / (sigma * t.sqrt());
-    let d2 = d1 - sigma * t.sqrt();
-    let df = (-r * t).exp();
+/// A price as a provider writes it: the nearest cent, as a double.
+fn cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Black's price of a European option on forward `f`, discounted by `d`. The stand-in's own
+/// formula, with musl's `erfc` (the `libm` crate): independent of the processor's solver.
+pub fn black(call: bool, f: f64, k: f64, t: f64, d: f64, sigma: f64) -> f64 {
+    let v = sigma * t.sqrt();
+    let d1 = (f / k).ln() / v + v / 2.0;
+    let d2 = d1 - v;
     if call {
-        s * norm_cdf(d1) - k * df * norm_cdf(d2)
+        d * (f * norm_cdf(d1) - k * norm_cdf(d2))
     } else {
-        k * df * norm_cdf(-d2) - s * norm_cdf(-d1)
+        d * (k * norm_cdf(-d2) - f * norm_cdf(-d1))
     }
 }
 
-/// Good to about 1e-7, plenty for fake quotes.
-fn norm_cdf(x: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs() / std::f64::consts::SQRT_2);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-(x * x) / 2.0).exp();
-    if x >= 0.0 {
-        0.5 * (1.0 + erf)
-    } else {
-        0.5 * (1.0 - erf)
+/// The standard normal distribution function, to double precision in both tails.
+pub fn norm_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// The volatility at which [`black`] gives `price`: bisection in log-volatility, slow and
+/// certain. `None` outside the prices any volatility gives.
+pub fn implied_vol(call: bool, f: f64, k: f64, t: f64, d: f64, price: f64) -> Option<f64> {
+    let (mut lo, mut hi) = (1e-4f64.ln(), 5f64.ln());
+    let at = |s: f64| black(call, f, k, t, d, s);
+    if !(at(lo.exp()) < price && price < at(hi.exp())) {
+        return None;
     }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if at(mid.exp()) < price {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some((0.5 * (lo + hi)).exp())
 }
 
 #[cfg(test)]
@@ -345,11 +418,49 @@ mod tests {
     }
 
     #[test]
-    fn chains_quote_both_sides() {
-        let c = chain("XYZ", d("2026-11-24"), d("2026-12-18"), 101.3);
+    fn chains_quote_both_sides_on_ticks_around_european_values() {
+        let (today, expiry, spot) = (d("2026-11-24"), d("2026-12-18"), 101.3);
+        let c = chain("XYZ", today, expiry, spot);
         assert_eq!(c.len(), 42);
         assert!(c.iter().all(|q| q.ask > q.bid && q.bid >= 0.0));
         assert_eq!(c[0].symbol.len(), "XYZ261218C00000000".len());
-        assert!((norm_cdf(1.96) - 0.975).abs() < 1e-4);
+        // Parity against the true forward, within the ticks' rounding.
+        let f = forward("XYZ", today, expiry, spot);
+        let t = years(today, expiry);
+        let discount = (-rate(t * 365.0) * t).exp();
+        for pair in c.chunks(2) {
+            let mid = |q: &Quote| (q.bid + q.ask) / 2.0;
+            let (call, put) = (&pair[0], &pair[1]);
+            if call.bid == 0.0 || put.bid == 0.0 {
+                continue;
+            }
+            let parity = discount * (f - call.strike);
+            assert!(
+                (mid(call) - mid(put) - parity).abs() <= 0.05 + 1e-9,
+                "{call:?} {put:?}"
+            );
+        }
+        assert!(
+            f < spot * (1.0 + 0.05 * t),
+            "a dividend yield pulls the forward down"
+        );
+    }
+
+    #[test]
+    fn the_reference_formula_and_its_inverse() {
+        assert!((norm_cdf(1.96) - 0.975_002_104_851_780).abs() < 1e-15);
+        assert!((norm_cdf(-10.0) - 7.619_853_024_160_527e-24).abs() < 1e-36);
+        let price = black(true, 100.0, 105.0, 0.25, 0.99, 0.3);
+        let iv = implied_vol(true, 100.0, 105.0, 0.25, 0.99, price).unwrap();
+        assert!((iv - 0.3).abs() < 1e-12, "{iv}");
+        assert_eq!(implied_vol(false, 100.0, 105.0, 0.25, 0.99, 1e9), None);
+    }
+
+    #[test]
+    fn the_curve_is_interpolated_and_flat_beyond() {
+        assert_eq!(rate(1.0), 0.0425);
+        assert!((rate(60.5) - (0.0425 + 0.0006 / 2.0)).abs() < 1e-12);
+        assert_eq!(rate(900.0), 0.0402);
+        assert!((0.003..0.028).contains(&dividend_yield("SPY")));
     }
 }

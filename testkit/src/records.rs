@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use optionsflow_api::records::{
-    BarInterval, BarRecord, Batch, IvStatus, OptionQuoteRecord, OptionRight, QualityFlag,
+    BarInterval, BarRecord, Batch, Exercise, IvStatus, OptionQuoteRecord, OptionRight, QualityFlag,
 };
 use optionsflow_api::{Dataset, Envelope, MessageOrigin, SchemaId, Source};
 
@@ -58,7 +58,8 @@ pub fn quotes(underlying: &str, n: u32, count: usize) -> Vec<OptionQuoteRecord> 
                 mid,
                 spread: bid.zip(ask).map(|(b, a)| a - b),
                 moneyness: Some(strike / 60.25),
-                log_moneyness: Some((strike / 60.25f64).ln()),
+                log_moneyness: Some((strike / 60.45f64).ln()),
+                forward: Some(60.45),
                 years_to_expiry: 0.1 + (i % 8) as f64 / 52.0,
                 rate: 0.04,
                 dividend_yield: 0.005,
@@ -72,6 +73,12 @@ pub fn quotes(underlying: &str, n: u32, count: usize) -> Vec<OptionQuoteRecord> 
                     IvStatus::Ok
                 } else {
                     IvStatus::NoPrice
+                },
+                otm: Some((right == OptionRight::Call) == (strike >= 60.45)),
+                exercise: if i % 2 == 0 {
+                    Exercise::American
+                } else {
+                    Exercise::European
                 },
                 source: Source::Yahoo,
                 flags,

@@ -19,6 +19,8 @@ async fn every_task_arrives_keyed_by_symbol_even_when_a_collector_dies() {
         s.config.sources.twelve_data.budget.per_window = 1000;
         s.config.sources.twelve_data.symbols_per_task = 2;
         s.config.sources.yahoo.budget.per_window = 1000;
+        // Not about politeness: a Yahoo without a per-second limit.
+        s.yahoo.limit_per_second = None;
         s.config.datasets.daily.symbols = as_symbols(&daily);
         s.config.datasets.options.symbols = as_symbols(&options);
     })

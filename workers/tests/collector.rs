@@ -355,6 +355,8 @@ async fn sigterm_finishes_the_task_commits_and_leaves_the_group() {
     let h = Harness::start(|s| {
         s.yahoo.latency = Duration::from_millis(300);
         s.config.sources.yahoo.budget.per_window = 1000;
+        // Not about politeness: a Yahoo without a per-second limit.
+        s.yahoo.limit_per_second = None;
         s.config.datasets.options.symbols = as_symbols(&["IBM"]);
     })
     .await;
@@ -391,6 +393,8 @@ async fn a_broker_that_goes_away_loses_nothing() {
     let mut h = Harness::start_persistent(|s| {
         s.yahoo.latency = Duration::from_millis(150);
         s.config.sources.yahoo.budget.per_window = 1000;
+        // Not about politeness: a Yahoo without a per-second limit.
+        s.yahoo.limit_per_second = None;
         s.config.datasets.options.symbols = as_symbols(&["IBM", "MSFT", "QQQ", "SPY"]);
     })
     .await;

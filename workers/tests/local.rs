@@ -346,7 +346,14 @@ async fn api_answers(url: &str, quotes: u64) {
         .filter_map(|p| Some((p["log_moneyness"].as_f64()?, p["otm_iv"].as_f64()?)))
         .collect();
     assert!(points.len() > 10);
-    let low = points.iter().find(|(m, _)| *m < -0.05).unwrap().1;
+    // The furthest out-of-the-money put with an IV (an American smile has none where the
+    // put has no bid).
+    let low = points
+        .iter()
+        .filter(|(m, _)| *m < -0.01)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("out-of-the-money puts in the smile")
+        .1;
     let atm = points
         .iter()
         .min_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
@@ -459,6 +466,7 @@ fn page_shows_the_chain_the_smile_and_the_bars(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
+    use optionsflow_testkit::data;
     use optionsflow_testkit::fake::{cboe, twelvedata, yahoo};
     use optionsflow_workers::market::calendar;
     use optionsflow_workers::roles::local::rounds::once_at;
@@ -470,6 +478,9 @@ async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
     td_config.window_seconds = 5;
     let mut y_config = yahoo::Config::new(today);
     y_config.window_seconds = 5;
+    // Yahoo refuses bursts: more than 5 requests in a second get 429. The collector's pace
+    // (10 a window of 5 s, two back to back) must keep every second under it.
+    y_config.limit_per_second = Some(5);
     let td = twelvedata::FakeTwelveData::start(td_config).await;
     let y = yahoo::FakeYahoo::start(y_config).await;
     let c = cboe::FakeCboe::start(cboe::Config::new(today)).await;
@@ -483,20 +494,26 @@ async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
             "datasets": {
                 "daily": {"symbols": ["SPY", "AAPL"]},
                 "intraday": {"symbols": ["SPY"]},
-                "options": {"symbols": ["SPY"], "horizonDays": 30}
+                "options": {"symbols": ["SPY", "AAPL", "QQQ", "IWM"], "horizonDays": 90}
             },
             "sources": {
                 "twelveData": {"baseUrl": td.url(),
                                "budget": {"perWindow": 8, "windowSeconds": 5, "perDay": 800}},
                 "yahoo": {"baseUrl": y.base_url(), "cookieUrl": y.cookie_url(), "crumbUrl": y.crumb_url(),
-                          "budget": {"perWindow": 30, "windowSeconds": 5}},
+                          "budget": {"perWindow": 10, "windowSeconds": 5}},
                 "cboe": {"baseUrl": c.url(), "budget": {"perWindow": 30, "windowSeconds": 5}},
                 "sample": {}
             },
             "sinks": {
                 "sqlite": {"path": "data/live.db"},
                 "folder": {"path": "data/files"}
-            }
+            },
+            // The day's curve, as a user would configure it; no dividend yields: each
+            // expiry's forward must come from the chains themselves.
+            "processing": {"rateCurve": data::RATE_CURVE
+                .iter()
+                .map(|(days, rate)| serde_json::json!({"days": days, "rate": rate}))
+                .collect::<Vec<_>>()}
         })
         .to_string(),
     )
@@ -515,7 +532,8 @@ async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
         .stderr(Stdio::from(file))
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(180);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -523,15 +541,29 @@ async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!(
-                "not done in 120 s:\n{}",
+                "not done in 180 s:\n{}",
                 std::fs::read_to_string(&log).unwrap()
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    let round = started.elapsed();
     let summary = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{summary}");
     assert!(summary.contains("live providers"), "{summary}");
+    let per_second = y.requests_per_second();
+    let requests: u32 = per_second.values().sum();
+    eprintln!(
+        "live round: {:.1} s, {requests} Yahoo requests, busiest second {:?}, {} answered 429",
+        round.as_secs_f64(),
+        per_second.values().max(),
+        y.rate_limited()
+    );
+    assert_eq!(y.rate_limited(), 0, "Yahoo said 429: {per_second:?}");
+    assert!(
+        requests >= 20,
+        "four chains of several expiries: {per_second:?}"
+    );
     assert!(!summary.contains("SAMPLE DATA"), "{summary}");
 
     let pool = sqlx::SqlitePool::connect(&format!(
@@ -555,6 +587,115 @@ async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
         assert!(n > 0, "{table} is empty:\n{summary}");
         assert_eq!((sources, found.as_str()), (1, source), "{table}");
     }
+    implied_vols_match_the_market(&pool, today).await;
     pool.close().await;
     assert!(td.log().len() >= 2, "bars came from the Twelve Data server");
+}
+
+/// The stored implied volatilities against the exact volatility of each mid under the
+/// stand-in market's true forward (every underlying pays a dividend yield the processor was
+/// not told), and call against put at each strike.
+async fn implied_vols_match_the_market(pool: &sqlx::SqlitePool, today: chrono::NaiveDate) {
+    use optionsflow_testkit::data;
+    let rows = sqlx::query(
+        "SELECT underlying, expiry, strike, \"right\", mid, spread, iv, years_to_expiry, forward,
+                vega, flags, otm
+           FROM option_quotes WHERE iv IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(rows.len() > 500, "{} quotes with an IV", rows.len());
+    let mut errors = Vec::new();
+    let mut otm_errors = Vec::new();
+    let mut below_true_floor = 0;
+    let mut forward_errors = Vec::new();
+    // (underlying, expiry, strike) → [(iv, half spread / vega)] for call and put
+    let mut strikes: std::collections::BTreeMap<(String, String, i64), Vec<(f64, f64)>> =
+        Default::default();
+    for row in &rows {
+        let underlying: String = row.get("underlying");
+        let expiry: String = row.get("expiry");
+        let strike: f64 = row.get("strike");
+        let call = row.get::<String, _>("right") == "call";
+        let (mid, spread, iv): (f64, f64, f64) = (row.get("mid"), row.get("spread"), row.get("iv"));
+        let years: f64 = row.get("years_to_expiry");
+        let flags: String = row.get("flags");
+        assert!(
+            !flags.contains("forward_from_yield"),
+            "parity gave every forward: {flags}"
+        );
+        let expiry_date: chrono::NaiveDate = expiry.parse().unwrap();
+        let spot = data::close(&underlying, today);
+        let forward = data::forward(&underlying, today, expiry_date, spot);
+        let stored: f64 = row.get("forward");
+        forward_errors.push((stored - forward).abs() / forward);
+        let otm = row.get::<Option<bool>, _>("otm").expect("a side");
+        // The market's own clock: whole days to the expiry's close, its rate and discount.
+        // The exact volatility there, restated over the stored time to expiry (the same
+        // total variance), is what a processor that knew the true forward would store.
+        let market_years = data::years(today, expiry_date);
+        let market_discount = (-data::rate(market_years * 365.0) * market_years).exp();
+        let Some(exact) =
+            data::implied_vol(call, forward, strike, market_years, market_discount, mid)
+                .map(|v| v * (market_years / years).sqrt())
+        else {
+            // A deep in-the-money mid rounded to the tick can fall below the true forward's
+            // floor, where no volatility exists: the reason smiles use the other side.
+            assert!(
+                !otm,
+                "{underlying} {expiry} {strike}: out-of-the-money mid {mid} has no volatility \
+                 under the true forward {forward} (stored IV {iv}, forward {stored})"
+            );
+            below_true_floor += 1;
+            continue;
+        };
+        if otm {
+            otm_errors.push((iv - exact).abs());
+        }
+        errors.push((iv - exact).abs());
+        let vega: f64 = row.get("vega");
+        strikes
+            .entry((underlying, expiry, (strike * 1000.0) as i64))
+            .or_default()
+            .push((iv, spread / 2.0 / (vega * 100.0)));
+    }
+    let quantile = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * q) as usize]
+    };
+    let (median, p90, worst) = (
+        quantile(&mut errors, 0.5),
+        quantile(&mut errors, 0.9),
+        quantile(&mut errors, 1.0),
+    );
+    let forward_p90 = quantile(&mut forward_errors, 0.9);
+    let (otm_median, otm_p90) = (
+        quantile(&mut otm_errors, 0.5),
+        quantile(&mut otm_errors, 0.9),
+    );
+    let mut disagreements = 0;
+    let mut pairs = 0;
+    for sides in strikes.values().filter(|s| s.len() == 2) {
+        pairs += 1;
+        let allowed = sides[0].1 + sides[1].1;
+        if (sides[0].0 - sides[1].0).abs() > allowed {
+            disagreements += 1;
+        }
+    }
+    eprintln!(
+        "IV against the exact IV of each mid ({} quotes): median {median:.2e}, p90 {p90:.2e}, \
+         worst {worst:.2e}; out of the money ({}): median {otm_median:.2e}, p90 {otm_p90:.2e}; \
+         {below_true_floor} in-the-money mids below the true floor; forward relative error \
+         p90 {forward_p90:.2e}; call and put apart by more than their quotes allow at \
+         {disagreements} of {pairs} strikes",
+        errors.len(),
+        otm_errors.len()
+    );
+    assert!(median <= 2e-4, "median IV error {median}");
+    assert!(p90 <= 2e-3, "90th percentile IV error {p90}");
+    assert_eq!(
+        disagreements, 0,
+        "call and put IVs disagree beyond the spread"
+    );
 }

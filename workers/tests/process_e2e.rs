@@ -458,9 +458,21 @@ async fn raw_messages_become_typed_records_and_nothing_is_lost() {
         misses.len() > 100 && misses[misses.len() / 2] < 0.01,
         "{misses:?}"
     );
+    // TAA's configured yield (1 %) gives way to the one its chain implies: the forward is
+    // the market's, within the ticks' rounding.
     let taa_quote = quotes.iter().find(|q| q["underlying"] == "TAA").unwrap();
-    assert_eq!(taa_quote["dividend_yield"], 0.01);
     assert_eq!(taa_quote["rate"], 0.04);
+    assert!(
+        !taa_quote["flags"]
+            .to_string()
+            .contains("forward_from_yield"),
+        "{taa_quote}"
+    );
+    let expiry: chrono::NaiveDate = taa_quote["expiry"].as_str().unwrap().parse().unwrap();
+    let truth = data::forward("TAA", today, expiry, data::close("TAA", today));
+    let forward = taa_quote["forward"].as_f64().unwrap();
+    assert!((forward / truth - 1.0).abs() < 1e-3, "{forward} vs {truth}");
+    assert_ne!(taa_quote["dividend_yield"], 0.01);
     assert!(
         quotes.iter().any(|q| q["source"] == "cboe"),
         "the Cboe document was processed"

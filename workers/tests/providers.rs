@@ -220,13 +220,21 @@ fn yahoo_client(fake: &yahoo::FakeYahoo) -> YahooClient {
     )
 }
 
+/// The local Yahoo for tests of the client alone: they call it without the budget gate,
+/// so without its pace, and the per-second limit is not what they are about.
+fn yahoo_config() -> yahoo::Config {
+    let mut config = yahoo::Config::new(today());
+    config.limit_per_second = None;
+    config
+}
+
 fn outcomes(fake: &yahoo::FakeYahoo) -> Vec<String> {
     fake.log().into_iter().map(|l| l.outcome).collect()
 }
 
 #[tokio::test]
 async fn yahoo_handshake_then_one_request_per_expiry() {
-    let fake = yahoo::FakeYahoo::start(yahoo::Config::new(today())).await;
+    let fake = yahoo::FakeYahoo::start(yahoo_config()).await;
     let client = yahoo_client(&fake);
     let permits = std::sync::atomic::AtomicU32::new(0);
     let permit = || async {
@@ -262,7 +270,7 @@ async fn yahoo_handshake_then_one_request_per_expiry() {
 
 #[tokio::test]
 async fn yahoo_stale_crumb_gets_one_fresh_handshake() {
-    let fake = yahoo::FakeYahoo::start(yahoo::Config::new(today())).await;
+    let fake = yahoo::FakeYahoo::start(yahoo_config()).await;
     let client = yahoo_client(&fake);
     client.chain("AAPL", None, || async {}).await.unwrap();
     fake.expire_sessions();
@@ -283,7 +291,7 @@ async fn yahoo_stale_crumb_gets_one_fresh_handshake() {
 
 #[tokio::test]
 async fn yahoo_gives_up_after_one_fresh_handshake() {
-    let mut config = yahoo::Config::new(today());
+    let mut config = yahoo_config();
     config.refuse_crumbs = true;
     let fake = yahoo::FakeYahoo::start(config).await;
     let client = yahoo_client(&fake);
@@ -303,9 +311,37 @@ async fn yahoo_gives_up_after_one_fresh_handshake() {
     );
 }
 
+/// Yahoo refusing a burst, and saying when to come back: the error carries `Retry-After`.
+#[tokio::test]
+async fn a_burst_meets_the_per_second_limit_and_its_retry_after() {
+    let mut config = yahoo_config();
+    config.limit_per_second = Some(1);
+    config.retry_after = Some(7);
+    let fake = yahoo::FakeYahoo::start(config).await;
+    let client = yahoo_client(&fake);
+    let mut errors = Vec::new();
+    // The handshake is two requests; within one second the second is refused.
+    for _ in 0..3 {
+        if let Err(e) = client.chain("AAPL", None, || async {}).await {
+            errors.push(e);
+        }
+    }
+    assert!(fake.rate_limited() >= 1, "{:?}", outcomes(&fake));
+    assert!(
+        errors.iter().any(|e| matches!(
+            e,
+            ProviderError::RateLimited {
+                scope: RateScope::After(d),
+                ..
+            } if *d == std::time::Duration::from_secs(7)
+        )),
+        "{errors:?}"
+    );
+}
+
 #[tokio::test]
 async fn yahoo_rate_limits_server_errors_and_unknown_symbols() {
-    let fake = yahoo::FakeYahoo::start(yahoo::Config::new(today())).await;
+    let fake = yahoo::FakeYahoo::start(yahoo_config()).await;
     let client = yahoo_client(&fake);
     fake.fail_next(yahoo::Failure::TooManyRequests);
     let err = client.chain("AAPL", None, || async {}).await.unwrap_err();

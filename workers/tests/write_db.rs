@@ -161,7 +161,10 @@ async fn two_writers_migrating_at_once_both_succeed_and_apply_each_migration_onc
             &db.url,
             "SELECT count(*) FROM _sqlx_migrations WHERE success"
         ),
-        "1"
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+            .unwrap()
+            .count()
+            .to_string()
     );
     assert_eq!(
         psql(
@@ -263,9 +266,10 @@ async fn read_sqlite<R: serde::de::DeserializeOwned>(db: &Database, table: &str)
                         )
                     }
                     "volume" | "open_interest" => serde_json::json!(row.get::<Option<i64>, _>(i)),
+                    "otm" => serde_json::json!(row.get::<Option<bool>, _>(i)),
                     "symbol" | "interval" | "contract" | "underlying" | "root" | "right"
-                    | "iv_status" | "source" | "trade_date" | "expiry" | "bar_time"
-                    | "snapshot_time" => serde_json::json!(row.get::<String, _>(i)),
+                    | "iv_status" | "exercise" | "source" | "trade_date" | "expiry"
+                    | "bar_time" | "snapshot_time" => serde_json::json!(row.get::<String, _>(i)),
                     _ => serde_json::json!(row.get::<Option<f64>, _>(i)),
                 };
                 object.insert(name.to_owned(), value);

@@ -481,6 +481,7 @@ fn csv_row_to_json(header: &[String], row: &csv::StringRecord) -> serde_json::Va
         "root",
         "right",
         "iv_status",
+        "exercise",
         "source",
         "trade_date",
         "expiry",

@@ -116,9 +116,14 @@ pub struct OptionQuoteRecord {
     pub moneyness: Option<f64>,
     /// ln(strike / forward).
     pub log_moneyness: Option<f64>,
+    /// The forward of this expiry: from put-call parity over the strikes nearest the money,
+    /// or, flagged `forward_from_yield`, from the spot and the configured dividend yield.
+    pub forward: Option<f64>,
     /// Years from the snapshot to 16:00 New York time on the expiry date (365-day years).
     pub years_to_expiry: f64,
-    /// The risk-free rate and dividend yield used, so the numbers can be reproduced.
+    /// The risk-free rate at this expiry and the dividend yield used, so the numbers can be
+    /// reproduced. With a forward from parity the yield is the one it implies:
+    /// `rate − ln(forward / underlying_price) / years_to_expiry`.
     pub rate: f64,
     pub dividend_yield: f64,
     /// Black-Scholes-Merton implied volatility of the mid, as a decimal.
@@ -133,9 +138,40 @@ pub struct OptionQuoteRecord {
     pub rho: Option<f64>,
     /// Why `iv` is or is not there.
     pub iv_status: IvStatus,
+    /// Out of the money against the forward (a call with strike ≥ forward, a put below it):
+    /// the side of its strike that a volatility smile uses, since an in-the-money American
+    /// option's price carries an early-exercise premium a European IV misreads.
+    pub otm: Option<bool>,
+    /// How the contract may be exercised: U.S. equity and ETF options are American, cash
+    /// settled index options (SPX, NDX, RUT, ...) European. Messages written before the
+    /// field existed read as American.
+    #[serde(default)]
+    pub exercise: Exercise,
     pub source: Source,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<QualityFlag>,
+}
+
+/// How an option may be exercised.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Exercise {
+    /// Any day until expiry.
+    #[default]
+    American,
+    /// At expiry only.
+    European,
+}
+
+impl Exercise {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exercise::American => "american",
+            Exercise::European => "european",
+        }
+    }
 }
 
 /// The outcome of implying a volatility from a price.
@@ -195,6 +231,9 @@ pub enum QualityFlag {
     NoUnderlyingPrice,
     /// The mid is outside the no-arbitrage bounds: no IV, no Greeks.
     NoArbitrageViolation,
+    /// Put-call parity could not give this expiry's forward (no strike near the money with
+    /// both sides quoted): it comes from the configured dividend yield instead.
+    ForwardFromYield,
 }
 
 impl QualityFlag {
@@ -210,6 +249,7 @@ impl QualityFlag {
             QualityFlag::NoOpenInterest => "no_open_interest",
             QualityFlag::NoUnderlyingPrice => "no_underlying_price",
             QualityFlag::NoArbitrageViolation => "no_arbitrage_violation",
+            QualityFlag::ForwardFromYield => "forward_from_yield",
         }
     }
 }

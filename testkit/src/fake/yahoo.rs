@@ -1,7 +1,8 @@
 //! A local Yahoo Finance: the cookie endpoint (answers 404 while setting the `A3` cookie, as
 //! fc.yahoo.com does), `/v1/test/getcrumb`, and `/v7/finance/options/{symbol}` that insists on
 //! a matching cookie and crumb (401 "Invalid Crumb" otherwise), lists expirations, serves one
-//! expiration per request, and can answer 429 "Too Many Requests".
+//! expiration per request, and answers 429 "Too Many Requests" to more than a set number of
+//! requests in a second or a window (with `Retry-After` only when told to: Yahoo sends none).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,11 @@ pub struct Config {
     pub indices: Vec<String>,
     /// Answer 429 beyond this many option requests per window.
     pub limit_per_window: Option<u32>,
+    /// Answer 429 beyond this many requests (of any kind) in one wall-clock second, as Yahoo
+    /// does to bursts from one address (5 unless a test says otherwise).
+    pub limit_per_second: Option<u32>,
+    /// Seconds sent as `Retry-After` with a 429; Yahoo sends none.
+    pub retry_after: Option<u64>,
     pub window_seconds: u32,
     pub latency: Duration,
     /// Refuse every crumb, even fresh ones (Yahoo blocking us).
@@ -39,6 +45,8 @@ impl Config {
             unknown: vec!["ZZZZ".into()],
             indices: vec!["SPX".into()],
             limit_per_window: None,
+            limit_per_second: Some(5),
+            retry_after: None,
             window_seconds: 60,
             latency: Duration::ZERO,
             refuse_crumbs: false,
@@ -59,6 +67,8 @@ struct State_ {
     issued: u64,
     log: Vec<Logged>,
     per_window: BTreeMap<i64, u32>,
+    /// Requests of any kind per epoch second.
+    per_second: BTreeMap<i64, u32>,
     failures: VecDeque<Failure>,
 }
 
@@ -122,6 +132,17 @@ impl FakeYahoo {
         self.shared.state.lock().unwrap().log.clone()
     }
 
+    /// Requests of any kind per epoch second (all outcomes).
+    pub fn requests_per_second(&self) -> BTreeMap<i64, u32> {
+        self.shared.state.lock().unwrap().per_second.clone()
+    }
+
+    /// Answers 429 so far, of any endpoint.
+    pub fn rate_limited(&self) -> usize {
+        let state = self.shared.state.lock().unwrap();
+        state.log.iter().filter(|l| l.status == 429).count()
+    }
+
     /// Option requests answered per window index (all outcomes).
     pub fn requests_per_window(&self) -> BTreeMap<i64, u32> {
         self.shared.state.lock().unwrap().per_window.clone()
@@ -139,8 +160,28 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .next()
 }
 
+/// Logs a 429 for `path` when this request is over the per-second limit.
+fn refuse_burst(shared: &Shared, state: &mut State_, path: &str) -> Option<Response> {
+    let now = Utc::now();
+    if !over_second_limit(&shared.config, state, now) {
+        return None;
+    }
+    state.log.push(Logged {
+        at: now,
+        path: path.into(),
+        who: String::new(),
+        symbols: vec![],
+        status: 429,
+        outcome: "rate_limit".into(),
+    });
+    Some(too_many_requests(&shared.config))
+}
+
 async fn cookie(State(shared): State<Shared>) -> Response {
     let mut state = shared.state.lock().unwrap();
+    if let Some(refused) = refuse_burst(&shared, &mut state, "/cookie") {
+        return refused;
+    }
     state.issued += 1;
     let value = format!("d=AQABBF{}&S=AQAAAq", state.issued);
     // Crumbs carry characters that must be escaped in a query string.
@@ -167,6 +208,9 @@ async fn cookie(State(shared): State<Shared>) -> Response {
 
 async fn crumb(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     let mut state = shared.state.lock().unwrap();
+    if let Some(refused) = refuse_burst(&shared, &mut state, "/v1/test/getcrumb") {
+        return refused;
+    }
     let found = cookie_value(&headers).and_then(|c| state.sessions.get(&c).cloned());
     let (status, body, outcome) = match found {
         Some(crumb) => (StatusCode::OK, crumb, "crumb"),
@@ -222,7 +266,8 @@ async fn options(
             outcome: outcome.into(),
         })
     };
-    let limited = config.limit_per_window.is_some_and(|l| count > l);
+    let burst = over_second_limit(config, &mut state, now);
+    let limited = burst || config.limit_per_window.is_some_and(|l| count > l);
     match state.failures.pop_front() {
         Some(Failure::TooManyRequests) => {
             log(429, "rate_limited", &mut state);
@@ -233,8 +278,8 @@ async fn options(
             return (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response();
         }
         None if limited => {
-            log(429, "window_limit", &mut state);
-            return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+            log(429, "rate_limit", &mut state);
+            return too_many_requests(config);
         }
         None => {}
     }
@@ -259,6 +304,23 @@ async fn options(
         query.get("date").and_then(|d| d.parse().ok()),
     ))
     .into_response()
+}
+
+/// Counts a request in its second; true when it is one too many.
+fn over_second_limit(config: &Config, state: &mut State_, now: chrono::DateTime<Utc>) -> bool {
+    let count = state.per_second.entry(now.timestamp()).or_default();
+    *count += 1;
+    config.limit_per_second.is_some_and(|l| *count > l)
+}
+
+fn too_many_requests(config: &Config) -> Response {
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+    if let Some(seconds) = config.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 /// Yahoo's epoch seconds of an expiry: 00:00 UTC of the day.

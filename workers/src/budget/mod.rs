@@ -8,6 +8,7 @@
 
 pub mod gate;
 pub mod ledger;
+pub mod pace;
 pub mod slots;
 pub mod state;
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use super::ledger::LedgerRecord;
+use super::pace::Pace;
 use super::slots::{day_share, window_share};
 use super::{AccountSpec, Pool};
 use crate::sources::RateScope;
@@ -29,9 +30,10 @@ pub enum Take {
     Idle,
 }
 
-/// Longest pause after a 429 that did not say how long to wait.
-const MAX_BACKOFF: Duration = Duration::minutes(15);
-const FIRST_BACKOFF: Duration = Duration::seconds(30);
+/// Shortest pause after a 429 that did not say how long to wait.
+const MIN_PAUSE: Duration = Duration::seconds(1);
+/// A `Retry-After` longer than this is taken as this: a day's pause is already a refusal.
+const MAX_RETRY_AFTER: Duration = Duration::days(1);
 
 #[derive(Clone, Copy, Debug)]
 struct Usage {
@@ -53,7 +55,7 @@ struct Owned {
 pub struct GateState {
     accounts: Vec<AccountSpec>,
     blocked_until: Vec<Option<DateTime<Utc>>>,
-    backoff_level: Vec<u32>,
+    pace: Vec<Pace>,
     /// The partition count to use; forgotten at each rebalance until read again.
     partitions: Option<u32>,
     /// The last partition count read, to notice a change.
@@ -70,7 +72,7 @@ impl GateState {
         GateState {
             accounts,
             blocked_until: vec![None; n],
-            backoff_level: vec![0; n],
+            pace: vec![Pace::default(); n],
             partitions: None,
             known_partitions: None,
             owned: BTreeMap::new(),
@@ -237,6 +239,15 @@ impl GateState {
                 }
                 available = window_left.min(day_left).saturating_add(available);
             }
+            if let Some(burst) = spec.budget.burst {
+                match self.pace[a].allowance(self.interval(a), burst, now) {
+                    Ok(n) => available = available.min(n),
+                    Err(next) => {
+                        soonest(next);
+                        continue;
+                    }
+                }
+            }
             if available > best.map_or(0, |(_, n): (usize, u32)| n) {
                 best = Some((a, available));
             }
@@ -280,9 +291,14 @@ impl GateState {
             remaining -= n;
             charges.push((p, n));
         }
+        let credits = credits - remaining;
+        if self.accounts[account].budget.burst.is_some() {
+            let interval = self.interval(account);
+            self.pace[account].spend(credits, interval, now);
+        }
         Grant {
             account,
-            credits: credits - remaining,
+            credits,
             charges,
         }
     }
@@ -317,23 +333,44 @@ impl GateState {
     }
 
     /// The provider said 429: stop spending from `account` until the limit it hit resets.
+    /// A limit it did not name (Yahoo, Cboe) slows the account's pace down and pauses it
+    /// for one new interval, or as long as `Retry-After` said.
     pub fn rate_limited(&mut self, account: usize, scope: RateScope, now: DateTime<Utc>) {
         let guard = self.guard_for(account);
         let until = match scope {
             RateScope::Window => self.window(account, now).2 + guard,
             RateScope::Day => next_midnight(now) + guard,
             RateScope::Unspecified => {
-                let level = self.backoff_level[account].min(10);
-                self.backoff_level[account] += 1;
-                now + (FIRST_BACKOFF * 2i32.pow(level)).min(MAX_BACKOFF)
+                self.pace[account].slow_down();
+                now + self.interval(account).max(MIN_PAUSE)
+            }
+            RateScope::After(after) => {
+                self.pace[account].slow_down();
+                let after = Duration::from_std(after).unwrap_or(MAX_RETRY_AFTER);
+                now + after.min(MAX_RETRY_AFTER)
             }
         };
         self.blocked_until[account] = Some(until);
+        if let Some(burst) = self.accounts[account].budget.burst {
+            let interval = self.interval(account);
+            self.pace[account].hold_until(until, interval, burst);
+        }
     }
 
-    /// A request on `account` went through: a later 429 starts backing off from scratch.
+    /// A request on `account` went through: after enough of them a slowed pace recovers.
     pub fn succeeded(&mut self, account: usize) {
-        self.backoff_level[account] = 0;
+        self.pace[account].succeeded();
+    }
+
+    /// The spacing of `account`'s requests from this process: the window's length over the
+    /// credits its owned partitions get on average, times the slowdown after 429s.
+    fn interval(&self, account: usize) -> Duration {
+        let budget = self.accounts[account].budget;
+        let partitions = i64::from(self.partitions.unwrap_or(1).max(1));
+        let owned = (self.owned.len() as i64).max(1);
+        let per_window = i64::from(budget.per_window.max(1));
+        let ms = self.window_seconds(account) * 1000 * partitions / (per_window * owned);
+        Duration::milliseconds(ms.max(1) * i64::from(self.pace[account].factor()))
     }
 
     /// Credits this process may still spend from `account` in the current window and today

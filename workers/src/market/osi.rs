@@ -22,6 +22,25 @@ impl Right {
     }
 }
 
+/// Roots of cash-settled index options, which are European: S&P 500 (`SPX`, the weekly and
+/// PM-settled `SPXW`, the mini `XSP`), Nasdaq-100 (`NDX`, `NDXP`, `XND`), Russell 2000
+/// (`RUT`, `RUTW`, `MRUT`), Cboe volatility (`VIX`, `VIXW`), Dow (`DJX`) and European
+/// S&P 100 (`XEO`). Every other U.S. listed equity, ETF and index option is American,
+/// including S&P 100's `OEX`.
+pub const EUROPEAN_ROOTS: [&str; 13] = [
+    "SPX", "SPXW", "XSP", "NDX", "NDXP", "XND", "RUT", "RUTW", "MRUT", "VIX", "VIXW", "DJX", "XEO",
+];
+
+/// How a contract of option root `root` may be exercised.
+pub fn exercise(root: &str) -> optionsflow_api::records::Exercise {
+    use optionsflow_api::records::Exercise;
+    if EUROPEAN_ROOTS.contains(&root) {
+        Exercise::European
+    } else {
+        Exercise::American
+    }
+}
+
 /// A parsed option symbol.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OsiSymbol {

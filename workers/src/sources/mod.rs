@@ -22,8 +22,10 @@ pub enum RateScope {
     Window,
     /// The UTC day: wait for midnight UTC.
     Day,
-    /// The provider did not say (Yahoo): back off.
+    /// The provider did not say (Yahoo): slow down.
     Unspecified,
+    /// The provider said when to come back (`Retry-After`).
+    After(Duration),
 }
 
 impl RateScope {
@@ -32,6 +34,7 @@ impl RateScope {
             RateScope::Window => "window",
             RateScope::Day => "day",
             RateScope::Unspecified => "unspecified",
+            RateScope::After(_) => "retry_after",
         }
     }
 }
@@ -110,6 +113,28 @@ impl ProviderError {
             ProviderError::Server { .. } => "server_error",
             ProviderError::Transport { .. } => "transport_error",
             ProviderError::Malformed { .. } => "malformed_answer",
+        }
+    }
+
+    /// A rate limit that did not say which becomes one that says how long, when the answer
+    /// carried `Retry-After`.
+    pub fn with_retry_after(self, retry_after: Option<Duration>) -> ProviderError {
+        match (self, retry_after) {
+            (
+                ProviderError::RateLimited {
+                    provider,
+                    symbols,
+                    scope: RateScope::Unspecified,
+                    message,
+                },
+                Some(after),
+            ) => ProviderError::RateLimited {
+                provider,
+                symbols,
+                scope: RateScope::After(after),
+                message,
+            },
+            (other, _) => other,
         }
     }
 

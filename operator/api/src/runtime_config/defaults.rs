@@ -55,6 +55,7 @@ pub(super) fn twelvedata_budget() -> Budget {
         per_window: 8,
         window_seconds: 60,
         per_day: Some(800),
+        burst: None,
     }
 }
 pub(super) fn yahoo_url() -> String {
@@ -71,6 +72,7 @@ pub(super) fn yahoo_budget() -> Budget {
         per_window: 30,
         window_seconds: 60,
         per_day: None,
+        burst: None,
     }
 }
 pub(super) fn cboe_url() -> String {
@@ -81,6 +83,7 @@ pub(super) fn cboe_budget() -> Budget {
         per_window: 30,
         window_seconds: 60,
         per_day: None,
+        burst: None,
     }
 }
 pub(super) fn index_symbols() -> Vec<String> {

@@ -26,7 +26,8 @@ pub use sinks::{
     SqliteSink,
 };
 pub use sources::{
-    Budget, CboeSource, RetryPolicy, SampleSource, Sources, TwelveDataSource, YahooSource,
+    Budget, CboeSource, PACED_BURST, RetryPolicy, SampleSource, Sources, TwelveDataSource,
+    YahooSource,
 };
 
 use crate::TopicNames;

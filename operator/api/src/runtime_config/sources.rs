@@ -17,6 +17,29 @@ pub struct Budget {
     /// Credits per UTC day, if the provider caps days too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_day: Option<u32>,
+    /// Spread requests evenly over the window instead of spending its credits at once: at
+    /// most this many back to back, then one every `windowSeconds / perWindow` (per
+    /// replica, in proportion to the partitions it owns). Unset: [`PACED_BURST`] for Yahoo
+    /// and Cboe, which refuse bursts; for Twelve Data a window's credits may go at once
+    /// (one batched request spends several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+/// Yahoo's and Cboe's burst when the budget sets none: two requests back to back, then one
+/// every two seconds at the default 30 a minute. Neither publishes a limit; Yahoo answers
+/// 429 to a few requests a second from one address, so a steady pace well under that is the
+/// polite default.
+pub const PACED_BURST: u32 = 2;
+
+impl Budget {
+    /// This budget, paced at [`PACED_BURST`] unless it sets its own burst.
+    pub fn paced(self) -> Budget {
+        Budget {
+            burst: self.burst.or(Some(PACED_BURST)),
+            ..self
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

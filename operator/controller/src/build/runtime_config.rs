@@ -172,6 +172,9 @@ fn processing(spec: &ProcessingSpec) -> Processing {
     if let Some(yields) = &spec.dividend_yields {
         processing.dividend_yields = yields.clone();
     }
+    if let Some(curve) = &spec.rate_curve {
+        processing.rate_curve = curve.clone();
+    }
     processing
 }
 
@@ -202,6 +205,9 @@ fn apply_budget(budget: &mut Budget, spec: Option<&BudgetSpec>) {
         }
         if spec.per_day.is_some() {
             budget.per_day = spec.per_day;
+        }
+        if spec.burst.is_some() {
+            budget.burst = spec.burst;
         }
     }
 }

@@ -10,6 +10,7 @@ fn account(id: &str, rotation: u32, per_window: u32, per_day: Option<u32>) -> Ac
             per_window,
             window_seconds: 60,
             per_day,
+            burst: None,
         },
     }
 }
@@ -192,19 +193,105 @@ fn rate_limits_pause_the_account() {
     );
 }
 
+/// Yahoo's default: 30 a minute, two back to back.
+fn yahoo() -> AccountSpec {
+    AccountSpec {
+        pool: Pool::Yahoo,
+        id: "yahoo".into(),
+        rotation: 0,
+        budget: Budget {
+            per_window: 30,
+            window_seconds: 60,
+            per_day: None,
+            burst: Some(2),
+        },
+    }
+}
+
+/// Takes one credit at a time as soon as the gate allows, from `from` to `to`; the instants
+/// of the grants.
+fn paced_grants(g: &mut GateState, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut now = from;
+    let mut grants = Vec::new();
+    while now < to {
+        match g.try_take(Pool::Yahoo, 1, now) {
+            Take::Granted(grant) => {
+                assert_eq!(grant.credits, 1);
+                grants.push(now);
+            }
+            Take::Wait(next) => now = next,
+            Take::Idle => panic!("idle"),
+        }
+    }
+    grants
+}
+
 #[test]
-fn unspecified_rate_limits_back_off_exponentially_and_reset_on_success() {
-    let mut g = gate(vec![free_key("k", 0)], &[0, 1, 2, 3, 4], at(-60));
+fn paced_requests_are_spread_over_the_window() {
+    // The only collector: 30 a minute means one every 2 s after a burst of two.
+    let mut g = gate(vec![yahoo()], &[0, 1, 2, 3, 4], at(-60));
+    let grants = paced_grants(&mut g, at(0), at(60));
+    assert_eq!(&grants[..3], [at(2), at(2), at(4)], "after the guard band");
+    for pair in grants[1..].windows(2) {
+        assert_eq!(pair[1] - pair[0], Duration::seconds(2), "{grants:?}");
+    }
+    // No more than the window's 30, and never more than two within any second.
+    assert!(grants.len() <= 30 && grants.len() >= 28, "{}", grants.len());
+}
+
+#[test]
+fn a_replica_paces_in_proportion_to_its_partitions() {
+    // Two of five partitions: 2/5 of 30 a minute, one every 5 s.
+    let mut g = gate(vec![yahoo()], &[1, 3], at(-60));
+    let grants = paced_grants(&mut g, at(0), at(30));
+    assert_eq!(grants[2] - grants[1], Duration::seconds(5), "{grants:?}");
+}
+
+#[test]
+fn unspecified_rate_limits_slow_the_pace_without_minutes_of_silence() {
+    let mut g = gate(vec![yahoo()], &[0, 1, 2, 3, 4], at(-60));
+    let _ = paced_grants(&mut g, at(0), at(10));
+    // A 429 without Retry-After: a pause of one new interval (4 s), then one every 4 s.
     g.rate_limited(0, RateScope::Unspecified, at(10));
-    assert_eq!(g.try_take(Pool::TwelveData, 1, at(11)), Take::Wait(at(40)));
-    g.rate_limited(0, RateScope::Unspecified, at(40));
-    assert_eq!(g.try_take(Pool::TwelveData, 1, at(41)), Take::Wait(at(100)));
-    g.succeeded(0);
-    g.rate_limited(0, RateScope::Unspecified, at(100));
-    assert_eq!(
-        g.try_take(Pool::TwelveData, 1, at(101)),
-        Take::Wait(at(130))
+    let grants = paced_grants(&mut g, at(10), at(30));
+    assert_eq!(grants[0], at(14), "{grants:?}");
+    assert_eq!(grants[1] - grants[0], Duration::seconds(4), "{grants:?}");
+    // A second one: 8 s.
+    g.rate_limited(0, RateScope::Unspecified, at(30));
+    let grants = paced_grants(&mut g, at(30), at(50));
+    assert_eq!(grants[0], at(38), "{grants:?}");
+    // Ten good answers speed it up one step.
+    for _ in 0..10 {
+        g.succeeded(0);
+    }
+    let grants = paced_grants(&mut g, at(50), at(80));
+    assert_eq!(grants[2] - grants[1], Duration::seconds(4), "{grants:?}");
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let mut g = gate(vec![yahoo()], &[0, 1, 2, 3, 4], at(-60));
+    g.rate_limited(
+        0,
+        RateScope::After(std::time::Duration::from_secs(17)),
+        at(10),
     );
+    assert_eq!(g.try_take(Pool::Yahoo, 1, at(11)), Take::Wait(at(27)));
+    assert!(matches!(
+        g.try_take(Pool::Yahoo, 1, at(27)),
+        Take::Granted(_)
+    ));
+    // One only, then the slowed pace.
+    assert_eq!(g.try_take(Pool::Yahoo, 1, at(27)), Take::Wait(at(31)));
+}
+
+#[test]
+fn unpaced_accounts_spend_a_window_at_once() {
+    let mut g = gate(vec![free_key("k", 0)], &[0, 1, 2, 3, 4], at(-60));
+    match g.try_take(Pool::TwelveData, 8, at(10)) {
+        Take::Granted(grant) => assert_eq!(grant.credits, 8),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -7,9 +7,19 @@
 //! does. Every function here returns a finite number or a reason; none panics and none
 //! returns NaN or an infinity.
 
+mod dd;
+
 use implied_vol::solver::Experimental;
-use implied_vol::{DefaultSpecialFn, ImpliedBlackVolatility, PriceBlackScholes, SpecialFn};
+use implied_vol::{
+    DefaultSpecialFn, ImpliedBlackVolatilityNormalised, PriceBlackScholes, SpecialFn,
+};
 use optionsflow_api::records::{IvStatus, OptionRight};
+
+use self::dd::Dd;
+
+/// Relative distance from the upper bound within which a price is at it: far below what a
+/// double price resolves (2^-53), far above the forward's and discount factor's own error.
+const CAP_TOLERANCE: f64 = 1e-19;
 
 /// Days in the year of theta's "per day" and of time to expiry.
 pub const DAYS_PER_YEAR: f64 = 365.0;
@@ -114,26 +124,52 @@ pub fn price(inputs: &Inputs, sigma: f64) -> Option<f64> {
 /// The volatility at which the model price equals `price`, or why there is none.
 ///
 /// A price at the lower bound has volatility 0; below it, or at or above the upper bound,
-/// there is none. Uses Jäckel's solver directly: two Householder steps from a rational guess,
-/// to the precision the price's own rounding allows.
+/// there is none. The bounds are decided in double-double arithmetic, so a price that is
+/// below intrinsic value in exact arithmetic is `BelowIntrinsic` even when the rounded
+/// forward would say otherwise. Jäckel's solver then inverts the normalised time value:
+/// two Householder steps from a rational guess, to the precision the price's own rounding
+/// allows.
 pub fn implied_vol(inputs: &Inputs, price: f64) -> Result<f64, IvStatus> {
+    implied_vol_with(inputs, price, &Carry::of(inputs))
+}
+
+/// [`implied_vol`] with the carry of `inputs` already worked out, for rows that share a
+/// rate, a dividend yield and an expiry (a chain). `carry` must be [`Carry::of`] them.
+pub fn implied_vol_with(inputs: &Inputs, price: f64, carry: &Carry) -> Result<f64, IvStatus> {
     if !inputs.is_valid() || !price.is_finite() || price < 0.0 {
         return Err(IvStatus::InvalidInput);
     }
-    let (discount, forward) = (inputs.discount(), inputs.forward());
-    let bounds = inputs.bounds_with(discount, forward);
-    if price < bounds.lower {
-        return Err(IvStatus::BelowIntrinsic);
-    }
-    if price >= bounds.upper {
+    debug_assert!(carry.fits(inputs));
+    let black = Black::of(inputs, carry);
+    let k = Dd::new(inputs.strike);
+    let undiscounted = Dd::new(price).div(black.discount);
+    let (intrinsic, cap) = if inputs.is_call() {
+        (black.forward.sub(k), black.forward)
+    } else {
+        (k.sub(black.forward), k)
+    };
+    // A price that equals the cap in exact arithmetic may land a hair either side of it
+    // here; nothing a double price can say is that close, so that is the cap.
+    if cap.sub(undiscounted).value() <= cap.hi * CAP_TOLERANCE {
         return Err(IvStatus::AboveMaximum);
     }
-    let solver = ImpliedBlackVolatility::builder()
-        .option_price(price / discount)
-        .forward(forward)
-        .strike(inputs.strike)
-        .expiry(inputs.years)
-        .is_call(inputs.is_call())
+    let time_value = if intrinsic.is_negative() {
+        undiscounted
+    } else {
+        undiscounted.sub(intrinsic)
+    };
+    if time_value.is_negative() {
+        return Err(IvStatus::BelowIntrinsic);
+    }
+    if time_value.value() == 0.0 {
+        return Ok(0.0);
+    }
+    let beta = time_value
+        .div(black.forward.mul_f64(inputs.strike).sqrt())
+        .value();
+    let solver = ImpliedBlackVolatilityNormalised::builder()
+        .log_moneyness(-black.log_moneyness.abs())
+        .normalised_price(beta)
         .build()
         .ok_or(IvStatus::InvalidInput)?;
     // The crate's `experimental` solver: Let's Be Rational with more exact rational
@@ -141,13 +177,84 @@ pub fn implied_vol(inputs: &Inputs, price: f64) -> Result<f64, IvStatus> {
     // plain port reaches 99.2 %. It relies on fused multiply-add, which .cargo/config.toml
     // enables for x86_64 builds; without it it is half as fast (docs/processing.md).
     match solver.calculate_with::<Experimental>() {
-        Some(sigma) if sigma.is_finite() && sigma >= 0.0 => Ok(sigma),
-        Some(sigma) if sigma.is_infinite() => Err(IvStatus::AboveMaximum),
-        // Undiscounting can move a price that was just inside a bound to just outside it.
-        _ if price / discount <= bounds.lower / discount * (1.0 + 4.0 * f64::EPSILON) => {
-            Err(IvStatus::BelowIntrinsic)
-        }
+        Some(total) if total.is_finite() && total >= 0.0 => Ok(total / inputs.years.sqrt()),
+        // The normalised time value rounded onto its cap: the price is at the maximum.
         _ => Err(IvStatus::AboveMaximum),
+    }
+}
+
+/// What depends only on the rate, the dividend yield and the time to expiry: the growth
+/// from spot to forward and the discount factor, in double-double so that rounding them
+/// costs nothing against the rounding of the price itself (a forward rounded to a double
+/// moves a deep in-the-money call's value by `D·ulp(F)/2`, many times the price's own half
+/// ulp). Worth keeping across the rows of one expiry.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Carry {
+    /// (rate, dividend yield, years) it was made for, bit for bit.
+    key: [u64; 3],
+    /// (r − q)·T.
+    carry: Dd,
+    /// `F/S − 1`.
+    growth: Dd,
+    /// `e^(−rT)`.
+    discount: Dd,
+}
+
+impl Carry {
+    pub fn of(inputs: &Inputs) -> Carry {
+        // (r − q)·T and r·T exactly, then e^x − 1 of each, so 1 + (e^x − 1) keeps the digits
+        // e^x would lose.
+        let carry = Dd::sum(inputs.rate, -inputs.dividend_yield).mul_f64(inputs.years);
+        Carry {
+            key: Carry::key(inputs),
+            carry,
+            growth: carry.exp_m1(),
+            discount: Dd::ONE.add(Dd::product(-inputs.rate, inputs.years).exp_m1()),
+        }
+    }
+
+    /// The carry in `cache` when it fits `inputs`, else a new one, kept there.
+    pub fn cached<'c>(cache: &'c mut Option<Carry>, inputs: &Inputs) -> &'c Carry {
+        match cache {
+            Some(c) if c.fits(inputs) => {}
+            _ => *cache = Some(Carry::of(inputs)),
+        }
+        cache.as_ref().expect("just filled")
+    }
+
+    /// Made for these inputs' rate, dividend yield and time.
+    pub fn fits(&self, inputs: &Inputs) -> bool {
+        self.key == Carry::key(inputs)
+    }
+
+    fn key(inputs: &Inputs) -> [u64; 3] {
+        [
+            inputs.rate.to_bits(),
+            inputs.dividend_yield.to_bits(),
+            inputs.years.to_bits(),
+        ]
+    }
+}
+
+/// One option in Black's terms.
+struct Black {
+    forward: Dd,
+    discount: Dd,
+    /// `ln(F/K)`, accurate in absolute terms even near the money.
+    log_moneyness: f64,
+}
+
+impl Black {
+    fn of(inputs: &Inputs, carry: &Carry) -> Black {
+        let forward = Dd::new(inputs.spot).add(carry.growth.mul_f64(inputs.spot));
+        let log_moneyness = Dd::sum(dd::ln_ratio(inputs.spot, inputs.strike), carry.carry.hi)
+            .add(Dd::new(carry.carry.lo))
+            .value();
+        Black {
+            forward,
+            discount: carry.discount,
+            log_moneyness,
+        }
     }
 }
 
@@ -163,6 +270,25 @@ fn norm_pdf(x: f64) -> f64 {
 /// Greeks at volatility `sigma`; `None` when inputs are invalid or `sigma` is not positive
 /// (at zero volatility gamma and vega are degenerate).
 pub fn greeks(inputs: &Inputs, sigma: f64) -> Option<Greeks> {
+    let factors = (
+        (-inputs.dividend_yield * inputs.years).exp(),
+        inputs.discount(),
+    );
+    greeks_from(inputs, sigma, factors)
+}
+
+/// [`greeks`] with the discount factors taken from `carry` (the [`Carry::of`] `inputs`),
+/// for rows of one chain.
+pub fn greeks_with(inputs: &Inputs, sigma: f64, carry: &Carry) -> Option<Greeks> {
+    debug_assert!(carry.fits(inputs));
+    let discount = carry.discount.value();
+    // e^(−qT) = e^(−rT) · e^((r−q)T).
+    let dividend_discount = carry.discount.mul(Dd::ONE.add(carry.growth)).value();
+    greeks_from(inputs, sigma, (dividend_discount, discount))
+}
+
+/// Greeks given `e^(−qT)` and `e^(−rT)`.
+fn greeks_from(inputs: &Inputs, sigma: f64, (carry, discount): (f64, f64)) -> Option<Greeks> {
     if !inputs.is_valid() || !sigma.is_finite() || sigma <= 0.0 {
         return None;
     }
@@ -178,8 +304,6 @@ pub fn greeks(inputs: &Inputs, sigma: f64) -> Option<Greeks> {
     let total_vol = sigma * sqrt_t;
     let d1 = ((s / k).ln() + (r - q + 0.5 * sigma * sigma) * t) / total_vol;
     let d2 = d1 - total_vol;
-    let carry = (-q * t).exp();
-    let discount = (-r * t).exp();
     let density = norm_pdf(d1);
     let gamma = carry * density / (s * total_vol);
     let vega = s * carry * density * sqrt_t;

@@ -24,6 +24,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                 self.yahoo
                     .chain(symbol, None, permit)
                     .await
+                    .inspect(|_| self.gate.succeeded(account))
                     .map_err(|e| (account, e))
             })
             .await
@@ -65,6 +66,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                     self.yahoo
                         .chain(symbol, Some(expiry), permit)
                         .await
+                        .inspect(|_| self.gate.succeeded(account))
                         .map_err(|e| (account, e))
                 })
                 .await
@@ -111,7 +113,11 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         let answer = self
             .attempt(|| async {
                 let _permit = self.gate.take(Pool::Cboe, 1).await;
-                self.cboe.chain(symbol).await.map_err(|e| (account, e))
+                self.cboe
+                    .chain(symbol)
+                    .await
+                    .inspect(|_| self.gate.succeeded(account))
+                    .map_err(|e| (account, e))
             })
             .await;
         let fetched_at = Utc::now();

@@ -47,7 +47,7 @@ pub fn api_keys(config: &RuntimeConfig) -> Vec<String> {
         .collect()
 }
 
-/// One account per Twelve Data key, then Yahoo and Cboe.
+/// One account per Twelve Data key, then Yahoo and Cboe (always paced).
 pub fn accounts(config: &RuntimeConfig, keys: &[String]) -> (Vec<AccountSpec>, AccountIndex) {
     let s = &config.sources;
     let mut accounts: Vec<AccountSpec> = keys
@@ -68,13 +68,13 @@ pub fn accounts(config: &RuntimeConfig, keys: &[String]) -> (Vec<AccountSpec>, A
         pool: Pool::Yahoo,
         id: "yahoo".into(),
         rotation: 0,
-        budget: s.yahoo.budget,
+        budget: s.yahoo.budget.paced(),
     });
     accounts.push(AccountSpec {
         pool: Pool::Cboe,
         id: "cboe".into(),
         rotation: 0,
-        budget: s.cboe.budget,
+        budget: s.cboe.budget.paced(),
     });
     (accounts, index)
 }

@@ -121,6 +121,7 @@ fn object(properties: &[(&str, &str)]) -> Value {
             "number?" => json!({"type": ["number", "null"]}),
             "integer?" => json!({"type": ["integer", "null"]}),
             "string?" => json!({"type": ["string", "null"]}),
+            "boolean?" => json!({"type": ["boolean", "null"]}),
             other => json!({"type": other}),
         };
         props.insert((*name).to_owned(), schema);
@@ -195,6 +196,8 @@ pub fn spec() -> Value {
                 ("spread", "number?"),
                 ("moneyness", "number?"),
                 ("log_moneyness", "number?"),
+                ("forward", "number?"),
+                ("dividend_yield", "number"),
                 ("years_to_expiry", "number"),
                 ("iv", "number?"),
                 ("provider_iv", "number?"),
@@ -204,6 +207,8 @@ pub fn spec() -> Value {
                 ("vega", "number?"),
                 ("rho", "number?"),
                 ("iv_status", "string"),
+                ("otm", "boolean?"),
+                ("exercise", "string"),
                 ("source", "string"),
                 ("flags", "flags"),
             ]),

@@ -203,6 +203,8 @@ pub struct QuoteRow {
     pub spread: Option<f64>,
     pub moneyness: Option<f64>,
     pub log_moneyness: Option<f64>,
+    pub forward: Option<f64>,
+    pub dividend_yield: f64,
     pub years_to_expiry: f64,
     pub iv: Option<f64>,
     pub provider_iv: Option<f64>,
@@ -212,6 +214,8 @@ pub struct QuoteRow {
     pub vega: Option<f64>,
     pub rho: Option<f64>,
     pub iv_status: String,
+    pub otm: Option<bool>,
+    pub exercise: String,
     pub source: String,
     #[serde(serialize_with = "flag_list")]
     pub flags: String,
@@ -224,8 +228,9 @@ pub const CHAIN: Sql = Sql {
 SELECT contract,
        to_char(snapshot_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS snapshot_time,
        underlying, expiry::text AS expiry, "right", strike, bid, ask, last, volume, open_interest,
-       underlying_price, mid, spread, moneyness, log_moneyness, years_to_expiry, iv, provider_iv,
-       delta, gamma, theta, vega, rho, iv_status, source, array_to_string(flags, ',') AS flags
+       underlying_price, mid, spread, moneyness, log_moneyness, forward,
+       dividend_yield, years_to_expiry, iv, provider_iv,
+       delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, array_to_string(flags, ',') AS flags
   FROM option_quotes
  WHERE underlying = $1 AND expiry = $2::date
    AND snapshot_time = (SELECT max(snapshot_time) FROM option_quotes
@@ -236,8 +241,9 @@ SELECT contract,
  LIMIT $6"#,
     sqlite: r#"
 SELECT contract, snapshot_time, underlying, expiry, "right", strike, bid, ask, last, volume,
-       open_interest, underlying_price, mid, spread, moneyness, log_moneyness, years_to_expiry,
-       iv, provider_iv, delta, gamma, theta, vega, rho, iv_status, source, flags
+       open_interest, underlying_price, mid, spread, moneyness, log_moneyness, forward,
+       dividend_yield, years_to_expiry,
+       iv, provider_iv, delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, flags
   FROM option_quotes
  WHERE underlying = ?1 AND expiry = ?2
    AND snapshot_time = (SELECT max(snapshot_time) FROM option_quotes
@@ -253,16 +259,18 @@ pub const CONTRACT_HISTORY: Sql = Sql {
 SELECT contract,
        to_char(snapshot_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS snapshot_time,
        underlying, expiry::text AS expiry, "right", strike, bid, ask, last, volume, open_interest,
-       underlying_price, mid, spread, moneyness, log_moneyness, years_to_expiry, iv, provider_iv,
-       delta, gamma, theta, vega, rho, iv_status, source, array_to_string(flags, ',') AS flags
+       underlying_price, mid, spread, moneyness, log_moneyness, forward,
+       dividend_yield, years_to_expiry, iv, provider_iv,
+       delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, array_to_string(flags, ',') AS flags
   FROM option_quotes
  WHERE contract = $1 AND snapshot_time >= $2::timestamptz AND snapshot_time <= $3::timestamptz
  ORDER BY snapshot_time
  LIMIT $4"#,
     sqlite: r#"
 SELECT contract, snapshot_time, underlying, expiry, "right", strike, bid, ask, last, volume,
-       open_interest, underlying_price, mid, spread, moneyness, log_moneyness, years_to_expiry,
-       iv, provider_iv, delta, gamma, theta, vega, rho, iv_status, source, flags
+       open_interest, underlying_price, mid, spread, moneyness, log_moneyness, forward,
+       dividend_yield, years_to_expiry,
+       iv, provider_iv, delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, flags
   FROM option_quotes
  WHERE contract = ?1 AND snapshot_time >= ?2 AND snapshot_time <= ?3
  ORDER BY snapshot_time
@@ -345,6 +353,8 @@ impl Columns for QuoteRow {
         "spread",
         "moneyness",
         "log_moneyness",
+        "forward",
+        "dividend_yield",
         "years_to_expiry",
         "iv",
         "provider_iv",
@@ -354,6 +364,8 @@ impl Columns for QuoteRow {
         "vega",
         "rho",
         "iv_status",
+        "otm",
+        "exercise",
         "source",
         "flags",
     ];

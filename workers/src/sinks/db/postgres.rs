@@ -144,7 +144,8 @@ fn pg_type(column: &str) -> &'static str {
         "bar_time" | "snapshot_time" => "timestamptz",
         "volume" | "open_interest" => "int8",
         "symbol" | "interval" | "contract" | "underlying" | "root" | "right" | "iv_status"
-        | "source" | "flags" => "text",
+        | "exercise" | "source" | "flags" => "text",
+        "otm" => "bool",
         _ => "float8",
     }
 }
@@ -262,6 +263,7 @@ fn bind_quotes<'q>(q: PgQuery<'q>, rows: &'q [OptionQuoteRecord]) -> PgQuery<'q>
         .bind(col(rows, |r| r.spread))
         .bind(col(rows, |r| r.moneyness))
         .bind(col(rows, |r| r.log_moneyness))
+        .bind(col(rows, |r| r.forward))
         .bind(col(rows, |r| r.years_to_expiry))
         .bind(col(rows, |r| r.rate))
         .bind(col(rows, |r| r.dividend_yield))
@@ -272,6 +274,8 @@ fn bind_quotes<'q>(q: PgQuery<'q>, rows: &'q [OptionQuoteRecord]) -> PgQuery<'q>
         .bind(col(rows, |r| r.vega))
         .bind(col(rows, |r| r.rho))
         .bind(col(rows, |r| r.iv_status.as_str()))
+        .bind(col(rows, |r| r.otm))
+        .bind(col(rows, |r| r.exercise.as_str()))
         .bind(col(rows, |r| r.source.as_str()))
         .bind(col(rows, |r| joined(&r.flags)))
 }
@@ -392,6 +396,7 @@ fn copy_quotes(rows: &[OptionQuoteRecord]) -> Vec<u8> {
             .opt(r.spread)
             .opt(r.moneyness)
             .opt(r.log_moneyness)
+            .opt(r.forward)
             .value(r.years_to_expiry)
             .value(r.rate)
             .value(r.dividend_yield)
@@ -402,6 +407,8 @@ fn copy_quotes(rows: &[OptionQuoteRecord]) -> Vec<u8> {
             .opt(r.vega)
             .opt(r.rho)
             .text(r.iv_status.as_str())
+            .opt(r.otm)
+            .text(r.exercise.as_str())
             .text(r.source.as_str())
             .flags(&r.flags);
     }
@@ -434,7 +441,7 @@ mod tests {
              EXCLUDED.\"volume\", EXCLUDED.\"source\", EXCLUDED.\"flags\")"
         ), "{s}");
         let q = &sql(Table::OptionQuotes).unnest;
-        assert!(q.contains("$30::text[]") && !q.contains("$31"), "{q}");
+        assert!(q.contains("$33::text[]") && !q.contains("$34"), "{q}");
     }
 
     #[test]

@@ -138,6 +138,7 @@ impl Sqlite {
                                 .push_bind(r.spread)
                                 .push_bind(r.moneyness)
                                 .push_bind(r.log_moneyness)
+                                .push_bind(r.forward)
                                 .push_bind(r.years_to_expiry)
                                 .push_bind(r.rate)
                                 .push_bind(r.dividend_yield)
@@ -148,6 +149,8 @@ impl Sqlite {
                                 .push_bind(r.vega)
                                 .push_bind(r.rho)
                                 .push_bind(r.iv_status.as_str())
+                                .push_bind(r.otm)
+                                .push_bind(r.exercise.as_str())
                                 .push_bind(r.source.as_str())
                                 .push_bind(joined(&r.flags));
                         })

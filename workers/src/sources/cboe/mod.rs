@@ -58,9 +58,12 @@ impl CboeClient {
             "{}/api/global/delayed_quotes/options/{file}.json",
             self.base_url
         );
-        let Answer { status, body } =
-            http::send(PROVIDER, symbol, self.http.get(url), &self.metrics).await?;
-        parse_chain(status, &body, symbol)
+        let Answer {
+            status,
+            body,
+            retry_after,
+        } = http::send(PROVIDER, symbol, self.http.get(url), &self.metrics).await?;
+        parse_chain(status, &body, symbol).map_err(|e| e.with_retry_after(retry_after))
     }
 }
 

@@ -124,7 +124,8 @@ impl TwelveDataClient {
             .get(format!("{}/time_series", self.base_url))
             .header("Authorization", format!("apikey {api_key}"))
             .query(&query);
-        let Answer { status, body } = http::send(PROVIDER, &joined, request, &self.metrics).await?;
+        let Answer { status, body, .. } =
+            http::send(PROVIDER, &joined, request, &self.metrics).await?;
         parse_answer(status, &body, symbols)
     }
 }

@@ -105,14 +105,19 @@ impl YahooClient {
             .get_held(symbol, &self.config.cookie_url, permit)
             .await?;
         if cookie.status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(rate_limited(symbol, "cookie endpoint answered 429"));
+            return Err(rate_limited(symbol, "cookie endpoint answered 429")
+                .with_retry_after(cookie.retry_after));
         }
-        let Answer { status, body } = self
+        let Answer {
+            status,
+            body,
+            retry_after,
+        } = self
             .get_held(symbol, &self.config.crumb_url, permit)
             .await?;
         let text = String::from_utf8_lossy(&body).trim().to_owned();
         if status == StatusCode::TOO_MANY_REQUESTS || text.contains("Too Many Requests") {
-            return Err(rate_limited(symbol, &text));
+            return Err(rate_limited(symbol, &text).with_retry_after(retry_after));
         }
         if status.is_server_error() {
             return Err(ProviderError::Server {
@@ -163,14 +168,18 @@ impl YahooClient {
         if let Some(date) = expiration {
             query.push(("date", date.to_string()));
         }
-        let Answer { status, body } = http::send(
+        let Answer {
+            status,
+            body,
+            retry_after,
+        } = http::send(
             PROVIDER,
             symbol,
             self.http.get(url).query(&query),
             &self.metrics,
         )
         .await?;
-        parse_chain(status, &body, symbol)
+        parse_chain(status, &body, symbol).map_err(|e| e.with_retry_after(retry_after))
     }
 }
 

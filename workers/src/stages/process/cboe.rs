@@ -23,6 +23,8 @@ struct DataShell<'a> {
     #[serde(default)]
     current_price: Option<f64>,
     #[serde(default, borrow)]
+    last_trade_time: Option<&'a str>,
+    #[serde(default, borrow)]
     options: Vec<&'a RawValue>,
 }
 
@@ -37,7 +39,18 @@ struct TypedData<'a> {
     #[serde(default)]
     current_price: Option<f64>,
     #[serde(default, borrow)]
+    last_trade_time: Option<&'a str>,
+    #[serde(default, borrow)]
     options: Vec<Row<'a>>,
+}
+
+/// The underlying's last trade, New York time without a zone (`2026-11-27T15:59:59`).
+fn quote_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let local = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok()?;
+    Some(crate::market::calendar::exchange_instant(
+        local.date(),
+        local.time(),
+    ))
 }
 
 pub fn process(
@@ -53,7 +66,8 @@ fn fast(
     settings: &Processing,
 ) -> Option<(Vec<OptionQuoteRecord>, Vec<Dropped>)> {
     let shell: TypedShell<'_> = serde_json::from_str(message.payload.get()).ok()?;
-    let snapshot = Snapshot::of(message, shell.data.current_price, settings);
+    let quoted_at = shell.data.last_trade_time.and_then(quote_time);
+    let snapshot = Snapshot::of(message, shell.data.current_price, quoted_at, settings);
     let mut chain = Chain::new(snapshot, shell.data.options.len());
     for row in &shell.data.options {
         chain.try_push(&raw_quote(row)).ok()?;
@@ -70,7 +84,8 @@ fn careful(
             schema: SchemaId::CBOE_DELAYED_QUOTES.name,
             detail: e.to_string(),
         })?;
-    let snapshot = Snapshot::of(message, shell.data.current_price, settings);
+    let quoted_at = shell.data.last_trade_time.and_then(quote_time);
+    let snapshot = Snapshot::of(message, shell.data.current_price, quoted_at, settings);
     let mut chain = Chain::new(snapshot, shell.data.options.len());
     for row in &shell.data.options {
         match serde_json::from_str::<Row<'_>>(row.get()) {

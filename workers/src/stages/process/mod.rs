@@ -4,10 +4,12 @@
 //! rows dropped and why (they go to `dead-letter` with the original row), and counts for the
 //! metrics. It is a pure function of the message and the [`Processing`] settings, so a replay
 //! publishes the same batch. One module per input: [`bars`] (Twelve Data time series),
-//! [`yahoo`] and [`cboe`] (option chains), which share the quote rules in [`quotes`].
+//! [`yahoo`] and [`cboe`] (option chains), which share the quote rules in [`quotes`] and
+//! the parity forward in [`forward`].
 
 pub mod bars;
 pub mod cboe;
+pub mod forward;
 pub mod quotes;
 pub mod yahoo;
 

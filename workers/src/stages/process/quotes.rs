@@ -1,8 +1,10 @@
 //! The rules every option quote goes through, whichever provider sent it: parse the OSI
 //! symbol, check prices and counts, flag what is missing, then enrich (mid, spread,
-//! moneyness, time to expiry, implied volatility and Greeks).
+//! moneyness, time to expiry). When the snapshot is complete, each expiry's forward comes
+//! from put-call parity ([`super::forward`]) and every quote of it gets its implied
+//! volatility and Greeks against that forward.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveTime, Utc};
 use optionsflow_api::Source;
@@ -10,12 +12,17 @@ use optionsflow_api::records::{DropReason, IvStatus, OptionQuoteRecord, OptionRi
 use optionsflow_api::runtime_config::Processing;
 use serde_json::value::RawValue;
 
+use super::forward::{self, Pair};
 use super::{Dropped, RawMessage, count};
 use crate::market::bsm::{self, Inputs};
 use crate::market::calendar::exchange_instant;
+use crate::market::osi::exercise;
 use crate::market::{OsiSymbol, Right};
 
 const SECONDS_PER_YEAR: f64 = bsm::DAYS_PER_YEAR * 86_400.0;
+
+/// A quote time further back than this (a long weekend and then some) is not believed.
+const MAX_QUOTE_AGE: chrono::Duration = chrono::Duration::days(5);
 
 /// One contract as a provider sent it, in provider-neutral terms.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,11 +41,16 @@ pub struct RawQuote<'a> {
 /// What is common to every quote of one snapshot.
 pub struct Snapshot<'a> {
     pub underlying: &'a str,
+    /// When we fetched it: the record's `snapshot_time`.
     pub time: DateTime<Utc>,
+    /// When its prices were set: the provider's quote time when it is earlier (a chain
+    /// fetched after the close or over a weekend carries the close's prices), else `time`.
+    /// Time to expiry runs from here, so an IV is of the moment its price is from.
+    pub priced_at: DateTime<Utc>,
     pub underlying_price: Option<f64>,
     pub source: Source,
-    pub rate: f64,
-    pub dividend_yield: f64,
+    /// The rates by tenor and the configured dividend yields.
+    pub settings: &'a Processing,
 }
 
 impl<'a> Snapshot<'a> {
@@ -47,17 +59,32 @@ impl<'a> Snapshot<'a> {
     pub fn of(
         message: &'a RawMessage<'_>,
         underlying_price: Option<f64>,
-        settings: &Processing,
+        quoted_at: Option<DateTime<Utc>>,
+        settings: &'a Processing,
     ) -> Snapshot<'a> {
+        let fetched = message.fetched_at;
+        let priced_at = quoted_at
+            .filter(|q| *q <= fetched && fetched - *q <= MAX_QUOTE_AGE)
+            .unwrap_or(fetched);
         Snapshot {
             underlying: &message.symbol,
-            time: message.fetched_at,
+            time: fetched,
+            priced_at,
             underlying_price: underlying_price.filter(|p| p.is_finite() && *p > 0.0),
             source: message.source,
-            rate: settings.risk_free_rate,
-            dividend_yield: settings.dividend_yield(&message.symbol),
+            settings,
         }
     }
+}
+
+/// How one expiry carries from the spot to its forward.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ExpiryForward {
+    forward: f64,
+    /// The continuous yield that makes `S·e^((r−q)T)` the forward.
+    dividend_yield: f64,
+    /// False when parity could not say and the configured yield was used.
+    from_parity: bool,
 }
 
 /// Collects a snapshot's records, keeping the first quote of each contract.
@@ -213,30 +240,13 @@ impl<'a> Chain<'a> {
             Right::Call => OptionRight::Call,
             Right::Put => OptionRight::Put,
         };
-        let years = (expires - snap.time).num_milliseconds() as f64 / 1000.0 / SECONDS_PER_YEAR;
+        let years =
+            (expires - snap.priced_at).num_milliseconds() as f64 / 1000.0 / SECONDS_PER_YEAR;
         let mid = bid.zip(ask).map(|(b, a)| 0.5 * (b + a));
         let spread = bid.zip(ask).map(|(b, a)| a - b);
-        let inputs = snap.underlying_price.map(|spot| Inputs {
-            spot,
-            strike,
-            years,
-            rate: snap.rate,
-            dividend_yield: snap.dividend_yield,
-            right,
-        });
-        let iv = match (inputs, mid) {
-            (None, _) => Err(IvStatus::NoUnderlying),
-            (_, None) => Err(IvStatus::NoPrice),
-            (Some(inputs), Some(mid)) => bsm::implied_vol(&inputs, mid),
-        };
-        if matches!(iv, Err(IvStatus::BelowIntrinsic | IvStatus::AboveMaximum)) {
-            flags.push(QualityFlag::NoArbitrageViolation);
-        }
-        let greeks = match (inputs, iv) {
-            (Some(inputs), Ok(sigma)) => bsm::greeks(&inputs, sigma),
-            _ => None,
-        };
         let finite = |v: f64| v.is_finite().then_some(v);
+        let exercise = exercise(&osi.root);
+        // The forward, the IV and the Greeks wait for the whole expiry (`finish`).
         Ok(OptionQuoteRecord {
             contract: osi.padded(),
             snapshot_time: snap.time,
@@ -255,26 +265,146 @@ impl<'a> Chain<'a> {
             mid,
             spread,
             moneyness: snap.underlying_price.and_then(|s| finite(strike / s)),
-            log_moneyness: inputs.and_then(|i| finite((strike / i.forward()).ln())),
+            log_moneyness: None,
+            forward: None,
             years_to_expiry: years,
-            rate: snap.rate,
-            dividend_yield: snap.dividend_yield,
-            iv: iv.ok(),
-            delta: greeks.map(|g| g.delta),
-            gamma: greeks.map(|g| g.gamma),
-            theta: greeks.map(|g| g.theta),
-            vega: greeks.map(|g| g.vega),
-            rho: greeks.map(|g| g.rho),
-            iv_status: match iv {
-                Ok(_) => IvStatus::Ok,
-                Err(status) => status,
-            },
+            rate: snap.settings.rate(years),
+            dividend_yield: snap.settings.dividend_yield(snap.underlying),
+            iv: None,
+            delta: None,
+            gamma: None,
+            theta: None,
+            vega: None,
+            rho: None,
+            iv_status: IvStatus::NoUnderlying,
+            otm: None,
+            exercise,
             source: snap.source,
             flags,
         })
     }
 
-    pub fn finish(self) -> (Vec<OptionQuoteRecord>, Vec<Dropped>) {
+    /// The records, each expiry priced against its own forward, and the dropped rows.
+    pub fn finish(mut self) -> (Vec<OptionQuoteRecord>, Vec<Dropped>) {
+        let mut order: Vec<usize> = (0..self.records.len()).collect();
+        order.sort_by_key(|&i| self.records[i].expiry);
+        let expiries: Vec<&[usize]> = order
+            .chunk_by(|&a, &b| self.records[a].expiry == self.records[b].expiry)
+            .collect();
+        for expiry in expiries {
+            let first = &self.records[expiry[0]];
+            let carry = self.snapshot.underlying_price.map(|spot| {
+                carry(
+                    &self.records,
+                    expiry,
+                    spot,
+                    first.rate,
+                    first.dividend_yield,
+                )
+            });
+            let mut cache = None;
+            for &i in expiry {
+                price(&mut self.records[i], carry, &mut cache);
+            }
+        }
         (self.records, self.dropped)
     }
+}
+
+/// The forward of one expiry (`expiry` indexes its records) from parity, or from the
+/// configured dividend yield `configured` when parity cannot say.
+fn carry(
+    records: &[OptionQuoteRecord],
+    expiry: &[usize],
+    spot: f64,
+    rate: f64,
+    configured: f64,
+) -> ExpiryForward {
+    let years = records[expiry[0]].years_to_expiry;
+    // (call mid and spread, put mid and spread) by strike.
+    let mut sides: HashMap<u64, [Option<(f64, f64)>; 2]> = HashMap::with_capacity(expiry.len());
+    for &i in expiry {
+        let r = &records[i];
+        if let (Some(mid), Some(spread)) = (r.mid, r.spread) {
+            let slot = usize::from(r.right == OptionRight::Put);
+            sides.entry((r.strike * 1000.0).round() as u64).or_default()[slot] =
+                Some((mid, spread));
+        }
+    }
+    let pairs: Vec<Pair> = sides
+        .into_iter()
+        .filter_map(|(k, [call, put])| {
+            let ((call_mid, call_spread), (put_mid, put_spread)) = (call?, put?);
+            Some(Pair {
+                strike: k as f64 / 1000.0,
+                call_mid,
+                put_mid,
+                spread: call_spread + put_spread,
+            })
+        })
+        .collect();
+    let discount = (-rate * years).exp();
+    match forward::from_parity(&pairs, discount, spot) {
+        Some(f) => ExpiryForward {
+            forward: f,
+            dividend_yield: rate - (f / spot).ln() / years,
+            from_parity: true,
+        },
+        None => ExpiryForward {
+            forward: spot * ((rate - configured) * years).exp(),
+            dividend_yield: configured,
+            from_parity: false,
+        },
+    }
+}
+
+/// Log-moneyness, side, implied volatility and Greeks of one quote against its expiry's
+/// carry (`None` without an underlying price).
+fn price(r: &mut OptionQuoteRecord, carry: Option<ExpiryForward>, cache: &mut Option<bsm::Carry>) {
+    let (Some(carry), Some(spot)) = (carry, r.underlying_price) else {
+        r.iv_status = IvStatus::NoUnderlying;
+        return;
+    };
+    r.forward = Some(carry.forward);
+    r.dividend_yield = carry.dividend_yield;
+    r.log_moneyness = Some((r.strike / carry.forward).ln()).filter(|m| m.is_finite());
+    r.otm = Some(match r.right {
+        OptionRight::Call => r.strike >= carry.forward,
+        OptionRight::Put => r.strike < carry.forward,
+    });
+    if !carry.from_parity {
+        r.flags.push(QualityFlag::ForwardFromYield);
+    }
+    let inputs = Inputs {
+        spot,
+        strike: r.strike,
+        years: r.years_to_expiry,
+        rate: r.rate,
+        dividend_yield: carry.dividend_yield,
+        right: r.right,
+    };
+    let carry = bsm::Carry::cached(cache, &inputs);
+    let iv = match r.mid {
+        None => Err(IvStatus::NoPrice),
+        Some(mid) => bsm::implied_vol_with(&inputs, mid, carry),
+    };
+    if matches!(iv, Err(IvStatus::BelowIntrinsic | IvStatus::AboveMaximum)) {
+        r.flags.push(QualityFlag::NoArbitrageViolation);
+    }
+    if let Ok(sigma) = iv
+        && let Some(g) = bsm::greeks_with(&inputs, sigma, carry)
+    {
+        (r.delta, r.gamma, r.theta, r.vega, r.rho) = (
+            Some(g.delta),
+            Some(g.gamma),
+            Some(g.theta),
+            Some(g.vega),
+            Some(g.rho),
+        );
+    }
+    r.iv = iv.ok();
+    r.iv_status = match iv {
+        Ok(_) => IvStatus::Ok,
+        Err(status) => status,
+    };
 }

@@ -129,7 +129,11 @@ fn yahoo_quotes_are_parsed_cleaned_and_enriched() {
     assert_eq!((call.rate, call.dividend_yield), (0.045, 0.01));
     assert_eq!(call.volume, Some(12));
     assert_eq!(call.provider_iv, Some(0.31));
-    assert!(call.flags.is_empty(), "{:?}", call.flags);
+    // No strike has both sides: the forward comes from the configured yield, flagged.
+    assert_eq!(call.flags, [QualityFlag::ForwardFromYield]);
+    assert!((call.forward.unwrap() - inputs.forward()).abs() < 1e-9);
+    assert_eq!(call.otm, Some(true));
+    assert_eq!(call.exercise, optionsflow_api::records::Exercise::American);
 
     // A zero bid is no bid: no mid, no IV, flagged, and the missing volume stays missing.
     let put = &q[1];
@@ -140,7 +144,117 @@ fn yahoo_quotes_are_parsed_cleaned_and_enriched() {
     assert_eq!(put.iv_status, IvStatus::NoPrice);
     assert_eq!(put.volume, None);
     assert_eq!(put.bid, Some(0.0));
-    assert_eq!(put.flags, [QualityFlag::NoBid, QualityFlag::NoVolume]);
+    assert_eq!(
+        put.flags,
+        [
+            QualityFlag::NoBid,
+            QualityFlag::NoVolume,
+            QualityFlag::ForwardFromYield
+        ]
+    );
+}
+
+/// A chain priced with a 2.3 % dividend yield the processor was not told (it has 1 %):
+/// parity recovers the forward, and every IV is the one the prices were made with.
+#[test]
+fn each_expiry_takes_its_forward_from_put_call_parity() {
+    let true_yield = 0.023;
+    let priced = |strike: f64, right: OptionRight| {
+        let (_, inputs) = model_mid(strike, right);
+        let inputs = Inputs {
+            dividend_yield: true_yield,
+            ..inputs
+        };
+        (bsm::price(&inputs, 0.25).unwrap(), inputs)
+    };
+    let side = |right: OptionRight, letter: char| -> Vec<Value> {
+        (0..9)
+            .map(|i| {
+                let strike = 90.0 + 2.5 * f64::from(i);
+                let (mid, _) = priced(strike, right);
+                contract(
+                    &format!("XYZ260417{letter}{:08}", (strike * 1000.0) as u64),
+                    strike,
+                    json!(mid - 0.02),
+                    json!(mid + 0.02),
+                )
+            })
+            .collect()
+    };
+    let bytes = yahoo(side(OptionRight::Call, 'C'), side(OptionRight::Put, 'P'));
+    let p = run(&bytes, Dataset::Options).unwrap();
+    let q = quotes(&p);
+    assert_eq!(q.len(), 18);
+    let (_, truth) = priced(100.0, OptionRight::Call);
+    for r in q {
+        assert!(
+            !r.flags.contains(&QualityFlag::ForwardFromYield),
+            "{:?}",
+            r.flags
+        );
+        assert!(
+            (r.forward.unwrap() - truth.forward()).abs() < 1e-9,
+            "{:?}",
+            r.forward
+        );
+        assert!(
+            (r.dividend_yield - true_yield).abs() < 1e-8,
+            "{}",
+            r.dividend_yield
+        );
+        assert!(
+            (r.iv.unwrap() - 0.25).abs() < 1e-8,
+            "{} {:?}",
+            r.contract,
+            r.iv
+        );
+        let otm = match r.right {
+            OptionRight::Call => r.strike >= truth.forward(),
+            OptionRight::Put => r.strike < truth.forward(),
+        };
+        assert_eq!(r.otm, Some(otm), "{}", r.contract);
+    }
+}
+
+/// A chain fetched over the weekend carries Friday's closing prices: its time to expiry runs
+/// from the quote time, not from the fetch, while the record keeps the fetch time.
+#[test]
+fn time_to_expiry_runs_from_the_quote_time() {
+    let quoted = snapshot() - chrono::Duration::days(2);
+    let mut payload: Value = serde_json::from_slice(&yahoo(
+        vec![contract(
+            "XYZ260417C00105000",
+            105.0,
+            json!(1.0),
+            json!(1.1),
+        )],
+        vec![],
+    ))
+    .unwrap();
+    payload["payload"]["quote"]["regularMarketTime"] = json!(quoted.timestamp());
+    let p = run(&serde_json::to_vec(&payload).unwrap(), Dataset::Options).unwrap();
+    let q = &quotes(&p)[0];
+    let expires = Utc.with_ymd_and_hms(2026, 4, 17, 20, 0, 0).unwrap();
+    let years = (expires - quoted).num_seconds() as f64 / (365.0 * 86400.0);
+    assert!((q.years_to_expiry - years).abs() < 1e-12);
+    assert_eq!(q.snapshot_time, snapshot());
+    // A quote time after the fetch, or weeks old, is not believed.
+    payload["payload"]["quote"]["regularMarketTime"] =
+        json!((snapshot() - chrono::Duration::days(30)).timestamp());
+    let p = run(&serde_json::to_vec(&payload).unwrap(), Dataset::Options).unwrap();
+    let (_, inputs) = model_mid(105.0, OptionRight::Call);
+    assert!((quotes(&p)[0].years_to_expiry - inputs.years).abs() < 1e-12);
+}
+
+/// Index options are European, equity options American, whatever the underlying's name.
+#[test]
+fn exercise_style_follows_the_root() {
+    use crate::market::osi::exercise;
+    use optionsflow_api::records::Exercise;
+    assert_eq!(exercise("SPXW"), Exercise::European);
+    assert_eq!(exercise("SPY"), Exercise::American);
+    assert_eq!(exercise("OEX"), Exercise::American);
+    assert_eq!(exercise("NDX"), Exercise::European);
 }
 
 /// The fast pass is only a shortcut: where it answers, the careful pass agrees.

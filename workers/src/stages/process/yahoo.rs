@@ -52,6 +52,12 @@ struct TypedExpiry<'a> {
     puts: Vec<Row<'a>>,
 }
 
+/// The underlying's last trade (`regularMarketTime`, epoch seconds): the close, for a chain
+/// fetched after it.
+fn quote_time(quote: &Quote) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(quote.regular_market_time?, 0)
+}
+
 pub fn process(
     message: &RawMessage<'_>,
     settings: &Processing,
@@ -66,12 +72,13 @@ pub(super) fn fast(
 ) -> Option<(Vec<OptionQuoteRecord>, Vec<Dropped>)> {
     let shell: TypedShell<'_> = serde_json::from_str(message.payload.get()).ok()?;
     let price = shell.quote.as_ref().and_then(|q| q.regular_market_price);
+    let quoted_at = shell.quote.as_ref().and_then(quote_time);
     let rows = shell
         .options
         .iter()
         .map(|o| o.calls.len() + o.puts.len())
         .sum();
-    let snapshot = Snapshot::of(message, price, settings);
+    let snapshot = Snapshot::of(message, price, quoted_at, settings);
     let mut chain = Chain::new(snapshot, rows);
     for row in shell
         .options
@@ -93,12 +100,13 @@ pub(super) fn careful(
             detail: e.to_string(),
         })?;
     let price = shell.quote.as_ref().and_then(|q| q.regular_market_price);
+    let quoted_at = shell.quote.as_ref().and_then(quote_time);
     let rows = shell
         .options
         .iter()
         .map(|o| o.calls.len() + o.puts.len())
         .sum();
-    let snapshot = Snapshot::of(message, price, settings);
+    let snapshot = Snapshot::of(message, price, quoted_at, settings);
     let mut chain = Chain::new(snapshot, rows);
     for row in shell
         .options

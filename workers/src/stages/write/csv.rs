@@ -90,6 +90,7 @@ fn quote(w: &mut Writer, r: &OptionQuoteRecord) -> csv::Result<()> {
         opt(r.spread),
         opt(r.moneyness),
         opt(r.log_moneyness),
+        opt(r.forward),
         r.years_to_expiry.to_string(),
         r.rate.to_string(),
         r.dividend_yield.to_string(),
@@ -100,6 +101,8 @@ fn quote(w: &mut Writer, r: &OptionQuoteRecord) -> csv::Result<()> {
         opt(r.vega),
         opt(r.rho),
         r.iv_status.as_str().to_owned(),
+        opt(r.otm),
+        r.exercise.as_str().to_owned(),
         r.source.as_str().to_owned(),
         flags(r.flags.iter().map(|f| f.as_str())),
     ])

@@ -83,7 +83,7 @@ pub fn decode(bytes: &[u8], dataset: Dataset) -> Result<Incoming, Undecodable> {
 }
 
 /// The columns of `option_quotes`, in table order (CSV files use the same order).
-pub const QUOTE_COLUMNS: [&str; 30] = [
+pub const QUOTE_COLUMNS: [&str; 33] = [
     "contract",
     "snapshot_time",
     "underlying",
@@ -102,6 +102,7 @@ pub const QUOTE_COLUMNS: [&str; 30] = [
     "spread",
     "moneyness",
     "log_moneyness",
+    "forward",
     "years_to_expiry",
     "rate",
     "dividend_yield",
@@ -112,6 +113,8 @@ pub const QUOTE_COLUMNS: [&str; 30] = [
     "vega",
     "rho",
     "iv_status",
+    "otm",
+    "exercise",
     "source",
     "flags",
 ];

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessingSpec {
-    /// Risk-free rate (default 0.04).
+    /// Risk-free rate (default 0.04), for every expiry when `rateCurve` is not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= -0.5 && self <= 0.5").message("riskFreeRate is a decimal annual rate: 0.04 means 4 %"))]
     pub risk_free_rate: Option<f64>,
@@ -22,4 +22,22 @@ pub struct ProcessingSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= -0.5 && self <= 0.5").message("defaultDividendYield is a decimal annual yield"))]
     pub default_dividend_yield: Option<f64>,
+    /// Risk-free rates by tenor (a Treasury or SOFR curve), interpolated linearly to each
+    /// expiry and flat beyond the first and last points; replaces `riskFreeRate`. Days
+    /// must increase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.all(p, p.rate >= -0.5 && p.rate <= 0.5)").message("curve rates are decimal annual rates: 0.04 means 4 %"))]
+    pub rate_curve: Option<Vec<RatePoint>>,
+}
+
+/// One point of a rate curve.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RatePoint {
+    /// Tenor in calendar days (7, 30, 91, 182, 365, ...).
+    #[schemars(range(min = 1, max = 36500))]
+    pub days: u32,
+    /// Continuously compounded annual rate at that tenor, as a decimal.
+    pub rate: f64,
 }

@@ -42,6 +42,11 @@ pub struct BudgetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100000000))]
     pub per_day: Option<u32>,
+    /// Requests sent back to back before the rest of a minute's are spread evenly over it
+    /// (Yahoo and Cboe, default 2; Twelve Data spends a minute's credits at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub burst: Option<u32>,
 }
 
 /// Twelve Data.

@@ -15,8 +15,10 @@ pub struct SmilePoint {
     pub log_moneyness: Option<f64>,
     pub call_iv: Option<f64>,
     pub put_iv: Option<f64>,
-    /// The out-of-the-money side's volatility (puts below the spot, calls above): the
-    /// smile as traders read it.
+    /// The out-of-the-money side's volatility (the row marked `otm`: puts below the
+    /// forward, calls at or above it): the smile as traders read it. For a European
+    /// (index) option the other side stands in when this one has no IV; for an American
+    /// one it does not, since its in-the-money price carries an early-exercise premium.
     pub otm_iv: Option<f64>,
     pub source: String,
 }
@@ -35,6 +37,7 @@ impl Columns for SmilePoint {
 /// The smile of one snapshot's chain. Pure.
 pub fn smile(rows: &[QuoteRow]) -> Vec<SmilePoint> {
     let mut by_strike: BTreeMap<i64, SmilePoint> = BTreeMap::new();
+    let european = rows.iter().all(|r| r.exercise == "european");
     for r in rows {
         let key = (r.strike * 1000.0).round() as i64;
         let point = by_strike.entry(key).or_insert_with(|| SmilePoint {
@@ -55,12 +58,13 @@ pub fn smile(rows: &[QuoteRow]) -> Vec<SmilePoint> {
     }
     let mut out: Vec<SmilePoint> = by_strike.into_values().collect();
     for point in &mut out {
-        let below_spot = point.log_moneyness.is_some_and(|m| m < 0.0);
-        point.otm_iv = if below_spot {
-            point.put_iv.or(point.call_iv)
+        let below_forward = point.log_moneyness.is_some_and(|m| m < 0.0);
+        let (otm, itm) = if below_forward {
+            (point.put_iv, point.call_iv)
         } else {
-            point.call_iv.or(point.put_iv)
+            (point.call_iv, point.put_iv)
         };
+        point.otm_iv = if european { otm.or(itm) } else { otm };
     }
     out
 }

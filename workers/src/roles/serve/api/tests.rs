@@ -23,6 +23,8 @@ fn quote(strike: f64, right: &str, iv: Option<f64>, log_moneyness: f64) -> Quote
         spread: None,
         moneyness: None,
         log_moneyness: Some(log_moneyness),
+        forward: Some(100.0 / log_moneyness.exp()),
+        dividend_yield: 0.012,
         years_to_expiry: 0.077,
         iv,
         provider_iv: None,
@@ -32,13 +34,37 @@ fn quote(strike: f64, right: &str, iv: Option<f64>, log_moneyness: f64) -> Quote
         vega: None,
         rho: None,
         iv_status: "ok".into(),
+        otm: Some((right == "call") == (log_moneyness >= 0.0)),
+        exercise: "american".into(),
         source: "sample".into(),
         flags: String::new(),
     }
 }
 
 #[test]
-fn the_smile_takes_puts_below_the_spot_and_calls_above() {
+fn an_american_smile_never_borrows_the_in_the_money_side() {
+    // The out-of-the-money put at 90 has no IV; its in-the-money call does.
+    let mut rows = vec![
+        quote(90.0, "call", Some(0.30), -0.105),
+        quote(90.0, "put", None, -0.105),
+    ];
+    assert_eq!(
+        smile(&rows)[0].otm_iv,
+        None,
+        "American: a gap, not a biased IV"
+    );
+    for r in &mut rows {
+        r.exercise = "european".into();
+    }
+    assert_eq!(
+        smile(&rows)[0].otm_iv,
+        Some(0.30),
+        "European: parity makes them one"
+    );
+}
+
+#[test]
+fn the_smile_takes_puts_below_the_forward_and_calls_above() {
     let rows = [
         quote(90.0, "call", Some(0.30), -0.105),
         quote(90.0, "put", Some(0.28), -0.105),
