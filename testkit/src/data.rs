@@ -2,6 +2,8 @@
 //! same bars and chains, so tests can compare what arrived with what was served.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use optionsflow_api::crd::pipeline::processing::RatePoint;
+use optionsflow_api::runtime_config::Processing;
 
 /// NYSE full closures 2024–2028 (docs/market-data.md), so the fakes leave
 /// holidays out of their series the way Twelve Data does.
@@ -240,22 +242,35 @@ pub struct Quote {
     pub iv: f64,
 }
 
-/// The stand-in market's risk-free rates by tenor (days, continuously compounded): a
-/// Treasury curve, inverted past three months as in 2024–26. Tests configure the processor
-/// with the same points (`processing.rateCurve`), as a user would with the day's curve.
-pub const RATE_CURVE: [(u32, f64); 4] = [(30, 0.0425), (91, 0.0431), (182, 0.0418), (365, 0.0402)];
+/// The stand-in market's risk-free rates by tenor: a Treasury curve, inverted past three
+/// months as in 2024–26. Tests configure the processor with the same points
+/// (`processing.rateCurve`), as a user would with the day's curve.
+pub const RATE_CURVE: [RatePoint; 4] = [
+    RatePoint {
+        days: 30,
+        rate: 0.0425,
+    },
+    RatePoint {
+        days: 91,
+        rate: 0.0431,
+    },
+    RatePoint {
+        days: 182,
+        rate: 0.0418,
+    },
+    RatePoint {
+        days: 365,
+        rate: 0.0402,
+    },
+];
 
-/// The curve's rate `days` out: linear between points, flat beyond the ends (the
-/// processor's convention for `rateCurve`).
-pub fn rate(days: f64) -> f64 {
-    match RATE_CURVE.iter().position(|(d, _)| f64::from(*d) >= days) {
-        None => RATE_CURVE[RATE_CURVE.len() - 1].1,
-        Some(0) => RATE_CURVE[0].1,
-        Some(i) => {
-            let ((d0, r0), (d1, r1)) = (RATE_CURVE[i - 1], RATE_CURVE[i]);
-            r0 + (days - f64::from(d0)) / f64::from(d1 - d0) * (r1 - r0)
-        }
+/// The curve's rate `years` out, read as the processor reads `rateCurve`.
+pub fn rate(years: f64) -> f64 {
+    Processing {
+        rate_curve: RATE_CURVE.to_vec(),
+        ..Processing::default()
     }
+    .rate(years)
 }
 
 /// Every underlying pays a continuous dividend yield, 0.3 % to 2.8 % a year, fixed per symbol.
@@ -273,7 +288,7 @@ pub fn years(today: NaiveDate, expiry: NaiveDate) -> f64 {
 /// `S·e^((r−q)T)`, the forward every chain price is built on.
 pub fn forward(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> f64 {
     let t = years(today, expiry);
-    spot * ((rate(t * 365.0) - dividend_yield(symbol)) * t).exp()
+    spot * ((rate(t) - dividend_yield(symbol)) * t).exp()
 }
 
 /// Underlyings whose options trade in pennies at every price (the Penny Interval
@@ -303,7 +318,7 @@ pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Ve
     };
     let center = (spot / step).round() * step;
     let years = years(today, expiry);
-    let discount = (-rate(years * 365.0) * years).exp();
+    let discount = (-rate(years) * years).exp();
     let forward = forward(symbol, today, expiry, spot);
     let mut rng = Rng::new(seed(&[symbol, "chain", &expiry.to_string()]));
     let mut out = Vec::new();
@@ -427,7 +442,7 @@ mod tests {
         // Parity against the true forward, within the ticks' rounding.
         let f = forward("XYZ", today, expiry, spot);
         let t = years(today, expiry);
-        let discount = (-rate(t * 365.0) * t).exp();
+        let discount = (-rate(t) * t).exp();
         for pair in c.chunks(2) {
             let mid = |q: &Quote| (q.bid + q.ask) / 2.0;
             let (call, put) = (&pair[0], &pair[1]);
@@ -458,9 +473,9 @@ mod tests {
 
     #[test]
     fn the_curve_is_interpolated_and_flat_beyond() {
-        assert_eq!(rate(1.0), 0.0425);
-        assert!((rate(60.5) - (0.0425 + 0.0006 / 2.0)).abs() < 1e-12);
-        assert_eq!(rate(900.0), 0.0402);
+        assert_eq!(rate(1.0 / 365.0), 0.0425);
+        assert!((rate(60.5 / 365.0) - (0.0425 + 0.0006 / 2.0)).abs() < 1e-12);
+        assert_eq!(rate(900.0 / 365.0), 0.0402);
         assert!((0.003..0.028).contains(&dividend_yield("SPY")));
     }
 }

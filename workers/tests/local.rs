@@ -510,10 +510,7 @@ async fn with_a_twelve_data_key_the_same_command_collects_from_the_providers() {
             },
             // The day's curve, as a user would configure it; no dividend yields: each
             // expiry's forward must come from the chains themselves.
-            "processing": {"rateCurve": data::RATE_CURVE
-                .iter()
-                .map(|(days, rate)| serde_json::json!({"days": days, "rate": rate}))
-                .collect::<Vec<_>>()}
+            "processing": {"rateCurve": data::RATE_CURVE}
         })
         .to_string(),
     )
@@ -635,7 +632,7 @@ async fn implied_vols_match_the_market(pool: &sqlx::SqlitePool, today: chrono::N
         // The exact volatility there, restated over the stored time to expiry (the same
         // total variance), is what a processor that knew the true forward would store.
         let market_years = data::years(today, expiry_date);
-        let market_discount = (-data::rate(market_years * 365.0) * market_years).exp();
+        let market_discount = (-data::rate(market_years) * market_years).exp();
         let Some(exact) =
             data::implied_vol(call, forward, strike, market_years, market_discount, mid)
                 .map(|v| v * (market_years / years).sqrt())

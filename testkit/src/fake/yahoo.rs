@@ -388,7 +388,7 @@ pub fn chain_document(config: &Config, symbol: &str, date: Option<i64>) -> Value
                     "exchangeTimezoneName": "America/New_York", "marketState": "CLOSED",
                     "regularMarketPrice": spot, "regularMarketTime": epoch(today) + 21 * 3600,
                     "regularMarketPreviousClose": spot * 0.99, "bid": spot - 0.01, "ask": spot + 0.01,
-                    "trailingAnnualDividendYield": 0.012, "shortName": format!("{symbol} Inc."),
+                    "trailingAnnualDividendYield": data::dividend_yield(symbol), "shortName": format!("{symbol} Inc."),
                 },
                 "options": options,
             }],

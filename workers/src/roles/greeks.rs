@@ -413,7 +413,6 @@ mod tests {
             let point = (next() % (text.len() as u64 + 1)) as usize;
             let sign = ["", "-", "+"][(next() % 3) as usize];
             let s = format!("{sign}{}.{}", &text[..point], &text[point..]);
-            assert_eq!(number(s.as_bytes()), s.parse::<f64>().ok(), "{s}");
             assert_eq!(
                 number(s.as_bytes()).map(f64::to_bits),
                 s.parse::<f64>().ok().map(f64::to_bits),

@@ -85,11 +85,7 @@ impl Inputs {
 
     /// The range in which a price has an implied volatility.
     pub fn bounds(&self) -> Bounds {
-        self.bounds_with(self.discount(), self.forward())
-    }
-
-    fn bounds_with(&self, d: f64, f: f64) -> Bounds {
-        let k = self.strike;
+        let (d, f, k) = (self.discount(), self.forward(), self.strike);
         if self.is_call() {
             Bounds {
                 lower: d * (f - k).max(0.0),
