@@ -18,9 +18,13 @@
 #   others create their own database on the running server at 127.0.0.1:5432.
 # - chromium (Debian) for the web page's test, which loads the page from a running
 #   `optionsflow-worker serve` in headless Chromium and keeps a screenshot.
+# - stunnel4 and openssl (Debian) for the secured-Kafka tests: TLS (and client certificates)
+#   in front of tansu, whose own TLS flags cannot be used in 0.6.0.
+# - buildah and debootstrap (Debian) for scripts/image-check.sh, which builds the Dockerfile's
+#   runtime stage on a locally made base and runs the binaries from the image.
 #
-# Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN, MOTO_SERVER_BIN, LUA_BIN, INFLUXD_BIN and
-# PG_BINDIR and CHROMIUM_BIN for the tests.
+# Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN, MOTO_SERVER_BIN, LUA_BIN, INFLUXD_BIN,
+# PG_BINDIR, CHROMIUM_BIN and STUNNEL_BIN for the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -93,6 +97,22 @@ install_chromium() {
   CHROMIUM_BIN="$(command -v chromium)"
 }
 
+install_debian_tools() {
+  local missing=()
+  command -v stunnel4 >/dev/null || missing+=(stunnel4)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v buildah >/dev/null || missing+=(buildah)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "stunnel4, openssl, buildah, debootstrap: installed"
+  else
+    echo "${missing[*]}: installing from Debian"
+    apt_install "${missing[@]}"
+  fi
+  export STUNNEL_BIN
+  STUNNEL_BIN="$(command -v stunnel4)"
+}
+
 find_postgres() {
   local bindir
   bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -109,4 +129,5 @@ install_python_tools
 install_lua
 install_influxdb
 install_chromium
+install_debian_tools
 find_postgres

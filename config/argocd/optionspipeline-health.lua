@@ -20,11 +20,14 @@ local function condition(type)
   end
   return nil
 end
-local suspended = condition("Suspended")
-if suspended ~= nil and suspended.status == "True" then
-  hs.status = "Suspended"
-  hs.message = suspended.message
-  return hs
+-- Paused by the annotation, or suspended by the spec: ArgoCD's Suspended either way.
+for _, type in ipairs({ "ReconciliationPaused", "Suspended" }) do
+  local held = condition(type)
+  if held ~= nil and held.status == "True" then
+    hs.status = "Suspended"
+    hs.message = held.message
+    return hs
+  end
 end
 local degraded = condition("Degraded")
 if degraded ~= nil and degraded.status == "True" then

@@ -1,6 +1,8 @@
 //! Test support for optionsflow's integration tests:
 //!
-//! - [`tansu`]: a real Kafka-compatible broker per test (tansu), started and killed here;
+//! - [`tansu`]: a real Kafka-compatible broker per test (tansu), started and killed here,
+//!   plain or secured (SASL/SCRAM, with TLS and client certificates from [`stunnel`] and
+//!   [`tls`]);
 //! - [`kafka`]: creating topics and reading them back;
 //! - [`fake`]: local HTTP servers speaking Twelve Data's, Yahoo's and Cboe's exact formats,
 //!   errors and rate limits included, which record every request they answer;
@@ -23,4 +25,6 @@ pub mod moto;
 pub mod postgres;
 pub mod process;
 pub mod records;
+pub mod stunnel;
 pub mod tansu;
+pub mod tls;

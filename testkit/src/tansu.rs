@@ -1,12 +1,21 @@
-//! A tansu broker for one test: started on a free loopback port, killed on drop.
+//! A tansu broker for one test: started on a free loopback port, killed on drop. Also a
+//! secured one ([`SecuredKafka`]): SASL/SCRAM logins required by tansu, TLS (and, if asked,
+//! client certificates) required by stunnel in front of it.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::stunnel::Stunnel;
+use crate::tls::Certificates;
+
 pub struct Tansu {
     port: u16,
+    /// The port clients are told to use (stunnel's, when it is in front).
+    advertised: u16,
+    /// Whether clients must log in (`--authentication`).
+    authentication: bool,
     storage: String,
     child: Option<Child>,
     dir: tempfile::TempDir,
@@ -47,8 +56,11 @@ impl Tansu {
     }
 
     fn launch(storage: String) -> Tansu {
+        let port = free_port();
         let mut broker = Tansu {
-            port: free_port(),
+            port,
+            advertised: port,
+            authentication: false,
             storage,
             child: None,
             dir: tempfile::tempdir().expect("a temporary folder"),
@@ -61,8 +73,13 @@ impl Tansu {
         format!("127.0.0.1:{}", self.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     fn spawn(&mut self) {
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!("tcp://127.0.0.1:{}", self.advertised);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -75,9 +92,10 @@ impl Tansu {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised,
             ])
             .args(["--storage-engine", &self.storage])
+            .args(self.authentication.then_some("--authentication"))
             .env(
                 "RUST_LOG",
                 std::env::var("TANSU_LOG").unwrap_or_else(|_| "warn".into()),
@@ -96,6 +114,32 @@ impl Tansu {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Creates a SCRAM-SHA-256 and a SCRAM-SHA-512 login for `user` (on a broker that does
+    /// not require logins yet: tansu's way, as its docs describe).
+    pub fn create_user(&self, user: &str, password: &str) {
+        for mechanism in ["scram256", "scram512"] {
+            let out = Command::new(binary())
+                .args(["user", "create", "--broker"])
+                .arg(format!("tcp://127.0.0.1:{}", self.port))
+                .args(["--mechanism", mechanism, user, password])
+                .output()
+                .expect("tansu user create runs");
+            assert!(
+                out.status.success(),
+                "tansu user create {user} ({mechanism}): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// Restarts the broker requiring logins, telling clients to come through `advertised`.
+    pub fn require_login(&mut self, advertised: u16) {
+        self.advertised = advertised;
+        self.authentication = true;
+        self.restart();
     }
 
     /// Kills the broker (SIGKILL).
@@ -120,5 +164,36 @@ impl Tansu {
 impl Drop for Tansu {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// tansu requiring SASL/SCRAM logins, behind stunnel for TLS, with the certificates of both.
+pub struct SecuredKafka {
+    pub certificates: Certificates,
+    pub tansu: Tansu,
+    pub stunnel: Stunnel,
+}
+
+impl SecuredKafka {
+    /// A broker where each of `users` (name, password) may log in with SCRAM-SHA-256 or -512,
+    /// over TLS only; with `verify_clients`, only with a client certificate signed by the CA.
+    pub fn start(users: &[(&str, &str)], verify_clients: bool) -> SecuredKafka {
+        let certificates = Certificates::generate();
+        let mut tansu = Tansu::start_persistent();
+        for (user, password) in users {
+            tansu.create_user(user, password);
+        }
+        let stunnel = Stunnel::start(tansu.port(), &certificates, verify_clients);
+        tansu.require_login(stunnel.port());
+        SecuredKafka {
+            certificates,
+            tansu,
+            stunnel,
+        }
+    }
+
+    /// Where clients connect: stunnel's TLS port.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.stunnel.port())
     }
 }

@@ -24,6 +24,7 @@ fn render(files: &[&str]) -> (Manifests, Rendered) {
     let manifests = Manifests::read(&files).unwrap();
     let settings = Settings {
         worker_image: "optionsflow-worker:test".into(),
+        ..Settings::default()
     };
     let rendered = manifests.render(&settings).unwrap().remove(0);
     (manifests, rendered)

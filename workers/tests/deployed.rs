@@ -42,7 +42,7 @@ use optionsflow_testkit::kubelet::Namespace;
 use optionsflow_testkit::moto::Moto;
 use optionsflow_testkit::postgres::{TestDatabase, psql};
 use optionsflow_testkit::process::Worker;
-use optionsflow_testkit::tansu::Tansu;
+use optionsflow_testkit::tansu::{SecuredKafka, Tansu};
 use optionsflow_workers::stages::process::Records;
 use optionsflow_workers::stages::write::decode;
 use serde_json::{Value, json};
@@ -103,7 +103,38 @@ impl Cluster {
         ns
     }
 
-    async fn reconcile(&self) {
+    /// The operator, with the API server as its client (the real reconcile, the real Kafka
+    /// admin client).
+    fn new(api: FakeApi) -> Cluster {
+        let client = api.client();
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            settings: Settings {
+                worker_image: "optionsflow-worker:e2e".into(),
+                ..Settings::default()
+            },
+            admins: KafkaAdmins::new(Duration::from_secs(10)),
+            recorder: Recorder::new(
+                client,
+                Reporter {
+                    controller: "optionsflow-operator".into(),
+                    instance: Some("e2e".into()),
+                },
+            ),
+            metrics: optionsflow_operator::metrics::Metrics::new(),
+            leading: Arc::new(AtomicBool::new(true)),
+            retries: Retries::default(),
+        });
+        Cluster {
+            api,
+            ctx,
+            pods: Vec::new(),
+            dir: tempfile::tempdir().unwrap(),
+            restarts: 0,
+        }
+    }
+
+    async fn try_reconcile(&self) -> Result<(), optionsflow_operator::error::Error> {
         let object: DeserializeGuard<OptionsPipeline> = serde_json::from_value(
             self.api
                 .get(&collection("optionspipelines"), PIPELINE)
@@ -112,7 +143,11 @@ impl Cluster {
         .unwrap();
         reconcile(Arc::new(object), self.ctx.clone())
             .await
-            .expect("the reconcile succeeds");
+            .map(drop)
+    }
+
+    async fn reconcile(&self) {
+        self.try_reconcile().await.expect("the reconcile succeeds");
     }
 
     fn status(&self) -> Value {
@@ -276,6 +311,31 @@ impl Cluster {
     fn workers(&self) -> Vec<&Worker> {
         self.pods.iter().map(|p| &p.worker).collect()
     }
+}
+
+/// What a user applies: the SymbolSet `watchlist` (SPY, AAPL), Secrets, and the pipeline.
+fn user_objects(secrets: Vec<Value>, spec: Value) -> FakeApi {
+    let api = FakeApi::default();
+    api.put(
+        &collection("symbolsets"),
+        json!({"apiVersion": "optionsflow.io/v1alpha1", "kind": "SymbolSet",
+               "metadata": {"name": "watchlist", "namespace": NS},
+               "spec": {"symbols": ["SPY", "AAPL"]}}),
+    );
+    for s in secrets {
+        api.put(&collection("secrets"), s);
+    }
+    api.put(
+        &collection("optionspipelines"),
+        json!({"apiVersion": "optionsflow.io/v1alpha1", "kind": "OptionsPipeline",
+               "metadata": {"name": PIPELINE, "namespace": NS}, "spec": spec}),
+    );
+    api
+}
+
+fn secret(name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+           "metadata": {"name": name, "namespace": NS}, "stringData": data})
 }
 
 fn pod_spec(template: &PodTemplateSpec) -> PodSpec {
@@ -462,79 +522,38 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
     let cboe = cboe::FakeCboe::start(cboe::Config::new(day)).await;
 
     // What a user applies.
-    let api = FakeApi::default();
-    api.put(
-        &collection("symbolsets"),
-        json!({"apiVersion": "optionsflow.io/v1alpha1", "kind": "SymbolSet",
-               "metadata": {"name": "watchlist", "namespace": NS},
-               "spec": {"symbols": ["SPY", "AAPL"]}}),
-    );
-    let secret = |name: &str, data: Value| {
-        json!({"apiVersion": "v1", "kind": "Secret",
-               "metadata": {"name": name, "namespace": NS}, "stringData": data})
-    };
-    for s in [
-        secret("twelvedata", json!({"api-keys": "key-one,key-two"})),
-        secret("db", json!({"url": database.url})),
-        secret(
-            "s3",
-            json!({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}),
-        ),
-        secret(
-            "api",
-            json!({"tokens": format!("{TOKEN}\nanother-token\n")}),
-        ),
-    ] {
-        api.put(&collection("secrets"), s);
-    }
-    api.put(
-        &collection("optionspipelines"),
-        json!({"apiVersion": "optionsflow.io/v1alpha1", "kind": "OptionsPipeline",
-               "metadata": {"name": PIPELINE, "namespace": NS},
-               "spec": {
-                 "symbolSets": ["watchlist"],
-                 "datasets": {
-                   "historical": {"startDate": "2026-06-01"},
-                   "options": {"source": "cboe", "horizonDays": 30}},
-                 "sources": {
-                   "twelveData": {"apiKeysSecret": {"name": "twelvedata", "key": "api-keys"},
-                                  "baseUrl": td.url()},
-                   "cboe": {"baseUrl": cboe.url()}},
-                 "kafka": {"bootstrapServers": tansu.bootstrap(), "replicationFactor": 1},
-                 "sinks": {
-                   "postgres": {"urlSecret": {"name": "db", "key": "url"}},
-                   "s3": {"bucket": "lake", "prefix": "market/", "endpoint": moto.endpoint(),
-                          "pathStyle": true, "credentialsSecret": "s3",
-                          "maxFileAgeSeconds": 2}},
-                 "api": {"tokensSecret": {"name": "api", "key": "tokens"}}}}),
+    let api = user_objects(
+        vec![
+            secret("twelvedata", json!({"api-keys": "key-one,key-two"})),
+            secret("db", json!({"url": database.url})),
+            secret(
+                "s3",
+                json!({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}),
+            ),
+            secret(
+                "api",
+                json!({"tokens": format!("{TOKEN}\nanother-token\n")}),
+            ),
+        ],
+        json!({
+            "symbolSets": ["watchlist"],
+            "datasets": {
+              "historical": {"startDate": "2026-06-01"},
+              "options": {"source": "cboe", "horizonDays": 30}},
+            "sources": {
+              "twelveData": {"apiKeysSecret": {"name": "twelvedata", "key": "api-keys"},
+                             "baseUrl": td.url()},
+              "cboe": {"baseUrl": cboe.url()}},
+            "kafka": {"bootstrapServers": tansu.bootstrap(), "replicationFactor": 1},
+            "sinks": {
+              "postgres": {"urlSecret": {"name": "db", "key": "url"}},
+              "s3": {"bucket": "lake", "prefix": "market/", "endpoint": moto.endpoint(),
+                     "pathStyle": true, "credentialsSecret": "s3",
+                     "maxFileAgeSeconds": 2}},
+            "api": {"tokensSecret": {"name": "api", "key": "tokens"}}}),
     );
 
-    // The operator.
-    let client = api.client();
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        settings: Settings {
-            worker_image: "optionsflow-worker:e2e".into(),
-        },
-        admins: KafkaAdmins::new(Duration::from_secs(10)),
-        recorder: Recorder::new(
-            client,
-            Reporter {
-                controller: "optionsflow-operator".into(),
-                instance: Some("e2e".into()),
-            },
-        ),
-        metrics: optionsflow_operator::metrics::Metrics::new(),
-        leading: Arc::new(AtomicBool::new(true)),
-        retries: Retries::default(),
-    });
-    let mut cluster = Cluster {
-        api,
-        ctx,
-        pods: Vec::new(),
-        dir: tempfile::tempdir().unwrap(),
-        restarts: 0,
-    };
+    let mut cluster = Cluster::new(api);
     cluster.reconcile().await;
     let status = cluster.status();
     assert_eq!(status["phase"], "Progressing", "{status}");
@@ -686,4 +705,105 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
     for pod in &cluster.pods {
         println!("pod {} (admin {})", pod.worker.name, pod.admin);
     }
+}
+
+/// The deployed whole over a secured Kafka, as a Strimzi cluster with a `scram-sha-512`
+/// KafkaUser and client certificates serves it: SASL_SSL to stunnel (which demands a client
+/// certificate signed by the cluster CA) in front of tansu (which demands the SCRAM login).
+/// The operator reads the credentials from the Secrets; every pod gets them from its
+/// environment. First with a wrong password: the pipeline says why at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_sasl_ssl_with_client_certificates_option_chains_reach_postgresql() {
+    const USER: &str = "optionsflow";
+    const PASSWORD: &str = "the-kafka-password";
+    let kafka = SecuredKafka::start(&[(USER, PASSWORD)], true);
+    let database = TestDatabase::create("deployed_secured");
+    let day = trading_day();
+    let cboe = cboe::FakeCboe::start(cboe::Config::new(day)).await;
+
+    let certificates = &kafka.certificates;
+    let user = |password: &str| {
+        secret(
+            USER,
+            json!({"password": password, "user.crt": certificates.pem("user.crt"),
+                   "user.key": certificates.pem("user.key")}),
+        )
+    };
+    let api = user_objects(
+        vec![
+            secret("db", json!({"url": database.url})),
+            secret(
+                "my-cluster-cluster-ca-cert",
+                json!({"ca.crt": certificates.pem("ca.crt")}),
+            ),
+            user("a-stale-password"),
+        ],
+        json!({
+            "symbolSets": ["watchlist"],
+            "datasets": {
+              "daily": {"enabled": false}, "intraday": {"enabled": false},
+              "historical": {"enabled": false},
+              "options": {"source": "cboe", "horizonDays": 30}},
+            "sources": {"cboe": {"baseUrl": cboe.url()}},
+            "kafka": {
+              "bootstrapServers": kafka.bootstrap(), "replicationFactor": 1,
+              "security": {
+                "protocol": "SASL_SSL",
+                "tls": {"caSecret": {"name": "my-cluster-cluster-ca-cert", "key": "ca.crt"},
+                        "clientCertSecret": USER},
+                "sasl": {"mechanism": "SCRAM-SHA-512", "username": USER,
+                         "passwordSecret": {"name": USER, "key": "password"}}}},
+            "sinks": {"postgres": {"urlSecret": {"name": "db", "key": "url"}}},
+            "workers": {"collector": {"replicas": 1}, "processor": {"replicas": 1},
+                        "dbWriter": {"replicas": 1}}}),
+    );
+    let mut cluster = Cluster::new(api);
+
+    // The wrong password: refused by the broker, said so in the status.
+    let error = cluster.try_reconcile().await.unwrap_err();
+    assert_eq!(error.reason(), "KafkaAuthFailed", "{error}");
+    let status = cluster.status();
+    let degraded = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Degraded")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(degraded["reason"], "KafkaAuthFailed", "{status}");
+
+    // The right one: topics over SASL_SSL, then every pod logs in the same way.
+    cluster.api.put(&collection("secrets"), user(PASSWORD));
+    cluster.reconcile().await;
+    let status = cluster.status();
+    let topics = status["topics"].as_array().unwrap();
+    assert!(
+        topics.len() == 11 && topics.iter().all(|t| t["ready"] == true),
+        "{status}"
+    );
+    cluster.start_deployments();
+    assert_eq!(cluster.pods.len(), 3, "collector, processor and db-writer");
+    cluster.wait_ready_and_report();
+    cluster.fire_cron_jobs(NaiveTime::from_hms_opt(15, 0, 0).unwrap());
+    let url = database.url.clone();
+    wait_for(
+        "option quotes of both underlyings in PostgreSQL",
+        Duration::from_secs(180),
+        &cluster.workers(),
+        || count(&url, "SELECT count(DISTINCT underlying) FROM option_quotes") == 2,
+    );
+    assert!(
+        count(
+            &url,
+            "SELECT count(*) FROM option_quotes WHERE iv IS NOT NULL"
+        ) > 0,
+        "enriched quotes"
+    );
+    // The pods came through stunnel's client-certificate check (and so through tansu's
+    // login behind it): stunnel logged the verified certificates.
+    assert!(
+        kafka.stunnel.log().contains("Certificate accepted"),
+        "{}",
+        kafka.stunnel.log()
+    );
 }

@@ -61,6 +61,9 @@ What the operator does to pipelines, SymbolSets and their children. Shared by th
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # Kafka credentials, read by name only: no list, no watch.
 - apiGroups: [""]
   resources: ["secrets"]

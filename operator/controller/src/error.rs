@@ -78,6 +78,8 @@ impl Error {
             Error::Status { .. } => "StatusFailed",
             Error::Topics(TopicError::Unreachable { .. }) => "KafkaUnreachable",
             Error::Topics(TopicError::Refused { .. }) => "KafkaRefused",
+            Error::Topics(TopicError::AuthFailed { .. }) => "KafkaAuthFailed",
+            Error::Topics(TopicError::TlsFailed { .. }) => "KafkaTlsFailed",
         }
     }
 

@@ -32,9 +32,8 @@ enum Command {
         /// Manifests to read (several documents per file are fine; other kinds are ignored).
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         files: Vec<std::path::PathBuf>,
-        /// The worker image for pipelines that do not name one.
-        #[arg(long, env = "OPTIONSFLOW_WORKER_IMAGE", default_value = DEFAULT_WORKER_IMAGE)]
-        worker_image: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
     },
     /// Print the CustomResourceDefinitions (YAML), or write one file per CRD.
     Crd {
@@ -45,6 +44,32 @@ enum Command {
         #[arg(long)]
         helm: bool,
     },
+}
+
+/// What both `run` and `render` validate pipelines against.
+#[derive(clap::Args)]
+struct SettingsArgs {
+    /// The worker image for pipelines that do not name one.
+    #[arg(long, env = "OPTIONSFLOW_WORKER_IMAGE", default_value = DEFAULT_WORKER_IMAGE)]
+    worker_image: String,
+    /// Prefixes a pipeline's `spec.workers.image` must start with (comma-separated; none:
+    /// any image).
+    #[arg(long, env = "ALLOWED_WORKER_IMAGE_PREFIXES", value_delimiter = ',')]
+    allowed_image_prefixes: Vec<String>,
+    /// Hosts a pipeline's provider base URLs may name (comma-separated; none: any host).
+    #[arg(long, env = "ALLOWED_PROVIDER_HOSTS", value_delimiter = ',')]
+    allowed_provider_hosts: Vec<String>,
+}
+
+impl SettingsArgs {
+    fn settings(self) -> optionsflow_operator::validate::Settings {
+        let nonempty = |list: Vec<String>| list.into_iter().filter(|s| !s.is_empty()).collect();
+        optionsflow_operator::validate::Settings {
+            worker_image: self.worker_image,
+            allowed_image_prefixes: nonempty(self.allowed_image_prefixes),
+            allowed_provider_hosts: nonempty(self.allowed_provider_hosts),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -60,9 +85,8 @@ struct RunArgs {
     /// This replica's identity in the Lease and in Events (the pod name).
     #[arg(long, env = "POD_NAME")]
     identity: String,
-    /// The worker image for pipelines that do not name one.
-    #[arg(long, env = "OPTIONSFLOW_WORKER_IMAGE", default_value = DEFAULT_WORKER_IMAGE)]
-    worker_image: String,
+    #[command(flatten)]
+    settings: SettingsArgs,
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:8080")]
     admin_addr: std::net::SocketAddr,
@@ -81,16 +105,15 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Crd { out_dir, helm } => crd(out_dir, helm),
         Command::Run(args) => run(args),
-        Command::Render {
-            files,
-            worker_image,
-        } => render(&files, worker_image),
+        Command::Render { files, settings } => render(&files, settings.settings()),
     }
 }
 
-fn render(files: &[std::path::PathBuf], worker_image: String) -> ExitCode {
+fn render(
+    files: &[std::path::PathBuf],
+    settings: optionsflow_operator::validate::Settings,
+) -> ExitCode {
     use optionsflow_operator::render::{self, Manifests};
-    let settings = optionsflow_operator::validate::Settings { worker_image };
     match Manifests::read(files).and_then(|m| Ok((m.render(&settings)?, m))) {
         Ok((rendered, manifests)) => {
             let today = chrono::Utc::now().date_naive();
@@ -124,9 +147,7 @@ fn run(args: RunArgs) -> ExitCode {
         lease_namespace: args.lease_namespace,
         lease_name: args.lease_name,
         identity: args.identity,
-        settings: optionsflow_operator::validate::Settings {
-            worker_image: args.worker_image,
-        },
+        settings: args.settings.settings(),
         admin_addr: args.admin_addr,
         kafka_timeout: std::time::Duration::from_secs(args.kafka_timeout_seconds),
         lease_duration: args.lease_duration_seconds,

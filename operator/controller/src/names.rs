@@ -14,6 +14,8 @@ pub const MANAGED_BY: &str = "optionsflow-operator";
 pub const LABEL_PIPELINE: &str = "optionsflow.io/pipeline";
 /// Pod-template annotation: a hash of the runtime config, so pods restart when it changes.
 pub const CONFIG_HASH: &str = "optionsflow.io/config-hash";
+/// Pod-template annotation carrying `spec.restartNonce`: a new value rolls the workers.
+pub const RESTART_NONCE: &str = "optionsflow.io/restart-nonce";
 /// The finalizer held while topics must be deleted with the pipeline.
 pub const TOPICS_FINALIZER: &str = "optionsflow.io/topics";
 /// Where pods find the runtime config.
@@ -69,6 +71,11 @@ impl Names {
     /// The backfill Job for one set of dates: a new name, hence a new Job, when they move.
     pub fn backfill_job(&self, fingerprint: &str) -> String {
         format!("{}-backfill-{fingerprint}", self.pipeline)
+    }
+
+    /// The Job of one `runNonce` of a dataset.
+    pub fn run_job(&self, dataset: Dataset, fingerprint: &str) -> String {
+        format!("{}-{}-run-{fingerprint}", self.pipeline, dataset.as_str())
     }
 
     /// Labels every child carries.

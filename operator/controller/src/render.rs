@@ -219,6 +219,7 @@ mod tests {
     fn settings() -> Settings {
         Settings {
             worker_image: "worker:test".into(),
+            ..Settings::default()
         }
     }
 

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::core::DeserializeGuard;
 use kube::runtime::events::{Recorder, Reporter};
@@ -184,6 +185,7 @@ async fn controllers(
     let pipeline_run = pipeline_controller
         .owns(children!(ConfigMap), ours.clone())
         .owns(children!(Service), ours.clone())
+        .owns(children!(Ingress), ours.clone())
         .owns(children!(PodDisruptionBudget), ours.clone())
         .owns(children!(Deployment), ours.clone())
         .owns(children!(CronJob), ours.clone())

@@ -10,20 +10,25 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    ApiSpec, KafkaSecurity, KafkaSpec, OptionsSourceName, ProcessingSpec, RoleSpec, SinksSpec,
-    SourcesSpec, TopicsOnDelete, defaults,
+    ApiSpec, KafkaSecurity, KafkaSpec, OptionsSourceName, PodSettings, ProcessingSpec, RoleSpec,
+    SinksSpec, SourcesSpec, TopicConfigSpec, TopicsOnDelete, defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
-use optionsflow_api::{Dataset, Symbol, TopicNames};
+use optionsflow_api::{Dataset, Symbol, TopicKind, TopicNames};
 
+use crate::build::secrets;
 use crate::names::Names;
 use crate::roles::{self, Omitted, Role};
 
 /// What the operator is configured with, as opposed to what a pipeline says.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
     /// The worker image when a pipeline does not name one.
     pub worker_image: String,
+    /// Prefixes a pipeline's own worker image must start with (empty: any image).
+    pub allowed_image_prefixes: Vec<String>,
+    /// Hosts a pipeline may point a provider's base URL at (empty: any host).
+    pub allowed_provider_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +52,22 @@ pub enum ValidationError {
     UnknownTimeZone { dataset: Dataset, zone: String },
     #[error("historical {field} {value:?} is not a date (YYYY-MM-DD)")]
     BadDate { field: &'static str, value: String },
+    #[error(
+        "the worker image {image:?} is not allowed here: it must start with one of {allowed:?} (the operator's allowedWorkerImagePrefixes)"
+    )]
+    ImageNotAllowed { image: String, allowed: Vec<String> },
+    #[error(
+        "{field} {url:?} is not allowed here: its host must be one of {allowed:?} (the operator's allowedProviderHosts)"
+    )]
+    ProviderHostNotAllowed {
+        field: &'static str,
+        url: String,
+        allowed: Vec<String>,
+    },
+    #[error(
+        "environment variable {name} in {at} is the operator's own (it sets OPTIONSFLOW_*, KAFKA_* and the credentials' variables)"
+    )]
+    ReservedEnv { at: String, name: String },
 }
 
 impl ValidationError {
@@ -59,6 +80,9 @@ impl ValidationError {
             ValidationError::NoSymbols { .. } => "NoSymbols",
             ValidationError::UnknownTimeZone { .. } => "UnknownTimeZone",
             ValidationError::BadDate { .. } => "InvalidDate",
+            ValidationError::ReservedEnv { .. } => "ReservedEnvironmentVariable",
+            ValidationError::ImageNotAllowed { .. } => "ImageNotAllowed",
+            ValidationError::ProviderHostNotAllowed { .. } => "ProviderHostNotAllowed",
         }
     }
 }
@@ -70,6 +94,8 @@ pub struct DatasetPlan {
     /// None for a historical dataset run only by its backfill Job.
     pub schedule: Option<String>,
     pub time_zone: String,
+    /// `runNonce`: run the trigger once now, as a Job named after it.
+    pub run_nonce: Option<String>,
 }
 
 /// One worker role, resolved.
@@ -79,6 +105,8 @@ pub struct RolePlan {
     /// Replicas asked for; 0 is applied while suspended.
     pub replicas: i32,
     pub resources: ResourceRequirements,
+    /// `spec.workers.pod` with the role's own settings on top.
+    pub pod: PodSettings,
 }
 
 /// The backfill: its dates and a fingerprint that names its Job.
@@ -98,6 +126,30 @@ pub struct KafkaPlan {
     pub topics: TopicNames,
     pub security: Option<KafkaSecurity>,
     pub topics_on_delete: TopicsOnDelete,
+    /// `spec.kafka.topicConfig`.
+    pub topic_config: TopicConfigSpec,
+    /// `spec.kafka.topics`, by suffix.
+    pub topic_overrides: BTreeMap<String, TopicConfigSpec>,
+}
+
+impl KafkaPlan {
+    /// A topic's settings: its own entry, over the pipeline's, over the operator's default.
+    pub fn topic_config(&self, kind: TopicKind) -> BTreeMap<String, String> {
+        let default = TopicConfigSpec {
+            retention_ms: Some(if kind == TopicKind::DeadLetter {
+                defaults::DEAD_LETTER_RETENTION_MS
+            } else {
+                defaults::RETENTION_MS
+            }),
+            ..TopicConfigSpec::default()
+        };
+        let own = self
+            .topic_overrides
+            .get(kind.suffix())
+            .cloned()
+            .unwrap_or_default();
+        own.over(&self.topic_config.over(&default)).to_kafka()
+    }
 }
 
 /// A pipeline ready to be built: nothing left to default, nothing left to look up.
@@ -108,8 +160,13 @@ pub struct ValidatedPipeline {
     pub owner: OwnerReference,
     pub generation: Option<i64>,
     pub suspended: bool,
+    /// `spec.restartNonce`, stamped on the worker pods.
+    pub restart_nonce: Option<String>,
     pub image: String,
     pub image_pull_policy: String,
+    /// `spec.workers.pod`: the settings of pods that belong to no role (the schedules' and
+    /// the backfill's triggers).
+    pub pod: PodSettings,
     pub datasets: BTreeMap<Dataset, DatasetPlan>,
     pub options_horizon_days: u32,
     pub options_source: OptionsSourceName,
@@ -182,7 +239,8 @@ pub fn validate(
                     enabled: bool,
                     own_sets: Option<&Vec<String>>,
                     schedule: Option<String>,
-                    zone: Option<&String>|
+                    zone: Option<&String>,
+                    run_nonce: Option<&String>|
      -> Result<(), ValidationError> {
         if !enabled {
             return Ok(());
@@ -206,6 +264,7 @@ pub fn validate(
                 symbols,
                 schedule,
                 time_zone,
+                run_nonce: run_nonce.cloned(),
             },
         );
         Ok(())
@@ -222,6 +281,7 @@ pub fn validate(
                 .unwrap_or_else(|| defaults::DAILY_SCHEDULE.into()),
         ),
         daily.time_zone.as_ref(),
+        daily.run_nonce.as_ref(),
     )?;
     let intraday = datasets_spec.intraday.clone().unwrap_or_default();
     plan(
@@ -235,6 +295,7 @@ pub fn validate(
                 .unwrap_or_else(|| defaults::INTRADAY_SCHEDULE.into()),
         ),
         intraday.time_zone.as_ref(),
+        intraday.run_nonce.as_ref(),
     )?;
     let options = datasets_spec.options.clone().unwrap_or_default();
     plan(
@@ -248,6 +309,7 @@ pub fn validate(
                 .unwrap_or_else(|| defaults::OPTIONS_SCHEDULE.into()),
         ),
         options.time_zone.as_ref(),
+        options.run_nonce.as_ref(),
     )?;
     let historical = datasets_spec.historical.clone().unwrap_or_default();
     let date = |field: &'static str,
@@ -273,14 +335,22 @@ pub fn validate(
         historical.symbol_sets.as_ref(),
         historical.schedule.clone(),
         historical.time_zone.as_ref(),
+        None,
     )?;
     let backfill = match (historical_on, start) {
         (true, Some(start)) => Some(BackfillPlan {
             start,
             end,
+            // The nonce joins only when given: the Jobs of pipelines without one keep their
+            // names.
             fingerprint: fingerprint(&format!(
-                "{start}/{}",
-                end.map(|e| e.to_string()).unwrap_or_default()
+                "{start}/{}{}",
+                end.map(|e| e.to_string()).unwrap_or_default(),
+                historical
+                    .backfill_nonce
+                    .as_ref()
+                    .map(|n| format!("/{n}"))
+                    .unwrap_or_default()
             )),
         }),
         _ => None,
@@ -292,31 +362,40 @@ pub fn validate(
         .collect::<BTreeSet<_>>()
         .len();
     let workers = spec.workers.clone().unwrap_or_default();
-    let role_spec = |role: Role| -> Option<&RoleSpec> {
+    // Each role's field under spec.workers, and what it says.
+    let role_spec = |role: Role| -> (&str, Option<&RoleSpec>) {
         match role {
-            Role::Collector => workers.collector.as_ref(),
-            Role::Processor => workers.processor.as_ref(),
-            Role::DbWriter => workers.db_writer.as_ref(),
-            Role::FileWriter => workers.file_writer.as_ref(),
-            Role::Api => workers.api.as_ref(),
+            Role::Collector => ("collector", workers.collector.as_ref()),
+            Role::Processor => ("processor", workers.processor.as_ref()),
+            Role::DbWriter => ("dbWriter", workers.db_writer.as_ref()),
+            Role::FileWriter => ("fileWriter", workers.file_writer.as_ref()),
+            Role::Api => ("api", workers.api.as_ref()),
         }
     };
     let (deployed, omitted): (Vec<_>, Vec<_>) =
         roles::plan(spec).into_iter().partition(Result::is_ok);
+    check_references(spec, settings)?;
+    let pod = workers.pod.clone().unwrap_or_default();
+    check_env(&pod, "spec.workers.pod")?;
     let roles = deployed
         .into_iter()
         .flatten()
         .map(|role| {
-            let given = role_spec(role);
-            RolePlan {
+            let (field, given) = role_spec(role);
+            let own = given.and_then(|r| r.pod.as_ref());
+            if let Some(own) = own {
+                check_env(own, &format!("spec.workers.{field}.pod"))?;
+            }
+            Ok(RolePlan {
                 role,
                 replicas: given.and_then(|r| r.replicas).unwrap_or(defaults::REPLICAS),
                 resources: given
                     .and_then(|r| r.resources.clone())
                     .unwrap_or_else(default_resources),
-            }
+                pod: pod.overlay(own),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, ValidationError>>()?;
     let kafka = kafka_plan(&spec.kafka, &namespace, &name);
     Ok(ValidatedPipeline {
         names: Names::new(&name),
@@ -324,6 +403,7 @@ pub fn validate(
         owner,
         generation: pipeline.metadata.generation,
         suspended: pipeline.suspended(),
+        restart_nonce: spec.restart_nonce.clone(),
         image: workers
             .image
             .clone()
@@ -332,6 +412,7 @@ pub fn validate(
             .image_pull_policy
             .clone()
             .unwrap_or_else(|| "IfNotPresent".into()),
+        pod,
         datasets,
         options_horizon_days: options.horizon_days.unwrap_or(defaults::HORIZON_DAYS),
         options_source: options.source.unwrap_or(OptionsSourceName::Yahoo),
@@ -363,7 +444,79 @@ pub fn kafka_plan(kafka: &KafkaSpec, namespace: &str, pipeline: &str) -> KafkaPl
         topics: TopicNames::new(prefix),
         security: kafka.security.clone(),
         topics_on_delete: kafka.topics_on_delete.unwrap_or(TopicsOnDelete::Retain),
+        topic_config: kafka.topic_config.clone().unwrap_or_default(),
+        topic_overrides: kafka.topics.clone().unwrap_or_default(),
     }
+}
+
+/// What a pipeline may point at, as the operator's allowlists say: its own worker image, and
+/// the providers' base URLs. The operator's defaults are its own choice and always allowed.
+fn check_references(
+    spec: &optionsflow_api::crd::OptionsPipelineSpec,
+    settings: &Settings,
+) -> Result<(), ValidationError> {
+    let prefixes = &settings.allowed_image_prefixes;
+    if let Some(image) = spec.workers.as_ref().and_then(|w| w.image.as_ref())
+        && !prefixes.is_empty()
+        && !prefixes.iter().any(|p| image.starts_with(p.as_str()))
+    {
+        return Err(ValidationError::ImageNotAllowed {
+            image: image.clone(),
+            allowed: prefixes.clone(),
+        });
+    }
+    let hosts = &settings.allowed_provider_hosts;
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    let sources = spec.sources.clone().unwrap_or_default();
+    let urls = [
+        (
+            "spec.sources.twelveData.baseUrl",
+            sources.twelve_data.and_then(|s| s.base_url),
+        ),
+        (
+            "spec.sources.yahoo.baseUrl",
+            sources.yahoo.and_then(|s| s.base_url),
+        ),
+        (
+            "spec.sources.cboe.baseUrl",
+            sources.cboe.and_then(|s| s.base_url),
+        ),
+    ];
+    for (field, url) in urls {
+        let Some(url) = url else { continue };
+        let host = url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_owned));
+        if !host.is_some_and(|h| hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(&h))) {
+            return Err(ValidationError::ProviderHostNotAllowed {
+                field,
+                url,
+                allowed: hosts.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Extra variables may not shadow the ones the operator sets: those would silently win or
+/// lose depending on their order in the container.
+fn check_env(pod: &PodSettings, at: &str) -> Result<(), ValidationError> {
+    for var in pod.env.iter().flatten() {
+        let name = var.name.as_str();
+        if name.starts_with("OPTIONSFLOW_")
+            || name.starts_with("KAFKA_")
+            || secrets::CREDENTIALS.contains(&name)
+        {
+            return Err(ValidationError::ReservedEnv {
+                at: at.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Requests that fit a worker's steady state (< 64 MiB), with room for bursts.

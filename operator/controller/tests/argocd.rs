@@ -96,6 +96,7 @@ fn status(ready_pods: i32, suspended: bool, problem: Option<&str>) -> OptionsPip
         Inputs {
             generation: Some(2),
             suspended,
+            paused: false,
             symbols: Some(3),
             omitted: Some(Vec::new()),
             budget: None,
@@ -144,6 +145,20 @@ fn argocd_sees_what_the_status_says() {
         health(&pipeline(2, Some(&status(0, true, None)))).0,
         "Suspended"
     );
+    // Paused by the annotation: what the operator last saw, and that it is on hold.
+    let paused = compute(
+        Some(&status(2, false, None)),
+        Inputs {
+            generation: Some(2),
+            paused: true,
+            ..Inputs::default()
+        },
+        &Time(jiff::Timestamp::from_second(1_700_000_100).unwrap()),
+    );
+    assert_eq!(paused.phase.as_deref(), Some("Paused"));
+    let (verdict, message) = health(&pipeline(2, Some(&paused)));
+    assert_eq!(verdict, "Suspended");
+    assert!(message.contains("pause-reconciliation"), "{message}");
 }
 
 #[test]

@@ -5,9 +5,12 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use common::{load, root, settings, validate_manifests};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::PodSpec;
 use optionsflow_api::RuntimeConfig;
 use optionsflow_operator::build::{Resources, build};
 use optionsflow_operator::names::{CONFIG_FILE, CONFIG_HASH};
@@ -32,6 +35,11 @@ fn sample(change: impl FnOnce(&mut optionsflow_api::crd::OptionsPipeline)) -> Re
     let (mut pipeline, sets) = load(&[samples("symbolsets.yaml"), samples("pipeline.yaml")]);
     change(&mut pipeline);
     build(&validate(&pipeline, &sets, &settings()).unwrap())
+}
+
+/// A Deployment's pod spec.
+fn pod(d: &Deployment) -> &PodSpec {
+    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap()
 }
 
 fn minimal() -> Resources {
@@ -133,9 +141,9 @@ fn every_built_object_passes_the_kubernetes_schemas() {
     assert!(ok, "{out}");
     let checked = out.lines().filter(|l| l.starts_with("ok ")).count();
     // minimal: ConfigMap, the metrics Service, 2 PDBs, 2 Deployments (no sinks, no api) and
-    // 3 CronJobs; the samples: ConfigMap, 2 Services, 5 PDBs, 5 Deployments, 3 CronJobs and
-    // the backfill Job.
-    assert_eq!(checked, 9 + 17 + 17, "{out}");
+    // 3 CronJobs; the samples: ConfigMap, 2 Services, the api's Ingress, 5 PDBs, 5
+    // Deployments, 3 CronJobs and the backfill Job.
+    assert_eq!(checked, 9 + 18 + 18, "{out}");
 }
 
 #[test]
@@ -149,9 +157,13 @@ fn the_runtime_config_is_what_the_workers_expect() {
         Some("markets.us-options.")
     );
     assert_eq!(config.kafka.properties["security.protocol"], "SASL_SSL");
+    assert_eq!(config.kafka.properties["sasl.username"], "optionsflow");
     assert_eq!(
-        config.kafka.properties_from_env["sasl.password"],
-        "KAFKA_PASSWORD"
+        config.kafka.properties_from_env,
+        BTreeMap::from([
+            ("sasl.password".to_owned(), "KAFKA_SASL_PASSWORD".to_owned()),
+            ("ssl.ca.pem".to_owned(), "KAFKA_SSL_CA_PEM".to_owned()),
+        ])
     );
     assert_eq!(config.datasets.daily.symbols.len(), 13);
     assert_eq!(
@@ -193,7 +205,7 @@ fn children_are_owned_labelled_and_locked_down() {
             d.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
             "optionsflow-operator"
         );
-        let pod = d.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        let pod = pod(d);
         assert_eq!(pod.automount_service_account_token, Some(false));
         let psc = pod.security_context.as_ref().unwrap();
         assert_eq!(psc.run_as_non_root, Some(true));
@@ -217,18 +229,7 @@ fn children_are_owned_labelled_and_locked_down() {
         .iter()
         .find(|d| d.metadata.name.as_deref() == Some("us-options-collector"))
         .unwrap();
-    let env = collector
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap()
-        .containers[0]
-        .env
-        .clone()
-        .unwrap();
+    let env = pod(collector).containers[0].env.clone().unwrap();
     let keys = env
         .iter()
         .find(|e| e.name == "TWELVEDATA_API_KEYS")
@@ -334,4 +335,146 @@ fn a_symbol_set_change_rolls_the_workers() {
         hash(&sample(|_| {})),
         "and nothing else does"
     );
+}
+
+#[test]
+fn pod_settings_reach_every_pod_and_replicas_spread() {
+    let r = sample(|_| {});
+    for d in &r.deployments {
+        let name = d.metadata.name.as_deref().unwrap();
+        let template = &d.spec.as_ref().unwrap().template;
+        let pod = template.spec.as_ref().unwrap();
+        let labels = template.metadata.as_ref().unwrap().labels.as_ref().unwrap();
+        assert_eq!(labels["team"], "quant-data", "{name}");
+        assert_eq!(labels["app.kubernetes.io/name"], "optionsflow", "{name}");
+        assert_eq!(
+            pod.node_selector.as_ref().unwrap()["kubernetes.io/os"],
+            "linux"
+        );
+        assert_eq!(
+            pod.tolerations.as_ref().unwrap()[0].value.as_deref(),
+            Some("market-data")
+        );
+        let env = pod.containers[0].env.as_ref().unwrap();
+        assert!(env.iter().any(|e| e.name == "RUST_LOG"), "{name}");
+        // Only the file-writer runs as the ServiceAccount bound to the bucket's role.
+        assert_eq!(
+            pod.service_account_name.as_deref(),
+            name.ends_with("file-writer").then_some("optionsflow-s3"),
+            "{name}"
+        );
+        assert_eq!(pod.automount_service_account_token, Some(false));
+        // Replicas spread over nodes and zones, counting only this Deployment's pods.
+        let spread = pod.topology_spread_constraints.as_ref().unwrap();
+        let keys: Vec<&str> = spread.iter().map(|c| c.topology_key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+        );
+        let selector = spread[0]
+            .label_selector
+            .as_ref()
+            .unwrap()
+            .match_labels
+            .as_ref();
+        assert_eq!(
+            selector,
+            d.spec.as_ref().unwrap().selector.match_labels.as_ref()
+        );
+    }
+    // The schedules' pods: the pipeline-wide settings, nothing to spread.
+    for c in &r.cron_jobs {
+        let job = c.spec.as_ref().unwrap().job_template.spec.as_ref().unwrap();
+        let pod = job.template.spec.as_ref().unwrap();
+        assert_eq!(
+            pod.node_selector.as_ref().unwrap()["kubernetes.io/os"],
+            "linux"
+        );
+        assert!(pod.service_account_name.is_none());
+        assert!(pod.topology_spread_constraints.is_none());
+    }
+
+    // An empty list turns spreading off; a reserved variable is refused.
+    let unspread = sample(|p| {
+        let workers = p.spec.workers.as_mut().unwrap();
+        workers.pod.as_mut().unwrap().topology_spread_constraints = Some(Vec::new());
+    });
+    assert!(
+        unspread
+            .deployments
+            .iter()
+            .all(|d| pod(d).topology_spread_constraints.is_none())
+    );
+    let (mut pipeline, sets) = load(&[samples("symbolsets.yaml"), samples("pipeline.yaml")]);
+    let collector = pipeline
+        .spec
+        .workers
+        .as_mut()
+        .unwrap()
+        .collector
+        .as_mut()
+        .unwrap();
+    collector.pod = Some(
+        serde_json::from_value(serde_json::json!(
+        {"env": [{"name": "KAFKA_SASL_PASSWORD", "value": "mine"}]}))
+        .unwrap(),
+    );
+    let error = validate(&pipeline, &sets, &settings()).unwrap_err();
+    assert_eq!(error.reason(), "ReservedEnvironmentVariable");
+    assert!(
+        error.to_string().contains("spec.workers.collector.pod"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_api_is_reachable_through_its_ingress() {
+    let r = sample(|_| {});
+    let [ingress] = r.ingresses.as_slice() else {
+        panic!("one Ingress: {:?}", r.ingresses)
+    };
+    let spec = ingress.spec.as_ref().unwrap();
+    assert_eq!(
+        spec.ingress_class_name.as_deref(),
+        Some("nginx"),
+        "the default class"
+    );
+    let tls = &spec.tls.as_ref().unwrap()[0];
+    assert_eq!(tls.secret_name.as_deref(), Some("market-data-tls"));
+    assert_eq!(
+        tls.hosts.as_deref(),
+        Some(&["market-data.example.com".to_owned()][..])
+    );
+    let rule = &spec.rules.as_ref().unwrap()[0];
+    assert_eq!(rule.host.as_deref(), Some("market-data.example.com"));
+    let backend = rule.http.as_ref().unwrap().paths[0]
+        .backend
+        .service
+        .as_ref()
+        .unwrap();
+    let api = r
+        .services
+        .iter()
+        .find(|s| s.metadata.name == Some(backend.name.clone()));
+    let port = backend.port.as_ref().unwrap().name.as_deref();
+    assert!(
+        api.unwrap()
+            .spec
+            .as_ref()
+            .unwrap()
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|p| p.name.as_deref() == port),
+        "the Ingress points at the api Service's {port:?} port"
+    );
+    assert_eq!(
+        ingress.metadata.annotations.as_ref().unwrap()["cert-manager.io/cluster-issuer"],
+        "letsencrypt"
+    );
+
+    // No api role (no tokens), no Ingress, whatever the spec says.
+    let without = sample(|p| p.spec.api.as_mut().unwrap().tokens_secret = None);
+    assert!(without.ingresses.is_empty());
 }

@@ -114,6 +114,11 @@ const NEEDED: &[(&str, &str, &[&str])] = &[
         "poddisruptionbudgets",
         &["list", "watch", "create", "patch", "delete"],
     ),
+    (
+        "networking.k8s.io",
+        "ingresses",
+        &["list", "watch", "create", "patch", "delete"],
+    ),
     ("", "secrets", &["get"]),
     ("events.k8s.io", "events", &["create", "patch"]),
 ];
@@ -288,4 +293,36 @@ fn a_single_namespace_install_needs_no_cluster_role() {
         env.iter()
             .any(|e| e["name"] == "WATCH_NAMESPACE" && e["value"] == "trading")
     );
+}
+
+#[test]
+fn a_typo_in_the_values_fails_the_install_and_the_allowlists_reach_the_operator() {
+    let out = Command::new(helm())
+        .args(["template", "optionsflow"])
+        .arg(chart())
+        .args(["--set", "replicaCont=3"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a misspelt value must fail");
+    assert!(said.contains("replicaCont"), "{said}");
+
+    let Rendered { objects, .. } = render(&[
+        "allowedWorkerImagePrefixes={ghcr.io/optionsflow/,registry.example.com/}",
+        "allowedProviderHosts={api.twelvedata.com}",
+    ]);
+    let env = &find(&objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"];
+    let value = |name: &str| {
+        env.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["value"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        value("ALLOWED_WORKER_IMAGE_PREFIXES"),
+        "ghcr.io/optionsflow/,registry.example.com/"
+    );
+    assert_eq!(value("ALLOWED_PROVIDER_HOSTS"), "api.twelvedata.com");
 }

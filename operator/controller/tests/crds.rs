@@ -301,3 +301,41 @@ fn the_samples_pass_the_schemas_and_the_broken_one_does_not() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
 }
+
+#[test]
+fn kafka_security_says_which_protocol_goes_with_what() {
+    let sample = yaml_docs(&root().join("config/samples/pipeline.yaml"))[0].clone();
+    let with = |security: Value| {
+        let mut p = sample.clone();
+        p["spec"]["kafka"]["security"] = security;
+        cel(PIPELINES, &p, None).join("\n")
+    };
+    let sasl = serde_json::json!({"mechanism": "SCRAM-SHA-512", "username": "u",
+                                  "passwordSecret": {"name": "u", "key": "password"}});
+    let tls = serde_json::json!({"caSecret": {"name": "ca", "key": "ca.crt"}});
+    assert_eq!(
+        with(serde_json::json!({"protocol": "SASL_SSL", "sasl": sasl, "tls": tls})),
+        ""
+    );
+    assert_eq!(with(serde_json::json!({"protocol": "SSL", "tls": tls})), "");
+    assert!(
+        with(serde_json::json!({"protocol": "SSL", "sasl": sasl})).contains("sasl needs protocol")
+    );
+    assert!(
+        with(serde_json::json!({"protocol": "SASL_PLAINTEXT", "sasl": sasl, "tls": tls}))
+            .contains("tls needs protocol")
+    );
+    assert!(
+        with(serde_json::json!({"protocol": "SASL_SSL"})).contains("a SASL protocol needs sasl")
+    );
+}
+
+/// `kubectl apply` (client-side) keeps the whole object in an annotation of at most 256 KiB;
+/// the CRD must fit, as compact JSON is what it stores.
+#[test]
+fn the_crds_fit_kubectl_apply() {
+    for (file, crd) in crds() {
+        let size = serde_json::to_string(&crd).unwrap().len();
+        assert!(size < 200 * 1024, "{file} is {size} bytes as JSON");
+    }
+}

@@ -5,22 +5,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use optionsflow_api::TopicNames;
-use optionsflow_api::crd::pipeline::TopicsOnDelete;
 use optionsflow_operator::topics::kafka::KafkaAdmin;
 use optionsflow_operator::topics::{TopicAdmin, TopicError, provision};
-use optionsflow_operator::validate::KafkaPlan;
+use optionsflow_operator::validate::{KafkaPlan, kafka_plan};
 use optionsflow_testkit::tansu::Tansu;
 
 fn plan(bootstrap: &str, partitions: i32) -> KafkaPlan {
-    KafkaPlan {
-        bootstrap_servers: bootstrap.into(),
-        partitions,
-        replication_factor: 1,
-        topics: TopicNames::new(TopicNames::default_prefix("markets", "us")),
-        security: None,
-        topics_on_delete: TopicsOnDelete::Retain,
-    }
+    let spec = serde_json::json!({"bootstrapServers": bootstrap, "partitions": partitions,
+                                  "replicationFactor": 1});
+    kafka_plan(&serde_json::from_value(spec).unwrap(), "markets", "us")
 }
 
 fn admin(bootstrap: &str) -> KafkaAdmin {
@@ -101,4 +94,32 @@ async fn an_unreachable_cluster_is_an_error_not_a_status() {
         Err(TopicError::Unreachable { bootstrap: b, .. }) => assert_eq!(b, bootstrap),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_settings_are_set_on_create_and_put_back_when_they_drift() {
+    let tansu = Tansu::start();
+    let admin = admin(&tansu.bootstrap());
+    let mut plan = plan(&tansu.bootstrap(), 5);
+    provision(&admin, &plan).await.unwrap();
+    let raw = "markets.us.option-data".to_owned();
+    let dead = "markets.us.dead-letter".to_owned();
+    let configs = admin.configs(&[raw.clone(), dead.clone()]).await.unwrap();
+    assert_eq!(configs[&raw]["retention.ms"], "604800000", "{configs:?}");
+    assert_eq!(configs[&dead]["retention.ms"], "2592000000", "{configs:?}");
+
+    // A hand edit shortens the raw topic's retention; the pipeline asks for compression.
+    let edit = BTreeMap::from([("retention.ms".to_owned(), "60000".to_owned())]);
+    let outcome = admin.alter(&[(raw.clone(), edit)]).await.unwrap();
+    assert_eq!(outcome, [(raw.clone(), Ok(()))]);
+    assert_eq!(
+        admin.configs(std::slice::from_ref(&raw)).await.unwrap()[&raw]["retention.ms"],
+        "60000"
+    );
+    plan.topic_config.compression_type = Some("zstd".into());
+    let topics = provision(&admin, &plan).await.unwrap();
+    assert!(topics.iter().all(|t| t.ready), "{topics:?}");
+    let now = admin.configs(std::slice::from_ref(&raw)).await.unwrap();
+    assert_eq!(now[&raw]["retention.ms"], "604800000", "put back: {now:?}");
+    assert_eq!(now[&raw]["compression.type"], "zstd", "{now:?}");
 }

@@ -66,3 +66,19 @@ pub fn list_map(key: &str, item: Schema) -> Schema {
         "items": item
     })
 }
+
+/// A Kubernetes pod field (affinity, topology spread constraints) kept without its schema:
+/// the full one would be most of the CRD, repeated per role, past the size `kubectl apply`
+/// accepts. The operator still reads it as the typed Kubernetes object (a wrong shape is
+/// refused), and the API server checks it in full when the Deployment is applied.
+pub fn pod_object(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
+}
+
+/// A list of Kubernetes pod objects, kept as [`pod_object`] keeps one.
+pub fn pod_objects(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+    })
+}

@@ -5,17 +5,17 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
-use k8s_openapi::api::core::v1::{ContainerPort, EnvVar, HTTPGetAction, PodTemplateSpec, Probe};
+use k8s_openapi::api::core::v1::{ContainerPort, EnvVar, HTTPGetAction, Probe};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use optionsflow_api::role::env;
 
 use super::meta;
-use super::pod::{container, pod_spec};
+use super::pod::{container, template};
 use super::secrets::{self, Consumer};
-use crate::names::{ADMIN_PORT, CONFIG_HASH, HTTP_PORT};
+use crate::names::{ADMIN_PORT, CONFIG_HASH, HTTP_PORT, RESTART_NONCE};
 use crate::validate::{RolePlan, ValidatedPipeline};
 
 pub fn deployment(p: &ValidatedPipeline, plan: &RolePlan, config_hash: &str) -> Deployment {
@@ -52,17 +52,22 @@ pub fn deployment(p: &ValidatedPipeline, plan: &RolePlan, config_hash: &str) -> 
                     max_unavailable: Some(IntOrString::Int(0)),
                 }),
             }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    annotations: Some(BTreeMap::from([(
-                        CONFIG_HASH.to_owned(),
-                        config_hash.to_owned(),
-                    )])),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod_spec(p, worker, None)),
-            },
+            template: template(
+                p,
+                worker,
+                None,
+                &plan.pod,
+                pod_labels,
+                BTreeMap::from_iter(
+                    [
+                        (CONFIG_HASH, Some(config_hash)),
+                        (RESTART_NONCE, p.restart_nonce.as_deref()),
+                    ]
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+                ),
+                Some(&p.names.selector(role.as_str())),
+            ),
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()

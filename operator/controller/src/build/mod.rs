@@ -12,6 +12,7 @@ mod service;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use optionsflow_api::RuntimeConfig;
@@ -21,13 +22,15 @@ pub use runtime_config::runtime_config;
 use crate::roles::Role;
 use crate::validate::{ValidatedPipeline, fingerprint};
 
-/// Everything a pipeline wants to exist, in the order it is applied: configuration and
-/// Services first, then PodDisruptionBudgets, then workloads, so pods start once.
+/// Everything a pipeline wants to exist, in the order it is applied: configuration,
+/// Services and the Ingress first, then PodDisruptionBudgets, then workloads, so pods start
+/// once.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resources {
     pub runtime: RuntimeConfig,
     pub config_map: ConfigMap,
     pub services: Vec<Service>,
+    pub ingresses: Vec<Ingress>,
     pub pdbs: Vec<PodDisruptionBudget>,
     pub deployments: Vec<Deployment>,
     pub cron_jobs: Vec<CronJob>,
@@ -38,15 +41,18 @@ pub fn build(p: &ValidatedPipeline) -> Resources {
     let runtime = runtime_config(p);
     let runtime_json = serde_json::to_string_pretty(&runtime).expect("runtime configs serialize");
     let config_hash = fingerprint(&runtime_json);
+    let serves = p.roles.iter().any(|r| r.role == Role::Api);
     Resources {
         config_map: config_map::config_map(p, &runtime_json),
-        services: p
-            .roles
-            .iter()
-            .any(|r| r.role == Role::Api)
+        services: serves
             .then(|| service::api_service(p))
             .into_iter()
             .chain([service::metrics_service(p)])
+            .collect(),
+        ingresses: serves
+            .then(|| service::api_ingress(p))
+            .flatten()
+            .into_iter()
             .collect(),
         pdbs: p
             .roles
@@ -67,6 +73,11 @@ pub fn build(p: &ValidatedPipeline) -> Resources {
             .backfill
             .iter()
             .map(|b| schedule::backfill_job(p, b))
+            .chain(
+                p.datasets.iter().filter_map(|(d, plan)| {
+                    Some(schedule::run_job(p, *d, plan.run_nonce.as_ref()?))
+                }),
+            )
             .collect(),
         runtime,
     }
@@ -77,6 +88,7 @@ impl Resources {
     pub fn to_yaml(&self) -> String {
         let mut docs: Vec<String> = vec![yaml(&self.config_map)];
         docs.extend(self.services.iter().map(yaml));
+        docs.extend(self.ingresses.iter().map(yaml));
         docs.extend(self.pdbs.iter().map(yaml));
         docs.extend(self.deployments.iter().map(yaml));
         docs.extend(self.cron_jobs.iter().map(yaml));

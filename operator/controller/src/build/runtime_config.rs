@@ -41,26 +41,13 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
         apply_budget(&mut sources.cboe.budget, c.budget.as_ref());
     }
 
-    let mut properties = BTreeMap::new();
-    let mut properties_from_env = BTreeMap::new();
-    if let Some(security) = &p.kafka.security {
-        if let Some(protocol) = security.protocol {
-            properties.insert("security.protocol".to_owned(), protocol.as_str().to_owned());
-        }
-        if let Some(mechanism) = security.sasl_mechanism {
-            properties.insert("sasl.mechanism".to_owned(), mechanism.as_str().to_owned());
-        }
-        if security.credentials_secret.is_some() {
-            properties_from_env.insert(
-                "sasl.username".to_owned(),
-                secrets::KAFKA_USERNAME.to_owned(),
-            );
-            properties_from_env.insert(
-                "sasl.password".to_owned(),
-                secrets::KAFKA_PASSWORD.to_owned(),
-            );
-        }
-    }
+    let security = p.kafka.security.as_ref();
+    let properties = security.map(|s| s.properties()).unwrap_or_default();
+    let properties_from_env: BTreeMap<String, String> = security
+        .iter()
+        .flat_map(|s| s.secret_properties())
+        .map(|s| (s.property.to_owned(), s.variable.to_owned()))
+        .collect();
 
     let mut sinks = Sinks {
         postgres: p.sinks.postgres.as_ref().map(|_| PostgresSink {

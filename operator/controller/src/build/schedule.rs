@@ -10,9 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use optionsflow_api::Dataset;
 
 use super::meta;
-use super::pod::{container, pod_spec};
+use super::pod::{container, template};
 use super::secrets::{self, Consumer};
-use crate::validate::{BackfillPlan, DatasetPlan, ValidatedPipeline};
+use crate::validate::{BackfillPlan, DatasetPlan, ValidatedPipeline, fingerprint};
 
 /// A run may start this late and still count (a CronJob controller outage, say); later runs
 /// are skipped rather than piled up.
@@ -79,6 +79,28 @@ pub fn backfill_job(p: &ValidatedPipeline, plan: &BackfillPlan) -> Job {
     }
 }
 
+/// A dataset's trigger run once, now, for its `runNonce`. No TTL, as for the backfill: a Job
+/// that vanished would be made again, and run again.
+pub fn run_job(p: &ValidatedPipeline, dataset: Dataset, nonce: &str) -> Job {
+    let component = dataset.as_str();
+    let mut metadata = meta(p, p.names.run_job(dataset, &fingerprint(nonce)), component);
+    metadata.annotations = Some(BTreeMap::from([(
+        "optionsflow.io/run-nonce".to_owned(),
+        nonce.to_owned(),
+    )]));
+    Job {
+        metadata,
+        spec: Some(JobSpec {
+            backoff_limit: Some(2),
+            active_deadline_seconds: Some(TRIGGER_DEADLINE_SECONDS),
+            suspend: Some(p.suspended),
+            template: trigger_pod(p, dataset, component),
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    }
+}
+
 fn trigger_pod(p: &ValidatedPipeline, dataset: Dataset, component: &str) -> PodTemplateSpec {
     let args = vec![
         "trigger".to_owned(),
@@ -97,11 +119,13 @@ fn trigger_pod(p: &ValidatedPipeline, dataset: Dataset, component: &str) -> PodT
         )])),
         ..ResourceRequirements::default()
     });
-    PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(p.names.labels(component)),
-            ..ObjectMeta::default()
-        }),
-        spec: Some(pod_spec(p, trigger, Some("Never"))),
-    }
+    template(
+        p,
+        trigger,
+        Some("Never"),
+        &p.pod,
+        p.names.labels(component),
+        BTreeMap::new(),
+        None,
+    )
 }

@@ -10,12 +10,18 @@ use crate::roles::{Need, Role};
 use crate::validate::ValidatedPipeline;
 
 pub const TWELVEDATA_KEYS: &str = "TWELVEDATA_API_KEYS";
-pub const KAFKA_USERNAME: &str = "KAFKA_USERNAME";
-pub const KAFKA_PASSWORD: &str = "KAFKA_PASSWORD";
 pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const INFLUXDB_TOKEN: &str = "INFLUXDB_TOKEN";
 pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+/// Every credential variable above; the Kafka ones all start with `KAFKA_`.
+pub const CREDENTIALS: [&str; 5] = [
+    TWELVEDATA_KEYS,
+    DATABASE_URL,
+    INFLUXDB_TOKEN,
+    AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY,
+];
 
 /// Who a pod is: a worker role, or a trigger run by a CronJob or the backfill Job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,16 +32,13 @@ pub enum Consumer {
 
 /// The secret environment of a pod.
 pub fn env(p: &ValidatedPipeline, who: Consumer) -> Vec<EnvVar> {
-    let mut env = Vec::new();
-    if let Some(secret) = p
+    let mut env: Vec<EnvVar> = p
         .kafka
         .security
-        .as_ref()
-        .and_then(|s| s.credentials_secret.as_ref())
-    {
-        env.push(from_secret(KAFKA_USERNAME, secret, "username"));
-        env.push(from_secret(KAFKA_PASSWORD, secret, "password"));
-    }
+        .iter()
+        .flat_map(|s| s.secret_properties())
+        .map(|s| from_secret(s.variable, &s.secret, &s.key))
+        .collect();
     let Consumer::Worker(role) = who else {
         return env;
     };

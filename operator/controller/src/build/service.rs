@@ -1,8 +1,13 @@
-//! Services: the api role's, and a headless one over every worker's admin port for
-//! Prometheus to scrape.
+//! Services: the api role's (and its optional Ingress), and a headless one over every
+//! worker's admin port for Prometheus to scrape.
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use optionsflow_api::crd::pipeline::defaults;
 
 use super::meta;
 use crate::names::ADMIN_PORT;
@@ -26,6 +31,51 @@ pub fn api_service(p: &ValidatedPipeline) -> Service {
         }),
         ..Service::default()
     }
+}
+
+/// Every path of the spec's host to the api Service's `http` port, with TLS when a
+/// certificate Secret is named.
+pub fn api_ingress(p: &ValidatedPipeline) -> Option<Ingress> {
+    let spec = p.api.ingress.as_ref()?;
+    let mut metadata = meta(p, p.names.api_service(), Role::Api.as_str());
+    metadata.annotations = spec.annotations.clone();
+    Some(Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(
+                spec.class_name
+                    .clone()
+                    .unwrap_or_else(|| defaults::INGRESS_CLASS.into()),
+            ),
+            tls: spec.tls_secret.as_ref().map(|secret| {
+                vec![IngressTLS {
+                    hosts: Some(vec![spec.host.clone()]),
+                    secret_name: Some(secret.clone()),
+                }]
+            }),
+            rules: Some(vec![IngressRule {
+                host: Some(spec.host.clone()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some("/".into()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: p.names.api_service(),
+                                port: Some(ServiceBackendPort {
+                                    name: Some("http".into()),
+                                    ..ServiceBackendPort::default()
+                                }),
+                            }),
+                            ..IngressBackend::default()
+                        },
+                    }],
+                }),
+            }]),
+            ..IngressSpec::default()
+        }),
+        ..Ingress::default()
+    })
 }
 
 pub fn metrics_service(p: &ValidatedPipeline) -> Service {

@@ -28,6 +28,9 @@ pub async fn all(
     for service in &resources.services {
         apply(client, namespace, service).await?;
     }
+    for ingress in &resources.ingresses {
+        apply(client, namespace, ingress).await?;
+    }
     for pdb in &resources.pdbs {
         apply(client, namespace, pdb).await?;
     }

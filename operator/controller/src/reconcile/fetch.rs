@@ -27,40 +27,40 @@ pub async fn symbol_sets(
     Ok(list.items.into_iter().map(|s| (s.name_any(), s)).collect())
 }
 
-/// librdkafka properties for the operator's own Admin client: the security protocol, the
-/// SASL mechanism and the credentials read from the pipeline's Secret.
+/// librdkafka properties for the operator's own Admin client: those of the pipeline's
+/// security settings, with the secret ones (password, PEMs) read from their Secrets.
 pub async fn kafka_properties(
     client: &Client,
     namespace: &str,
     security: Option<&KafkaSecurity>,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let mut props = BTreeMap::new();
     let Some(security) = security else {
-        return Ok(props);
+        return Ok(BTreeMap::new());
     };
-    if let Some(protocol) = security.protocol {
-        props.insert("security.protocol".into(), protocol.as_str().into());
-    }
-    if let Some(mechanism) = security.sasl_mechanism {
-        props.insert("sasl.mechanism".into(), mechanism.as_str().into());
-    }
-    if let Some(name) = &security.credentials_secret {
-        let secret = Api::<Secret>::namespaced(client.clone(), namespace)
-            .get(name)
-            .await
-            .map_err(|source| Error::FetchSecret {
-                namespace: namespace.to_owned(),
-                name: name.clone(),
-                source,
-            })?;
-        for (key, property) in [("username", "sasl.username"), ("password", "sasl.password")] {
-            let value = secret_value(&secret, key).ok_or_else(|| Error::SecretKeyMissing {
-                namespace: namespace.to_owned(),
-                name: name.clone(),
-                key: key.to_owned(),
-            })?;
-            props.insert(property.into(), value);
+    let mut props = security.properties();
+    let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
+    let mut read: BTreeMap<String, Secret> = BTreeMap::new();
+    for wanted in security.secret_properties() {
+        if !read.contains_key(&wanted.secret) {
+            let secret =
+                secrets
+                    .get(&wanted.secret)
+                    .await
+                    .map_err(|source| Error::FetchSecret {
+                        namespace: namespace.to_owned(),
+                        name: wanted.secret.clone(),
+                        source,
+                    })?;
+            read.insert(wanted.secret.clone(), secret);
         }
+        let value = secret_value(&read[&wanted.secret], &wanted.key).ok_or_else(|| {
+            Error::SecretKeyMissing {
+                namespace: namespace.to_owned(),
+                name: wanted.secret.clone(),
+                key: wanted.key.clone(),
+            }
+        })?;
+        props.insert(wanted.property.into(), value);
     }
     Ok(props)
 }

@@ -53,7 +53,7 @@ pub async fn cleanup<F: AdminFactory>(
         let properties =
             fetch::kafka_properties(&ctx.client, &namespace, kafka.security.as_ref()).await?;
         let admin = ctx.admins.admin(&kafka.bootstrap_servers, &properties)?;
-        let topics: Vec<String> = desired(&kafka).into_iter().map(|(t, _)| t).collect();
+        let topics: Vec<String> = desired(&kafka).into_iter().map(|t| t.name).collect();
         admin.delete(&topics).await?;
         report::event(
             ctx,

@@ -110,33 +110,59 @@ async fn reconcile_pipeline<F: AdminFactory>(
     if p.metadata.deletion_timestamp.is_some() {
         return finalizer::cleanup(ctx, p).await;
     }
+    if p.paused() {
+        return paused(p, ctx).await;
+    }
     finalizer::ensure(ctx, p).await?;
     let mut progress = Progress::default();
     let outcome = steps(p, ctx, &mut progress).await;
+    let inputs = Inputs {
+        generation: p.metadata.generation,
+        suspended: p.suspended(),
+        paused: false,
+        symbols: progress.symbols,
+        omitted: progress.omitted,
+        budget: progress.budget,
+        observed: progress.observed,
+        topics: progress.topics,
+        problem: outcome.as_ref().err().map(|e| Problem {
+            reason: e.reason().to_owned(),
+            message: e.to_string(),
+        }),
+    };
+    publish(ctx, p, inputs, &progress.pruned, outcome.as_ref().err()).await?;
+    outcome.map(|()| Action::requeue(RESYNC))
+}
+
+/// Paused: no children applied or pruned, no topics touched; only the status says so. The
+/// annotation's removal is a change of the object, which reconciles it again.
+async fn paused<F: AdminFactory>(p: &OptionsPipeline, ctx: &Context<F>) -> Result<Action, Error> {
+    let inputs = Inputs {
+        generation: p.metadata.generation,
+        suspended: p.suspended(),
+        paused: true,
+        ..Inputs::default()
+    };
+    publish(ctx, p, inputs, &[], None).await?;
+    Ok(Action::await_change())
+}
+
+/// The status computed from `inputs`, written when it changed, and the Events it calls for.
+async fn publish<F: AdminFactory>(
+    ctx: &Context<F>,
+    p: &OptionsPipeline,
+    inputs: Inputs,
+    pruned: &[String],
+    error: Option<&Error>,
+) -> Result<(), Error> {
     let previous = p.status.as_ref();
-    let status = status::compute(
-        previous,
-        Inputs {
-            generation: p.metadata.generation,
-            suspended: p.suspended(),
-            symbols: progress.symbols,
-            omitted: progress.omitted,
-            budget: progress.budget,
-            observed: progress.observed,
-            topics: progress.topics,
-            problem: outcome.as_ref().err().map(|e| Problem {
-                reason: e.reason().to_owned(),
-                message: e.to_string(),
-            }),
-        },
-        &now(),
-    );
+    let status = status::compute(previous, inputs, &now());
     let reference = p.object_ref(&());
     report::status(ctx, &reference, previous, &status).await?;
-    for note in report::notes(previous, &status, &progress.pruned, outcome.as_ref().err()) {
+    for note in report::notes(previous, &status, pruned, error) {
         report::publish(ctx, &reference, note).await;
     }
-    outcome.map(|()| Action::requeue(RESYNC))
+    Ok(())
 }
 
 async fn steps<F: AdminFactory>(

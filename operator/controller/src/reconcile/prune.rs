@@ -24,6 +24,7 @@ pub async fn stale(
     let mut deleted = Vec::new();
     deleted.extend(kind(client, p, std::slice::from_ref(&wanted.config_map)).await?);
     deleted.extend(kind(client, p, &wanted.services).await?);
+    deleted.extend(kind(client, p, &wanted.ingresses).await?);
     deleted.extend(kind(client, p, &wanted.pdbs).await?);
     deleted.extend(kind(client, p, &wanted.deployments).await?);
     deleted.extend(kind(client, p, &wanted.cron_jobs).await?);

@@ -7,6 +7,8 @@ pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
 pub const SUSPENDED: &str = "Suspended";
+/// True while the pause annotation holds the operator off the pipeline's children.
+pub const RECONCILIATION_PAUSED: &str = "ReconciliationPaused";
 /// True when a worker role is not deployed because the spec lacks something it needs.
 pub const ROLES_OMITTED: &str = "RolesOmitted";
 /// True when the schedules spend more Twelve Data credits a day than the keys allow (a

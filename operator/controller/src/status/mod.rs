@@ -5,10 +5,13 @@ pub mod conditions;
 pub mod observe;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use optionsflow_api::crd::pipeline::{OmittedRoleStatus, OptionsPipelineStatus, TopicStatus};
+use optionsflow_api::crd::pipeline::{
+    OmittedRoleStatus, OptionsPipelineStatus, PAUSE_ANNOTATION, TopicStatus,
+};
 
 use conditions::{
-    BUDGET_INSUFFICIENT, DEGRADED, PROGRESSING, READY, ROLES_OMITTED, SUSPENDED, Wanted, merge,
+    BUDGET_INSUFFICIENT, DEGRADED, PROGRESSING, READY, RECONCILIATION_PAUSED, ROLES_OMITTED,
+    SUSPENDED, Wanted, merge,
 };
 
 use crate::budget::Verdict;
@@ -27,6 +30,8 @@ pub struct Problem {
 pub struct Inputs {
     pub generation: Option<i64>,
     pub suspended: bool,
+    /// The pause annotation is set: nothing was applied, checked or observed this time.
+    pub paused: bool,
     /// Distinct symbols, when the pipeline validated.
     pub symbols: Option<u32>,
     /// Roles not deployed, when the pipeline validated.
@@ -182,7 +187,26 @@ pub fn compute(
         },
     ];
     wanted.extend(budget);
-    let phase = if inputs.suspended {
+    wanted.push(if inputs.paused {
+        Wanted::new(
+            RECONCILIATION_PAUSED,
+            true,
+            "ReconciliationPaused",
+            format!(
+                "{PAUSE_ANNOTATION} is \"true\": the operator changes nothing until it is removed"
+            ),
+        )
+    } else {
+        Wanted::new(
+            RECONCILIATION_PAUSED,
+            false,
+            "Reconciling",
+            format!("{PAUSE_ANNOTATION} is not set"),
+        )
+    });
+    let phase = if inputs.paused {
+        "Paused"
+    } else if inputs.suspended {
         "Suspended"
     } else if degraded.is_some() {
         "Degraded"

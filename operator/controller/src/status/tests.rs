@@ -31,6 +31,7 @@ fn inputs(ready_pods: i32, topics_ready: bool) -> Inputs {
     Inputs {
         generation: Some(4),
         suspended: false,
+        paused: false,
         symbols: Some(13),
         omitted: Some(Vec::new()),
         budget: None,

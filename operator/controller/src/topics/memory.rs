@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{AdminFactory, Outcomes, TopicAdmin, TopicError};
+use super::{AdminFactory, DesiredTopic, Outcomes, TopicAdmin, TopicConfig, TopicError};
 
 #[derive(Default)]
 pub struct MemoryAdmin {
     topics: Mutex<BTreeMap<String, i32>>,
+    configs: Mutex<BTreeMap<String, TopicConfig>>,
     deleted: Mutex<Vec<String>>,
     /// When set, every call fails as an unreachable cluster would.
     pub down: std::sync::atomic::AtomicBool,
@@ -17,6 +18,15 @@ pub struct MemoryAdmin {
 impl MemoryAdmin {
     pub fn topics(&self) -> BTreeMap<String, i32> {
         self.topics.lock().unwrap().clone()
+    }
+
+    pub fn config(&self, topic: &str) -> TopicConfig {
+        self.configs
+            .lock()
+            .unwrap()
+            .get(topic)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn deleted(&self) -> Vec<String> {
@@ -44,8 +54,37 @@ impl TopicAdmin for MemoryAdmin {
             .collect())
     }
 
-    async fn create(&self, topics: &[(String, i32)], _: i32) -> Result<Outcomes, TopicError> {
-        self.grow(topics).await
+    async fn create(&self, topics: &[DesiredTopic], _: i32) -> Result<Outcomes, TopicError> {
+        let mut configs = self.configs.lock().unwrap().clone();
+        for t in topics {
+            configs.insert(t.name.clone(), t.config.clone());
+        }
+        *self.configs.lock().unwrap() = configs;
+        let sizes: Vec<(String, i32)> = topics
+            .iter()
+            .map(|t| (t.name.clone(), t.partitions))
+            .collect();
+        self.grow(&sizes).await
+    }
+
+    async fn configs(&self, names: &[String]) -> Result<BTreeMap<String, TopicConfig>, TopicError> {
+        self.check()?;
+        Ok(names.iter().map(|n| (n.clone(), self.config(n))).collect())
+    }
+
+    async fn alter(&self, changes: &[(String, TopicConfig)]) -> Result<Outcomes, TopicError> {
+        self.check()?;
+        let mut configs = self.configs.lock().unwrap();
+        Ok(changes
+            .iter()
+            .map(|(topic, change)| {
+                configs
+                    .entry(topic.clone())
+                    .or_default()
+                    .extend(change.clone());
+                (topic.clone(), Ok(()))
+            })
+            .collect())
     }
 
     async fn grow(&self, topics: &[(String, i32)]) -> Result<Outcomes, TopicError> {

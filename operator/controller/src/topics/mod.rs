@@ -1,8 +1,10 @@
-//! Kafka topics: the pure plan (what to create, what to grow, what to report) and the
-//! provisioning that carries it out through a [`TopicAdmin`]. Topics are created with the
-//! pipeline's partitions, grown where the broker allows, never shrunk, and deleted only when
-//! the pipeline asks for it as it goes.
+//! Kafka topics: the pure plan (what to create, what to grow, which settings to change, what
+//! to report) and the provisioning that carries it out through a [`TopicAdmin`]. Topics are
+//! created with the pipeline's partitions and settings, grown where the broker allows, never
+//! shrunk, their settings kept as the pipeline says (described, and what differs altered),
+//! and deleted only when the pipeline asks for it as it goes.
 
+mod incremental;
 pub mod kafka;
 #[cfg(test)]
 pub mod memory;
@@ -19,6 +21,14 @@ use crate::validate::KafkaPlan;
 pub enum TopicError {
     #[error("cannot reach Kafka at {bootstrap}: {message}")]
     Unreachable { bootstrap: String, message: String },
+    #[error(
+        "Kafka at {bootstrap} refused the login (check spec.kafka.security.sasl and its Secret): {message}"
+    )]
+    AuthFailed { bootstrap: String, message: String },
+    #[error(
+        "the TLS handshake with Kafka at {bootstrap} failed (check spec.kafka.security.tls and its Secrets): {message}"
+    )]
+    TlsFailed { bootstrap: String, message: String },
     #[error("Kafka refused to {action} topic {topic}: {message}")]
     Refused {
         action: &'static str,
@@ -30,6 +40,17 @@ pub enum TopicError {
 /// One outcome per topic: `Err` holds the broker's words.
 pub type Outcomes = Vec<(String, Result<(), String>)>;
 
+/// Topic settings, Kafka's names to values.
+pub type TopicConfig = BTreeMap<String, String>;
+
+/// A topic as the pipeline wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredTopic {
+    pub name: String,
+    pub partitions: i32,
+    pub config: TopicConfig,
+}
+
 /// What the operator needs from a Kafka cluster.
 pub trait TopicAdmin: Send + Sync {
     /// Partitions of each of `names` that exists.
@@ -37,11 +58,22 @@ pub trait TopicAdmin: Send + Sync {
         &self,
         names: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, i32>, TopicError>> + Send;
-    /// Creates topics; one outcome per topic.
+    /// Creates topics with their partitions and settings; one outcome per topic.
     fn create(
         &self,
-        topics: &[(String, i32)],
+        topics: &[DesiredTopic],
         replication_factor: i32,
+    ) -> impl Future<Output = Result<Outcomes, TopicError>> + Send;
+    /// The settings of each of `names` that exists, as the broker reports them.
+    fn configs(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, TopicConfig>, TopicError>> + Send;
+    /// Sets the given settings of each topic, leaving the others as they are (Kafka's
+    /// IncrementalAlterConfigs); one outcome per topic.
+    fn alter(
+        &self,
+        changes: &[(String, TopicConfig)],
     ) -> impl Future<Output = Result<Outcomes, TopicError>> + Send;
     /// Grows topics to the given partition counts; one outcome per topic.
     fn grow(
@@ -70,31 +102,45 @@ pub enum Action {
 }
 
 /// What to do about the pipeline's topics, given what exists. Pure.
-pub fn plan(desired: &[(String, i32)], existing: &BTreeMap<String, i32>) -> Vec<Action> {
+pub fn plan(desired: &[DesiredTopic], existing: &BTreeMap<String, i32>) -> Vec<Action> {
     desired
         .iter()
-        .filter_map(|(topic, partitions)| match existing.get(topic) {
+        .filter_map(|t| match existing.get(&t.name) {
             None => Some(Action::Create {
-                topic: topic.clone(),
-                partitions: *partitions,
+                topic: t.name.clone(),
+                partitions: t.partitions,
             }),
-            Some(have) if have < partitions => Some(Action::Grow {
-                topic: topic.clone(),
+            Some(have) if *have < t.partitions => Some(Action::Grow {
+                topic: t.name.clone(),
                 from: *have,
-                to: *partitions,
+                to: t.partitions,
             }),
             Some(_) => None,
         })
         .collect()
 }
 
-/// The topics a pipeline wants, with their partitions.
-pub fn desired(kafka: &KafkaPlan) -> Vec<(String, i32)> {
+/// The settings of `wanted` that `current` does not have (missing or another value). Pure.
+/// Settings the pipeline does not give are left alone.
+pub fn config_changes(wanted: &TopicConfig, current: &TopicConfig) -> TopicConfig {
+    wanted
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The topics a pipeline wants, with their partitions and settings.
+pub fn desired(kafka: &KafkaPlan) -> Vec<DesiredTopic> {
     kafka
         .topics
         .all()
         .into_iter()
-        .map(|(_, name)| (name, kafka.partitions))
+        .map(|(kind, name)| DesiredTopic {
+            name,
+            partitions: kafka.partitions,
+            config: kafka.topic_config(kind),
+        })
         .collect()
 }
 
@@ -105,22 +151,28 @@ pub async fn provision<A: TopicAdmin>(
     kafka: &KafkaPlan,
 ) -> Result<Vec<TopicStatus>, TopicError> {
     let desired = desired(kafka);
-    let names: Vec<String> = desired.iter().map(|(n, _)| n.clone()).collect();
+    let names: Vec<String> = desired.iter().map(|t| t.name.clone()).collect();
     let mut have = admin.describe(&names).await?;
+    let existed: Vec<String> = have.keys().cloned().collect();
     let actions = plan(&desired, &have);
     let mut problems: BTreeMap<String, String> = BTreeMap::new();
-    let creates: Vec<(String, i32)> = actions
+    let creates: Vec<DesiredTopic> = desired
         .iter()
-        .filter_map(|a| match a {
-            Action::Create { topic, partitions } => Some((topic.clone(), *partitions)),
-            Action::Grow { .. } => None,
+        .filter(|t| {
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::Create { topic, .. } if *topic == t.name))
         })
+        .cloned()
         .collect();
     if !creates.is_empty() {
         for (topic, outcome) in admin.create(&creates, kafka.replication_factor).await? {
             match outcome {
                 Ok(()) => {
-                    let partitions = creates.iter().find(|(t, _)| *t == topic).map(|(_, p)| *p);
+                    let partitions = creates
+                        .iter()
+                        .find(|t| t.name == topic)
+                        .map(|t| t.partitions);
                     have.insert(topic, partitions.unwrap_or(kafka.partitions));
                 }
                 Err(message) => {
@@ -152,10 +204,39 @@ pub async fn provision<A: TopicAdmin>(
             }
         }
     }
+    // Settings of the topics that were already there (new ones were created with theirs).
+    if !existed.is_empty() {
+        let current = admin.configs(&existed).await?;
+        let changes: Vec<(String, TopicConfig)> = desired
+            .iter()
+            .filter(|t| existed.contains(&t.name))
+            .map(|t| {
+                let now = current.get(&t.name).cloned().unwrap_or_default();
+                (t.name.clone(), config_changes(&t.config, &now))
+            })
+            .filter(|(_, change)| !change.is_empty())
+            .collect();
+        if !changes.is_empty() {
+            for (topic, outcome) in admin.alter(&changes).await? {
+                if let Err(message) = outcome {
+                    let keys: Vec<&String> = changes
+                        .iter()
+                        .find(|(t, _)| *t == topic)
+                        .map(|(_, c)| c.keys().collect())
+                        .unwrap_or_default();
+                    problems.insert(
+                        topic,
+                        format!("the broker refused to change {keys:?}: {message}"),
+                    );
+                }
+            }
+        }
+    }
     Ok(desired
         .into_iter()
-        .map(|(name, wanted)| {
+        .map(|DesiredTopic { name, partitions: wanted, .. }| {
             let partitions = have.get(&name).copied();
+            let refused = problems.contains_key(&name);
             let message = problems.remove(&name).or_else(|| match partitions {
                 Some(p) if p > wanted => Some(format!(
                     "has {p} partitions, more than the {wanted} asked for: partitions are never removed"
@@ -163,7 +244,7 @@ pub async fn provision<A: TopicAdmin>(
                 _ => None,
             });
             TopicStatus {
-                ready: partitions.is_some_and(|p| p >= wanted),
+                ready: partitions.is_some_and(|p| p >= wanted) && !refused,
                 name,
                 partitions,
                 desired_partitions: wanted,
@@ -178,18 +259,10 @@ mod tests {
     use super::memory::MemoryAdmin;
     use super::*;
 
-    use optionsflow_api::TopicNames;
-    use optionsflow_api::crd::pipeline::TopicsOnDelete;
-
     fn kafka(partitions: i32) -> KafkaPlan {
-        KafkaPlan {
-            bootstrap_servers: "memory".into(),
-            partitions,
-            replication_factor: 1,
-            topics: TopicNames::new("m.p."),
-            security: None,
-            topics_on_delete: TopicsOnDelete::Retain,
-        }
+        let spec = serde_json::json!({"bootstrapServers": "memory", "partitions": partitions,
+                                      "replicationFactor": 1, "topicPrefix": "m.p."});
+        crate::validate::kafka_plan(&serde_json::from_value(spec).unwrap(), "m", "p")
     }
 
     #[tokio::test]
@@ -211,13 +284,74 @@ mod tests {
         list.iter().map(|(n, p)| (n.to_string(), *p)).collect()
     }
 
+    #[tokio::test]
+    async fn settings_are_set_on_create_and_put_back_when_they_drift() {
+        let admin = MemoryAdmin::default();
+        let mut plan = kafka(5);
+        provision(&admin, &plan).await.unwrap();
+        assert_eq!(
+            admin.config("m.p.option-data")["retention.ms"],
+            "604800000",
+            "7 days"
+        );
+        assert_eq!(
+            admin.config("m.p.dead-letter")["retention.ms"],
+            "2592000000",
+            "30 days"
+        );
+        // Someone shortens a raw topic's retention by hand; the pipeline raises every
+        // topic's compression and keeps dead letters forever.
+        admin
+            .alter(&[(
+                "m.p.daily-data".into(),
+                TopicConfig::from([("retention.ms".into(), "1000".into())]),
+            )])
+            .await
+            .unwrap();
+        plan.topic_config.compression_type = Some("zstd".into());
+        plan.topic_overrides.insert(
+            "dead-letter".into(),
+            serde_json::from_value(serde_json::json!({"retentionMs": -1})).unwrap(),
+        );
+        let topics = provision(&admin, &plan).await.unwrap();
+        assert!(topics.iter().all(|t| t.ready), "{topics:?}");
+        assert_eq!(admin.config("m.p.daily-data")["retention.ms"], "604800000");
+        assert_eq!(admin.config("m.p.daily-data")["compression.type"], "zstd");
+        assert_eq!(admin.config("m.p.dead-letter")["retention.ms"], "-1");
+    }
+
+    #[test]
+    fn only_the_settings_that_differ_are_changed() {
+        let config = |pairs: &[(&str, &str)]| -> TopicConfig {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let wanted = config(&[("retention.ms", "604800000"), ("cleanup.policy", "delete")]);
+        let current = config(&[
+            ("retention.ms", "86400000"),
+            ("cleanup.policy", "delete"),
+            ("segment.bytes", "1073741824"),
+        ]);
+        assert_eq!(
+            config_changes(&wanted, &current),
+            config(&[("retention.ms", "604800000")])
+        );
+        assert!(config_changes(&wanted, &wanted).is_empty());
+    }
+
+    fn topic(name: &str, partitions: i32) -> DesiredTopic {
+        DesiredTopic {
+            name: name.into(),
+            partitions,
+            config: TopicConfig::new(),
+        }
+    }
+
     #[test]
     fn creates_what_is_missing_grows_what_is_short_and_never_shrinks() {
-        let desired = vec![
-            ("a".to_string(), 5),
-            ("b".to_string(), 8),
-            ("c".to_string(), 5),
-        ];
+        let desired = vec![topic("a", 5), topic("b", 8), topic("c", 5)];
         let actions = plan(&desired, &existing(&[("b", 5), ("c", 12)]));
         assert_eq!(
             actions,

@@ -7,6 +7,7 @@ use optionsflow_api::crd::{OptionsPipelineSpec, SymbolSetSpec};
 fn settings() -> Settings {
     Settings {
         worker_image: "ghcr.io/optionsflow/optionsflow-worker:test".into(),
+        ..Settings::default()
     }
 }
 
@@ -32,6 +33,7 @@ fn minimal() -> OptionsPipelineSpec {
         processing: None,
         workers: None,
         suspend: None,
+        restart_nonce: None,
     }
 }
 
@@ -204,7 +206,7 @@ fn suspension_applies_zero_replicas() {
     spec.workers = Some(WorkersSpec {
         collector: Some(RoleSpec {
             replicas: Some(4),
-            resources: None,
+            ..RoleSpec::default()
         }),
         ..WorkersSpec::default()
     });
@@ -212,4 +214,58 @@ fn suspension_applies_zero_replicas() {
     let collector = v.roles.iter().find(|r| r.role == Role::Collector).unwrap();
     assert_eq!(collector.replicas, 4);
     assert_eq!(v.applied_replicas(collector), 0);
+}
+
+#[test]
+fn a_pipeline_may_reference_only_what_the_allowlists_allow() {
+    let strict = Settings {
+        worker_image: "ghcr.io/optionsflow/optionsflow-worker:test".into(),
+        allowed_image_prefixes: vec!["ghcr.io/optionsflow/".into()],
+        allowed_provider_hosts: vec!["api.twelvedata.com".into()],
+    };
+    let sets = sets(&[("big", &["MSFT"])]);
+    // The operator's own defaults are always fine.
+    assert!(validate(&pipeline(minimal()), &sets, &strict).is_ok());
+
+    let mut spec = minimal();
+    spec.workers = Some(WorkersSpec {
+        image: Some("docker.io/someone/miner:latest".into()),
+        ..WorkersSpec::default()
+    });
+    let error = validate(&pipeline(spec), &sets, &strict).unwrap_err();
+    assert_eq!(error.reason(), "ImageNotAllowed");
+    assert!(
+        error.to_string().contains("docker.io/someone/miner"),
+        "{error}"
+    );
+
+    let with_url = |url: &str| {
+        let mut spec = minimal();
+        spec.sources = Some(
+            serde_json::from_value(serde_json::json!({"twelveData": {"baseUrl": url}})).unwrap(),
+        );
+        validate(&pipeline(spec), &sets, &strict)
+    };
+    assert!(with_url("https://api.twelvedata.com").is_ok());
+    assert!(with_url("https://API.twelvedata.com:443/v2").is_ok());
+    let error = with_url("http://169.254.169.254/latest").unwrap_err();
+    assert_eq!(error.reason(), "ProviderHostNotAllowed");
+    assert!(
+        error
+            .to_string()
+            .contains("spec.sources.twelveData.baseUrl"),
+        "{error}"
+    );
+    assert_eq!(
+        with_url("not a url").unwrap_err().reason(),
+        "ProviderHostNotAllowed"
+    );
+    // Without allowlists, anything goes.
+    let open = settings();
+    let mut spec = minimal();
+    spec.sources = Some(
+        serde_json::from_value(serde_json::json!({"twelveData": {"baseUrl": "http://10.0.0.1"}}))
+            .unwrap(),
+    );
+    assert!(validate(&pipeline(spec), &sets, &open).is_ok());
 }

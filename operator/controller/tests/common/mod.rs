@@ -35,6 +35,7 @@ pub fn load(files: &[PathBuf]) -> (OptionsPipeline, BTreeMap<String, SymbolSet>)
 pub fn settings() -> Settings {
     Settings {
         worker_image: "ghcr.io/optionsflow/optionsflow-worker:0.1.0".into(),
+        ..Settings::default()
     }
 }
 

@@ -48,6 +48,11 @@ pub struct DatasetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::crd::schema::names")]
     pub symbol_sets: Option<Vec<String>>,
+    /// Change it (to any new value: a date, a counter) to run this dataset's trigger once,
+    /// now, as a Job named after the value; each value runs once. Removing it removes the Job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub run_nonce: Option<String>,
 }
 
 /// The historical backfill.
@@ -80,6 +85,11 @@ pub struct HistoricalSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::crd::schema::names")]
     pub symbol_sets: Option<Vec<String>>,
+    /// Change it to run the backfill again over the same dates (a new Job, named after the
+    /// dates and this value), e.g. after a provider corrected its history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub backfill_nonce: Option<String>,
 }
 
 /// Option chains.
@@ -103,6 +113,11 @@ pub struct OptionsDatasetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::crd::schema::names")]
     pub symbol_sets: Option<Vec<String>>,
+    /// Change it (to any new value: a date, a counter) to run this dataset's trigger once,
+    /// now, as a Job named after the value; each value runs once. Removing it removes the Job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub run_nonce: Option<String>,
     /// Expirations up to this many calendar days out are collected (default 90).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 3650))]

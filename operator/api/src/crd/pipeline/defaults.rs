@@ -17,3 +17,9 @@ pub const INTRADAY_SCHEDULE: &str = "*/15 9-16 * * 1-5";
 pub const OPTIONS_SCHEDULE: &str = "20 16 * * 1-5";
 /// Expirations this many days out.
 pub const HORIZON_DAYS: u32 = 90;
+/// The IngressClass of the api's Ingress.
+pub const INGRESS_CLASS: &str = "nginx";
+/// How long a topic keeps messages: a week of raw answers to replay from.
+pub const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How long `dead-letter` keeps messages: a month to look into what was refused.
+pub const DEAD_LETTER_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;

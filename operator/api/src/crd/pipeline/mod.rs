@@ -7,6 +7,7 @@ pub mod api;
 pub mod datasets;
 pub mod defaults;
 pub mod kafka;
+pub mod pod;
 pub mod processing;
 pub mod sinks;
 pub mod sources;
@@ -16,11 +17,15 @@ pub mod workers;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-pub use api::ApiSpec;
+pub use api::{ApiSpec, IngressSpec};
 pub use datasets::{
     DatasetSpec, DatasetsSpec, HistoricalSpec, OptionsDatasetSpec, OptionsSourceName,
 };
-pub use kafka::{KafkaSecurity, KafkaSpec, SaslMechanism, SecurityProtocol, TopicsOnDelete};
+pub use kafka::{
+    KafkaSasl, KafkaSecurity, KafkaSpec, KafkaTls, SaslMechanism, SecretProperty, SecurityProtocol,
+    TopicConfigSpec, TopicsOnDelete,
+};
+pub use pod::PodSettings;
 pub use processing::ProcessingSpec;
 pub use sinks::{InfluxApiVersion, InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
 pub use sources::{BudgetSpec, CboeSpec, SecretKeyRef, SourcesSpec, TwelveDataSpec, YahooSpec};
@@ -79,11 +84,29 @@ pub struct OptionsPipelineSpec {
     /// Stops the schedules and scales every worker to zero, keeping topics and data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,
+    /// Change it (to any new value) to restart every worker, one pod at a time, e.g. after
+    /// rotating a Secret the pods read at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub restart_nonce: Option<String>,
 }
+
+/// The annotation that stops the operator from changing a pipeline's children, as Strimzi's
+/// `strimzi.io/pause-reconciliation` does.
+pub const PAUSE_ANNOTATION: &str = "optionsflow.io/pause-reconciliation";
 
 impl OptionsPipeline {
     pub fn suspended(&self) -> bool {
         self.spec.suspend.unwrap_or(false)
+    }
+
+    /// Whether the pause annotation says `"true"`.
+    pub fn paused(&self) -> bool {
+        self.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(PAUSE_ANNOTATION))
+            .is_some_and(|v| v == "true")
     }
 
     /// Every SymbolSet the pipeline names, for itself or for one of its datasets.

@@ -89,7 +89,8 @@ pub struct TopicStatus {
     pub partitions: Option<i32>,
     /// Partitions the pipeline asks for.
     pub desired_partitions: i32,
-    /// The topic exists with at least the partitions asked for.
+    /// The topic exists with at least the partitions asked for, and the broker took its
+    /// settings.
     pub ready: bool,
     /// Why not, when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,8 @@ use k8s_openapi::api::core::v1::ResourceRequirements;
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
+use super::pod::PodSettings;
+
 /// The image and the per-role settings of the worker Deployments.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -15,6 +17,10 @@ pub struct WorkersSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^(Always|IfNotPresent|Never)$"))]
     pub image_pull_policy: Option<String>,
+    /// Settings for every pod of the pipeline: service account, pull secrets, placement,
+    /// priority, labels, annotations, extra environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodSettings>,
     /// Collects from the providers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collector: Option<RoleSpec>,
@@ -44,4 +50,7 @@ pub struct RoleSpec {
     /// CPU and memory requests and limits (default requests 50m/64Mi, limit 128Mi).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+    /// This role's pod settings, over `spec.workers.pod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodSettings>,
 }
