@@ -310,6 +310,8 @@ fn a_typo_in_the_values_fails_the_install_and_the_allowlists_reach_the_operator(
     let Rendered { objects, .. } = render(&[
         "allowedWorkerImagePrefixes={ghcr.io/optionsflow/,registry.example.com/}",
         "allowedProviderHosts={api.twelvedata.com}",
+        "extraEnv[0].name=HTTPS_PROXY",
+        "extraEnv[0].value=http://proxy:3128",
     ]);
     let env = &find(&objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"];
     let value = |name: &str| {
@@ -325,4 +327,5 @@ fn a_typo_in_the_values_fails_the_install_and_the_allowlists_reach_the_operator(
         "ghcr.io/optionsflow/,registry.example.com/"
     );
     assert_eq!(value("ALLOWED_PROVIDER_HOSTS"), "api.twelvedata.com");
+    assert_eq!(value("HTTPS_PROXY"), "http://proxy:3128");
 }
