@@ -4,7 +4,8 @@
 //! - [`market`]: the NYSE calendar and OSI option symbols;
 //! - [`sources`]: one client per provider (Twelve Data, Yahoo, Cboe);
 //! - [`budget`]: provider budgets shared by collector replicas;
-//! - [`bus`]: the message bus (Kafka);
+//! - [`bus`]: the message bus (Kafka), and publishing until acknowledged ([`bus::outbox`]);
+//! - [`engine`]: the one partition worker every consuming role runs;
 //! - [`stages`]: the pure steps between topics (processing, writing);
 //! - [`sinks`]: the stores the writers write to (databases, InfluxDB, object stores);
 //! - [`roles`]: one module per subcommand;
@@ -12,6 +13,7 @@
 
 pub mod budget;
 pub mod bus;
+pub mod engine;
 pub mod market;
 pub mod retry;
 pub mod roles;

@@ -4,6 +4,7 @@
 
 pub mod kafka;
 pub mod local;
+pub mod outbox;
 pub mod partitions;
 #[cfg(test)]
 pub mod testing;

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::budget::{BudgetGate, GateIo};
 use crate::bus::Publisher;
+use crate::bus::outbox::{self, Outgoing, publish_all};
 use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 use crate::sources::cboe::CboeClient;
@@ -274,42 +275,19 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     }
 
     async fn send_dead_letter(&self, key: &str, letter: DeadLetter, task: Option<&str>) {
-        let reason = letter.reason.clone();
-        let mut envelope = Envelope::new(
-            SchemaId::DEAD_LETTER,
-            &self.pipeline,
-            key,
-            Source::Optionsflow,
-            Utc::now(),
-            letter,
-        );
-        envelope.task_id = task.map(str::to_owned);
-        let value = serde_json::to_vec(&envelope).expect("dead letters serialize");
-        self.publish(TopicKind::DeadLetter, key, value).await;
-        self.metrics
-            .dead_letters
-            .with_label_values(&[STAGE, &reason])
-            .inc();
+        let letter =
+            outbox::dead_letter(&self.topics, &self.pipeline, key, Utc::now(), task, letter);
+        publish_all(&self.publisher, &self.metrics, &[letter], &[]).await;
     }
 
     /// Publishes until the broker acknowledges: data already paid for is never dropped.
     pub async fn publish(&self, kind: TopicKind, key: &str, value: Vec<u8>) {
-        let topic = self.topics.name(kind);
-        let mut backoff = Backoff::new(
-            std::time::Duration::from_millis(200),
-            std::time::Duration::from_secs(30),
-        );
-        loop {
-            match self.publisher.publish(&topic, key, value.clone()).await {
-                Ok(()) => {
-                    self.metrics.published.with_label_values(&[&topic]).inc();
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, %topic, "publish failed; retrying");
-                    tokio::time::sleep(backoff.next_delay()).await;
-                }
-            }
-        }
+        let message = Outgoing {
+            topic: self.topics.name(kind),
+            key: key.to_owned(),
+            value,
+            dead_letter: None,
+        };
+        publish_all(&self.publisher, &self.metrics, &[message], &[]).await;
     }
 }

@@ -26,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 use crate::budget::BudgetGate;
 use crate::bus::local::{LocalBus, LocalCommitter};
 use crate::bus::partitions::{Committer, dataset_topics};
+use crate::engine::partition_worker;
 use crate::roles::collect::collector::Collector;
 use crate::roles::collect::{self, WINDOW_GUARD};
-use crate::roles::process::{self, Handler};
+use crate::roles::process::Handler;
 use crate::roles::serve::{self, Access, ServeError};
 use crate::roles::write::{self, Destination, Writer, db::DbDestination, files::FilesDestination};
 use crate::runtime::config::{LoadError, load};
@@ -179,7 +180,7 @@ pub async fn run(
         metrics: metrics.clone(),
     });
     for queue in queues {
-        workers.spawn(process::work(
+        workers.spawn(partition_worker(
             queue,
             handler.clone(),
             Committer::Local(committer.clone()),
@@ -340,7 +341,7 @@ async fn spawn_writer<D: Destination>(
     let topics = dataset_topics(&writer.topics, TopicKind::processed);
     let (queues, committer) = bus.subscribe(group, topics).await;
     for queue in queues {
-        workers.spawn(write::work(
+        workers.spawn(partition_worker(
             queue,
             writer.clone(),
             Committer::Local(committer.clone()),

@@ -9,25 +9,21 @@ pub mod outbox;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::future::join_all;
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::{Dataset, TopicKind, TopicNames};
+use optionsflow_api::{Dataset, MessageOrigin, TopicKind, TopicNames};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
-use crate::bus::partitions::{
-    Committer, Delivery, PartitionConsumer, PartitionQueue, dataset_topics,
-};
-use crate::retry::Backoff;
+use crate::bus::outbox::publish_all;
+use crate::bus::partitions::{Delivery, PartitionConsumer, dataset_topics};
+use crate::engine::{Operator, Stop, partition_worker};
 use crate::runtime::RoleOptions;
 use crate::runtime::admin;
 use crate::runtime::metrics::Metrics;
 use crate::stages::process::{self as stage, Processed, Records};
-use outbox::Outgoing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -56,8 +52,8 @@ pub enum Outcome {
 
 impl<P: Publisher> Handler<P> {
     /// Processes and publishes one message, retrying the broker until it acknowledges or
-    /// `stop` is cancelled.
-    pub async fn handle(&self, delivery: &Delivery, stop: &CancellationToken) -> Outcome {
+    /// one of `stop` is cancelled.
+    pub async fn handle(&self, delivery: &Delivery, stop: &[&CancellationToken]) -> Outcome {
         let pipeline = self.config.pipeline.id();
         let dataset = delivery.dataset;
         let (outgoing, processed) = match stage::process(
@@ -76,43 +72,14 @@ impl<P: Publisher> Handler<P> {
                     &delivery.payload,
                     &e,
                 );
-                self.metrics
-                    .dead_letters
-                    .with_label_values(&[outbox::STAGE, e.reason()])
-                    .inc();
                 (vec![letter], None)
             }
         };
-        if !self.publish_all(&outgoing, stop).await {
+        if !publish_all(&self.publisher, &self.metrics, &outgoing, stop).await {
             return Outcome::Abandoned;
         }
         self.count(dataset, processed.as_ref());
         Outcome::Done
-    }
-
-    /// Publishes every message, each retried with backoff until acknowledged; false if
-    /// `stop` came first.
-    async fn publish_all(&self, outgoing: &[Outgoing], stop: &CancellationToken) -> bool {
-        let sends = outgoing.iter().map(|m| async move {
-            let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-            loop {
-                match self.publisher.publish(&m.topic, &m.key, m.value.clone()).await {
-                    Ok(()) => {
-                        self.metrics.published.with_label_values(&[&m.topic]).inc();
-                        return true;
-                    }
-                    Err(e) => {
-                        let wait = backoff.next_delay();
-                        tracing::warn!(topic = %m.topic, error = %e, ?wait, "publish failed; retrying");
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = stop.cancelled() => return false,
-                        }
-                    }
-                }
-            }
-        });
-        join_all(sends).await.into_iter().all(|ok| ok)
     }
 
     /// Metrics for a message whose output is on the broker.
@@ -131,12 +98,6 @@ impl<P: Publisher> Handler<P> {
             m.dropped
                 .with_label_values(&[d, reason.as_str()])
                 .inc_by(rows.len() as u64);
-            if reason != optionsflow_api::records::DropReason::Duplicate {
-                self.metrics
-                    .dead_letters
-                    .with_label_values(&[outbox::STAGE, reason.as_str()])
-                    .inc();
-            }
         }
         if p.gaps_left_open > 0 {
             m.gaps_left_open
@@ -199,7 +160,7 @@ pub async fn run(
             shutdown.clone(),
             &ready,
             |queue, committer, hard_stop| {
-                work(
+                partition_worker(
                     queue,
                     handler.clone(),
                     committer,
@@ -212,42 +173,34 @@ pub async fn run(
     Ok(())
 }
 
-/// One partition's worker: its messages in order, each committed once published.
-pub(crate) async fn work<P: Publisher>(
-    mut queue: PartitionQueue,
-    handler: Arc<Handler<P>>,
-    committer: Committer,
-    shutdown: CancellationToken,
-    hard_stop: CancellationToken,
-) {
-    let stop = CancellationToken::new();
-    let partition = format!("{}/{}", queue.topic, queue.partition);
-    loop {
-        let delivery = tokio::select! {
-            _ = queue.revoked.cancelled() => break,
-            _ = shutdown.cancelled() => break,
-            d = queue.messages.recv() => match d {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        let _busy = queue.busy.lock().await;
-        if queue.revoked.is_cancelled() {
-            break;
-        }
-        let handled = tokio::select! {
-            outcome = handler.handle(&delivery, &stop) => outcome,
-            _ = queue.revoked.cancelled() => Outcome::Abandoned,
-            _ = hard_stop.cancelled() => Outcome::Abandoned,
-        };
-        match handled {
-            Outcome::Done => {
-                committer.commit(&delivery.origin).await;
-            }
-            Outcome::Abandoned => break,
+/// The processor in the engine: each message is its own flush, committed once everything
+/// it made is on the broker.
+impl<P: Publisher> Operator for Handler<P> {
+    type Held = Option<Delivery>;
+
+    async fn take(&self, held: &mut Option<Delivery>, delivery: Delivery, _: Stop<'_>) -> bool {
+        *held = Some(delivery);
+        true
+    }
+
+    fn due(&self, held: &Option<Delivery>) -> bool {
+        held.is_some()
+    }
+
+    fn deadline(&self, _: &Option<Delivery>) -> Option<std::time::Instant> {
+        None
+    }
+
+    async fn flush(&self, held: &Option<Delivery>, stop: Stop<'_>) -> bool {
+        match held {
+            Some(delivery) => self.handle(delivery, &stop.tokens()).await == Outcome::Done,
+            None => true,
         }
     }
-    tracing::info!(%partition, "partition worker stopped");
+
+    fn last<'h>(&self, held: &'h Option<Delivery>) -> Option<&'h MessageOrigin> {
+        held.as_ref().map(|d| &d.origin)
+    }
 }
 
 #[cfg(test)]

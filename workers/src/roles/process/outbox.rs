@@ -3,12 +3,12 @@
 //! dropped rows. Pure, so the exact messages can be tested without a broker.
 
 use optionsflow_api::records::{Batch, DropReason};
-use optionsflow_api::{
-    DeadLetter, Envelope, MessageOrigin, Part, SchemaId, Source, TopicKind, TopicNames,
-};
+use optionsflow_api::{DeadLetter, Envelope, MessageOrigin, Part, TopicKind, TopicNames};
 use serde::Serialize;
 use serde_json::json;
 
+pub use crate::bus::outbox::Outgoing;
+use crate::bus::outbox::dead_letter;
 use crate::stages::process::{Processed, Records, Unusable};
 
 /// The stage name in dead letters and metrics.
@@ -22,14 +22,6 @@ pub const RECORDS_PER_MESSAGE: usize = 500;
 
 /// Dropped rows kept in one dead letter; more are counted but not copied.
 const ROWS_PER_DEAD_LETTER: usize = 1000;
-
-/// A message to publish.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outgoing {
-    pub topic: String,
-    pub key: String,
-    pub value: Vec<u8>,
-}
 
 /// The messages for a processed raw message.
 pub fn processed(topics: &TopicNames, pipeline: &str, p: &Processed) -> Vec<Outgoing> {
@@ -78,6 +70,7 @@ fn chunks<R: Serialize + Clone>(
                 topic: topic.to_owned(),
                 key: p.symbol.clone(),
                 value: serde_json::to_vec(&envelope).expect("records serialize"),
+                dead_letter: None,
             }
         })
         .collect()
@@ -126,7 +119,7 @@ fn dropped_rows(topics: &TopicNames, pipeline: &str, p: &Processed) -> Vec<Outgo
                 original: json!({ "rows": kept, "count": rows.len() }),
                 evidence: None,
             };
-            dead_letter(topics, pipeline, &p.symbol, p.fetched_at, letter)
+            dead_letter(topics, pipeline, &p.symbol, p.fetched_at, None, letter)
         })
         .collect()
 }
@@ -152,27 +145,5 @@ pub fn unusable(
         original: DeadLetter::original_from_bytes(bytes),
         evidence: None,
     };
-    dead_letter(topics, pipeline, &symbol, chrono::Utc::now(), letter)
-}
-
-fn dead_letter(
-    topics: &TopicNames,
-    pipeline: &str,
-    symbol: &str,
-    at: chrono::DateTime<chrono::Utc>,
-    letter: DeadLetter,
-) -> Outgoing {
-    let envelope = Envelope::new(
-        SchemaId::DEAD_LETTER,
-        pipeline,
-        symbol,
-        Source::Optionsflow,
-        at,
-        letter,
-    );
-    Outgoing {
-        topic: topics.name(TopicKind::DeadLetter),
-        key: symbol.to_owned(),
-        value: serde_json::to_vec(&envelope).expect("dead letters serialize"),
-    }
+    dead_letter(topics, pipeline, &symbol, chrono::Utc::now(), None, letter)
 }

@@ -1,6 +1,8 @@
 //! The handler against an in-memory broker that can refuse: nothing counts as done before
 //! every message is acknowledged, and what was dropped is counted by reason.
 
+use std::time::Duration;
+
 use optionsflow_api::{Envelope, MessageOrigin, SchemaId, Source};
 use serde_json::json;
 
@@ -67,7 +69,9 @@ fn counter(h: &Handler<FlakyBroker>, name: &str, labels: &[&str]) -> u64 {
 #[tokio::test]
 async fn output_is_retried_until_acknowledged_then_counted() {
     let h = handler(2);
-    let outcome = h.handle(&delivery(bars()), &CancellationToken::new()).await;
+    let outcome = h
+        .handle(&delivery(bars()), &[&CancellationToken::new()])
+        .await;
     assert_eq!(outcome, Outcome::Done);
     let stored = h.publisher.stored.lock().unwrap().clone();
     let topics: Vec<&str> = stored.iter().map(|(t, ..)| t.as_str()).collect();
@@ -101,7 +105,7 @@ async fn a_broker_that_never_answers_leaves_the_message_uncommitted_and_uncounte
         tokio::time::sleep(Duration::from_millis(500)).await;
         stopper.cancel();
     });
-    let outcome = h.handle(&delivery(bars()), &stop).await;
+    let outcome = h.handle(&delivery(bars()), &[&stop]).await;
     assert_eq!(outcome, Outcome::Abandoned);
     assert!(
         h.publisher.attempts.load(Ordering::SeqCst) >= 4,
@@ -117,7 +121,7 @@ async fn an_unusable_message_becomes_one_dead_letter_with_the_original() {
     let outcome = h
         .handle(
             &delivery(b"{\"schema\": tru".to_vec()),
-            &CancellationToken::new(),
+            &[&CancellationToken::new()],
         )
         .await;
     assert_eq!(outcome, Outcome::Done);

@@ -17,19 +17,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use futures::future::join_all;
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::{
-    Dataset, DeadLetter, Envelope, MessageOrigin, SchemaId, Source, TopicKind, TopicNames,
-};
+use optionsflow_api::{Dataset, DeadLetter, MessageOrigin, TopicKind, TopicNames};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
-use crate::bus::partitions::{
-    Committer, Delivery, PartitionConsumer, PartitionQueue, dataset_topics,
-};
+use crate::bus::outbox::{Outgoing, dead_letter, publish_all};
+use crate::bus::partitions::{Delivery, PartitionConsumer, dataset_topics};
+use crate::engine::{Operator, Stop, partition_worker};
 use crate::retry::Backoff;
 use crate::runtime::RoleOptions;
 use crate::runtime::admin;
@@ -115,27 +112,8 @@ pub struct Writer<D, P> {
     pub metrics: Metrics,
 }
 
-/// When a worker gives up retrying: its partition was revoked, or the grace period after
-/// SIGTERM is over. It is only looked at between attempts; an attempt in flight is never
-/// dropped, because a database transaction dropped half-way can keep its row locks until
-/// its connection is used again, and the partition's next owner would wait on them.
-#[derive(Clone, Copy)]
-struct Stop<'a> {
-    revoked: &'a CancellationToken,
-    hard: &'a CancellationToken,
-}
-
-impl Stop<'_> {
-    async fn cancelled(&self) {
-        tokio::select! {
-            _ = self.revoked.cancelled() => {}
-            _ = self.hard.cancelled() => {}
-        }
-    }
-}
-
 /// A partition's batch being gathered.
-struct Batch<T> {
+pub struct Batch<T> {
     pending: T,
     first: Option<MessageOrigin>,
     last: Option<MessageOrigin>,
@@ -148,8 +126,8 @@ struct Batch<T> {
     dead_letters: Vec<Refused>,
 }
 
-impl<T: Default> Batch<T> {
-    fn new() -> Batch<T> {
+impl<T: Default> Default for Batch<T> {
+    fn default() -> Batch<T> {
         Batch {
             pending: T::default(),
             first: None,
@@ -217,21 +195,6 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
             }
         }
         true
-    }
-
-    fn is_ready(&self, batch: &Batch<D::Pending>) -> bool {
-        match (batch.boundary, &batch.last) {
-            (Some(end), Some(last)) => last.offset >= end,
-            _ => self.destination.is_full(&batch.pending),
-        }
-    }
-
-    /// When the batch must be stored even if not full (never while it must reach a boundary).
-    fn deadline(&self, batch: &Batch<D::Pending>) -> Option<Instant> {
-        if batch.boundary.is_some() {
-            return None;
-        }
-        batch.started.map(|s| s + self.destination.max_wait())
     }
 
     /// Stores the batch and its dead letters, retrying until done or `stop`; true if done.
@@ -308,51 +271,28 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
     }
 
     async fn publish_dead_letters(&self, letters: &[&Refused], stop: Stop<'_>) -> bool {
-        let topic = self.topics.name(TopicKind::DeadLetter);
-        let sends = letters.iter().map(|r| {
-            let letter = DeadLetter {
-                stage: self.stage.into(),
-                reason: r.reason.clone(),
-                detail: r.detail.clone(),
-                origin: r.origin.clone(),
-                original: r.original.clone(),
-                evidence: None,
-            };
-            let envelope = Envelope::new(
-                SchemaId::DEAD_LETTER,
-                self.pipeline.as_str(),
-                r.symbol.as_str(),
-                Source::Optionsflow,
-                chrono::Utc::now(),
-                letter,
-            );
-            let value = serde_json::to_vec(&envelope).expect("dead letters serialize");
-            let topic = topic.as_str();
-            async move {
-                let mut backoff =
-                    Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-                loop {
-                    match self.publisher.publish(topic, &r.symbol, value.clone()).await {
-                        Ok(()) => {
-                            self.metrics
-                                .dead_letters
-                                .with_label_values(&[self.stage, &r.reason])
-                                .inc();
-                            return true;
-                        }
-                        Err(e) => {
-                            let wait = backoff.next_delay();
-                            tracing::warn!(error = %e, ?wait, "publishing a dead letter failed; retrying");
-                            tokio::select! {
-                                _ = tokio::time::sleep(wait) => {}
-                                _ = stop.cancelled() => return false,
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        join_all(sends).await.into_iter().all(|ok| ok)
+        let outgoing: Vec<Outgoing> = letters
+            .iter()
+            .map(|r| {
+                let letter = DeadLetter {
+                    stage: self.stage.into(),
+                    reason: r.reason.clone(),
+                    detail: r.detail.clone(),
+                    origin: r.origin.clone(),
+                    original: r.original.clone(),
+                    evidence: None,
+                };
+                dead_letter(
+                    &self.topics,
+                    &self.pipeline,
+                    &r.symbol,
+                    chrono::Utc::now(),
+                    None,
+                    letter,
+                )
+            })
+            .collect();
+        publish_all(&self.publisher, &self.metrics, &outgoing, &stop.tokens()).await
     }
 }
 
@@ -401,7 +341,7 @@ pub async fn run<D: Destination>(
             shutdown.clone(),
             &ready,
             |queue, committer, hard_stop| {
-                work(
+                partition_worker(
                     queue,
                     writer.clone(),
                     committer,
@@ -414,74 +354,36 @@ pub async fn run<D: Destination>(
     Ok(())
 }
 
-/// One partition's worker: gathers batches, stores them, commits.
-pub(crate) async fn work<D: Destination, P: Publisher>(
-    mut queue: PartitionQueue,
-    writer: Arc<Writer<D, P>>,
-    committer: Committer,
-    shutdown: CancellationToken,
-    hard_stop: CancellationToken,
-) {
-    let partition = format!("{}/{}", queue.topic, queue.partition);
-    let revoked = queue.revoked.clone();
-    let stop = Stop {
-        revoked: &revoked,
-        hard: &hard_stop,
-    };
-    let mut batch = Batch::new();
-    loop {
-        let deadline = writer.deadline(&batch);
-        let store_now = tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = shutdown.cancelled() => {
-                // Store what was gathered, then leave.
-                flush_and_commit(&writer, &mut batch, &queue, &committer, stop).await;
-                break;
-            }
-            d = queue.messages.recv() => match d {
-                Some(delivery) => {
-                    if !writer.push(&mut batch, delivery, stop).await {
-                        break;
-                    }
-                    writer.is_ready(&batch)
-                }
-                None => break,
-            },
-            _ = sleep_until(deadline), if deadline.is_some() => true,
-        };
-        if store_now && !flush_and_commit(&writer, &mut batch, &queue, &committer, stop).await {
-            break;
+/// A writer in the engine: messages gathered into a batch, stored when full or due.
+impl<D: Destination, P: Publisher> Operator for Writer<D, P> {
+    type Held = Batch<D::Pending>;
+
+    async fn take(&self, held: &mut Batch<D::Pending>, delivery: Delivery, stop: Stop<'_>) -> bool {
+        self.push(held, delivery, stop).await
+    }
+
+    /// Full, or (after a previous owner's cut) at its boundary.
+    fn due(&self, held: &Batch<D::Pending>) -> bool {
+        match (held.boundary, &held.last) {
+            (Some(end), Some(last)) => last.offset >= end,
+            _ => self.destination.is_full(&held.pending),
         }
     }
-    tracing::info!(%partition, "partition worker stopped");
-}
 
-/// Stores the batch, commits its last offset and starts a new batch; false if stopped first.
-async fn flush_and_commit<D: Destination, P: Publisher>(
-    writer: &Writer<D, P>,
-    batch: &mut Batch<D::Pending>,
-    queue: &PartitionQueue,
-    committer: &Committer,
-    stop: Stop<'_>,
-) -> bool {
-    let Some(last) = batch.last.clone() else {
-        return true;
-    };
-    // A revocation waits (bounded) for `busy`, so a batch being stored is finished and
-    // committed before the partition's next owner starts.
-    let _busy = queue.busy.lock().await;
-    if queue.revoked.is_cancelled() || !writer.store(batch, stop).await {
-        return false;
+    /// When the batch must be stored even if not full (never while it must reach a boundary).
+    fn deadline(&self, held: &Batch<D::Pending>) -> Option<Instant> {
+        if held.boundary.is_some() {
+            return None;
+        }
+        held.started.map(|s| s + self.destination.max_wait())
     }
-    committer.commit(&last).await;
-    *batch = Batch::new();
-    true
-}
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
+    async fn flush(&self, held: &Batch<D::Pending>, stop: Stop<'_>) -> bool {
+        self.store(held, stop).await
+    }
+
+    fn last<'h>(&self, held: &'h Batch<D::Pending>) -> Option<&'h MessageOrigin> {
+        held.last.as_ref()
     }
 }
 

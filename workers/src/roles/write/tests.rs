@@ -112,12 +112,12 @@ async fn a_batch_is_ready_when_full_and_covers_its_offsets() {
     let w = writer(Memory::default());
     let token = CancellationToken::new();
     let stop = stop(&token);
-    let mut batch = Batch::new();
+    let mut batch = Batch::default();
     for offset in 10..13 {
-        assert!(!w.is_ready(&batch));
+        assert!(!w.due(&batch));
         assert!(w.push(&mut batch, delivery(offset, quotes(40)), stop).await);
     }
-    assert!(w.is_ready(&batch), "120 rows are more than 100");
+    assert!(w.due(&batch), "120 rows are more than 100");
     assert!(w.deadline(&batch).is_some());
     assert!(w.store(&batch, stop).await);
     let flushed = w.destination.flushed.lock().unwrap();
@@ -143,7 +143,7 @@ async fn an_unavailable_store_is_retried_until_it_takes_the_batch() {
     });
     let token = CancellationToken::new();
     let stop = stop(&token);
-    let mut batch = Batch::new();
+    let mut batch = Batch::default();
     w.push(&mut batch, delivery(0, quotes(5)), stop).await;
     assert!(w.store(&batch, stop).await);
     assert_eq!(w.destination.attempts.load(Ordering::SeqCst), 3);
@@ -165,7 +165,7 @@ async fn a_store_that_never_comes_back_stores_nothing_when_stopped() {
     });
     let token = CancellationToken::new();
     let stop = stop(&token);
-    let mut batch = Batch::new();
+    let mut batch = Batch::default();
     w.push(&mut batch, delivery(0, quotes(5)), stop).await;
     let stopper = token.clone();
     tokio::spawn(async move {
@@ -189,7 +189,7 @@ async fn unreadable_messages_become_dead_letters_with_the_original() {
     let w = writer(Memory::default());
     let token = CancellationToken::new();
     let stop = stop(&token);
-    let mut batch = Batch::new();
+    let mut batch = Batch::default();
     w.push(
         &mut batch,
         delivery(4, b"{\"symbol\": \"TSLA\", oops".to_vec()),
@@ -217,16 +217,16 @@ async fn a_range_a_previous_owner_stored_is_cut_at_the_same_offset() {
     });
     let token = CancellationToken::new();
     let stop = stop(&token);
-    let mut batch = Batch::new();
+    let mut batch = Batch::default();
     for offset in 20..23 {
         // Full long before, and never due by age: only the boundary decides.
         w.push(&mut batch, delivery(offset, quotes(200)), stop)
             .await;
-        assert!(!w.is_ready(&batch), "offset {offset}");
+        assert!(!w.due(&batch), "offset {offset}");
         assert!(w.deadline(&batch).is_none());
     }
     w.push(&mut batch, delivery(23, quotes(1)), stop).await;
-    assert!(w.is_ready(&batch));
+    assert!(w.due(&batch));
     assert!(w.store(&batch, stop).await);
     let (span, _) = &w.destination.flushed.lock().unwrap()[0];
     assert_eq!((span.first, span.last), (20, 23));
@@ -240,12 +240,12 @@ async fn the_boundary_is_looked_up_for_the_batch_start_even_when_the_first_messa
     });
     let token = CancellationToken::new();
     let stop = stop(&token);
-    let mut batch = Batch::new();
+    let mut batch = Batch::default();
     w.push(&mut batch, delivery(20, quotes(0)), stop).await;
     assert!(!batch.boundary_checked, "no rows yet: no day to look in");
     w.push(&mut batch, delivery(21, quotes(200)), stop).await;
     assert_eq!(batch.boundary, Some(22), "looked up for offset 20");
-    assert!(!w.is_ready(&batch));
+    assert!(!w.due(&batch));
     w.push(&mut batch, delivery(22, quotes(1)), stop).await;
-    assert!(w.is_ready(&batch));
+    assert!(w.due(&batch));
 }
