@@ -339,3 +339,23 @@ fn the_crds_fit_kubectl_apply() {
         assert!(size < 200 * 1024, "{file} is {size} bytes as JSON");
     }
 }
+
+/// The CEL rule on `spec.kafka.topics` names every topic suffix, and nothing else.
+#[test]
+fn topic_overrides_accept_exactly_the_topics_a_pipeline_has() {
+    let s = schema(PIPELINES);
+    let rule = rules(at(&s, &["spec", "kafka", "topics"])).join(" ");
+    let listed = rule.matches('\'').count() / 2;
+    assert_eq!(listed, optionsflow_api::TopicKind::ALL.len(), "{rule}");
+    for kind in optionsflow_api::TopicKind::ALL {
+        assert!(rule.contains(&format!("'{}'", kind.suffix())), "{rule}");
+    }
+    let sample = yaml_docs(&root().join("config/samples/pipeline.yaml"))[0].clone();
+    let mut typo = sample.clone();
+    typo["spec"]["kafka"]["topics"] = serde_json::json!({"option-datas": {"retentionMs": 1}});
+    assert!(
+        cel(PIPELINES, &typo, None)
+            .join(" ")
+            .contains("topics are named by their suffix")
+    );
+}
