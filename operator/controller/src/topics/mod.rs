@@ -156,13 +156,10 @@ pub async fn provision<A: TopicAdmin>(
     let existed: Vec<String> = have.keys().cloned().collect();
     let actions = plan(&desired, &have);
     let mut problems: BTreeMap<String, String> = BTreeMap::new();
+    // The plan's creates, with their settings.
     let creates: Vec<DesiredTopic> = desired
         .iter()
-        .filter(|t| {
-            actions
-                .iter()
-                .any(|a| matches!(a, Action::Create { topic, .. } if *topic == t.name))
-        })
+        .filter(|t| !have.contains_key(&t.name))
         .cloned()
         .collect();
     if !creates.is_empty() {

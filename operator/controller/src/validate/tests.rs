@@ -269,3 +269,43 @@ fn a_pipeline_may_reference_only_what_the_allowlists_allow() {
     );
     assert!(validate(&pipeline(spec), &sets, &open).is_ok());
 }
+
+#[test]
+fn every_variable_the_operator_sets_is_refused_as_extra_env() {
+    let security: optionsflow_api::crd::pipeline::KafkaSecurity =
+        serde_json::from_value(serde_json::json!({
+            "protocol": "SASL_SSL",
+            "tls": {"caSecret": {"name": "ca", "key": "ca.crt"}, "clientCertSecret": "user"},
+            "sasl": {"mechanism": "SCRAM-SHA-512", "username": "u",
+                     "passwordSecret": {"name": "user", "key": "password"}}}))
+        .unwrap();
+    let kafka_variables: Vec<&str> = security
+        .secret_properties()
+        .iter()
+        .map(|p| p.variable)
+        .collect();
+    assert_eq!(kafka_variables.len(), 4);
+    let names = kafka_variables
+        .into_iter()
+        .chain(crate::build::secrets::CREDENTIALS)
+        .chain([
+            optionsflow_api::role::env::CONFIG,
+            optionsflow_api::role::env::API_TOKENS,
+        ]);
+    for name in names {
+        let mut spec = minimal();
+        spec.workers = Some(WorkersSpec {
+            pod: Some(
+                serde_json::from_value(serde_json::json!({"env": [{"name": name, "value": "x"}]}))
+                    .unwrap(),
+            ),
+            ..WorkersSpec::default()
+        });
+        let error = validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings());
+        assert_eq!(
+            error.map_err(|e| e.reason()).unwrap_err(),
+            "ReservedEnvironmentVariable",
+            "{name}"
+        );
+    }
+}
