@@ -1,5 +1,6 @@
 //! InfluxDB 1.x for tests: Debian's influxd with its data in a temporary folder and its
-//! HTTP API on a free loopback port, killed on drop.
+//! HTTP API on a free loopback port, killed on drop; it can be stopped and started again on
+//! the same data and port, as an outage.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,13 +9,12 @@ use crate::tansu::free_port;
 
 pub struct Influxd {
     pub port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
 }
 
 impl Influxd {
     pub fn start() -> Influxd {
-        let binary = std::env::var("INFLUXD_BIN").unwrap_or_else(|_| "influxd".into());
         let dir = tempfile::tempdir().expect("a temporary folder");
         let port = free_port();
         let bind_port = free_port();
@@ -29,32 +29,50 @@ impl Influxd {
              [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n\
              [monitor]\n  store-enabled = false\n"
         );
-        let path = dir.path().join("influxdb.conf");
-        std::fs::write(&path, config).expect("config written");
-        let log = std::fs::File::create(dir.path().join("influxd.log")).expect("a log file");
+        std::fs::write(dir.path().join("influxdb.conf"), config).expect("config written");
+        let mut influx = Influxd {
+            port,
+            child: None,
+            dir,
+        };
+        influx.start_again();
+        influx
+    }
+
+    /// Kills it (SIGKILL): its data stays for [`Influxd::start_again`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it on its data and port, and waits until it answers.
+    pub fn start_again(&mut self) {
+        let binary = std::env::var("INFLUXD_BIN").unwrap_or_else(|_| "influxd".into());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("influxd.log"))
+            .expect("a log file");
         let child = Command::new(&binary)
             .arg("-config")
-            .arg(&path)
+            .arg(self.dir.path().join("influxdb.conf"))
             .stdout(Stdio::from(log.try_clone().expect("log file")))
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("{binary} starts (install it with scripts/test-services.sh): {e}")
             });
-        let influx = Influxd {
-            port,
-            child,
-            _dir: dir,
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while influx.get("/ping").is_none() {
+        while self.get("/ping").is_none() {
             assert!(
                 Instant::now() < deadline,
                 "influxd did not answer /ping within 30 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        influx
     }
 
     pub fn url(&self) -> String {
@@ -77,8 +95,7 @@ impl Influxd {
 
 impl Drop for Influxd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 

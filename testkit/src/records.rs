@@ -124,6 +124,8 @@ fn bar(symbol: &str, interval: BarInterval, bar_time: DateTime<Utc>, i: usize) -
         close: open + 0.5,
         volume: (i % 6 != 5).then_some(1000 + i as i64),
         source: Source::TwelveData,
+        // A bar fetched a quarter of an hour after it opened.
+        fetched_at: Some(bar_time + chrono::Duration::minutes(15)),
         flags: if i % 6 == 5 {
             vec![QualityFlag::Filled]
         } else {

@@ -6,12 +6,14 @@
 //! at the end of the grace period, out without committing (the next owner redoes it).
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use optionsflow_api::MessageOrigin;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::partitions::{Committer, Delivery, PartitionQueue};
+use crate::runtime::liveness::Liveness;
 
 /// When a worker gives up: its partition was revoked, or the grace period after SIGTERM is
 /// over. Operators look at it between attempts; whether an attempt in flight may be dropped
@@ -34,6 +36,43 @@ impl Stop<'_> {
     /// Both tokens, for [`crate::bus::outbox::publish_all`].
     pub fn tokens(&self) -> [&CancellationToken; 2] {
         [self.revoked, self.hard]
+    }
+}
+
+/// How a role stops itself when going on is pointless (a store refuses its configuration):
+/// the first reason is kept and the token, which the role runs under in place of its
+/// shutdown token, is cancelled, so its workers stop as on SIGTERM and `run` returns the
+/// reason as an error (a non-zero exit, which Kubernetes shows and restarts with back-off).
+#[derive(Clone, Default)]
+pub struct Halt {
+    token: CancellationToken,
+    reason: Arc<Mutex<Option<String>>>,
+}
+
+impl Halt {
+    /// A halt that `shutdown` also triggers (without a reason).
+    pub fn under(shutdown: &CancellationToken) -> Halt {
+        Halt {
+            token: shutdown.child_token(),
+            reason: Arc::default(),
+        }
+    }
+
+    pub fn halt(&self, reason: String) {
+        self.reason
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert(reason);
+        self.token.cancel();
+    }
+
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    /// Why the role halted, if it did.
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().expect("not poisoned").clone()
     }
 }
 
@@ -65,13 +104,15 @@ pub trait Operator: Send + Sync + 'static {
 }
 
 /// Runs `operator` over one partition until it is revoked, the queue ends, or `shutdown`
-/// (after flushing what it holds) or `hard_stop` (without).
+/// (after flushing what it holds) or `hard_stop` (without). Tells `liveness` when it makes
+/// progress on what it holds, and when it holds nothing.
 pub async fn partition_worker<O: Operator>(
     mut queue: PartitionQueue,
-    operator: std::sync::Arc<O>,
+    operator: Arc<O>,
     committer: Committer,
     shutdown: CancellationToken,
     hard_stop: CancellationToken,
+    liveness: Liveness,
 ) {
     let partition = format!("{}/{}", queue.topic, queue.partition);
     let revoked = queue.revoked.clone();
@@ -93,18 +134,21 @@ pub async fn partition_worker<O: Operator>(
                     if !operator.take(&mut held, delivery, stop).await {
                         break;
                     }
+                    liveness.progressed(&partition);
                     operator.due(&held)
                 }
                 None => break,
             },
             _ = sleep_until(deadline), if deadline.is_some() => true,
         };
-        if flush_now
-            && !flush_and_commit(operator.as_ref(), &mut held, &queue, &committer, stop).await
-        {
-            break;
+        if flush_now {
+            if !flush_and_commit(operator.as_ref(), &mut held, &queue, &committer, stop).await {
+                break;
+            }
+            liveness.idle(&partition);
         }
     }
+    liveness.idle(&partition);
     tracing::info!(%partition, "partition worker stopped");
 }
 
@@ -134,5 +178,110 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use optionsflow_api::Dataset;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::bus::local::LocalBus;
+
+    /// Flushes at once, or (when `hang` is set) never: a store that does not answer.
+    #[derive(Default)]
+    struct Hangs {
+        hang: AtomicBool,
+    }
+
+    impl Operator for Hangs {
+        type Held = Option<MessageOrigin>;
+
+        async fn take(&self, held: &mut Self::Held, d: Delivery, _: Stop<'_>) -> bool {
+            *held = Some(d.origin);
+            true
+        }
+
+        fn due(&self, held: &Self::Held) -> bool {
+            held.is_some()
+        }
+
+        fn deadline(&self, _: &Self::Held) -> Option<Instant> {
+            None
+        }
+
+        async fn flush(&self, _: &Self::Held, stop: Stop<'_>) -> bool {
+            if self.hang.load(Ordering::SeqCst) {
+                stop.cancelled().await;
+                return false;
+            }
+            true
+        }
+
+        fn last<'h>(&self, held: &'h Self::Held) -> Option<&'h MessageOrigin> {
+            held.as_ref()
+        }
+    }
+
+    fn delivery(offset: i64) -> Delivery {
+        Delivery {
+            origin: MessageOrigin {
+                topic: "t".into(),
+                partition: 0,
+                offset,
+            },
+            dataset: Dataset::Daily,
+            key: None,
+            payload: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn work_held_without_progress_past_the_limit_is_reported_stalled() {
+        let (sender, messages) = mpsc::channel(8);
+        let queue = PartitionQueue {
+            topic: "t".into(),
+            partition: 0,
+            messages,
+            revoked: CancellationToken::new(),
+            busy: Arc::default(),
+        };
+        let (_, committer) = LocalBus::new().subscribe("g", HashMap::new()).await;
+        let operator = Arc::new(Hangs::default());
+        let liveness = Liveness::new(Duration::from_millis(50));
+        let hard_stop = CancellationToken::new();
+        let worker = tokio::spawn(partition_worker(
+            queue,
+            operator.clone(),
+            Committer::Local(committer),
+            CancellationToken::new(),
+            hard_stop.clone(),
+            liveness.clone(),
+        ));
+
+        sender.send(delivery(0)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            liveness.stalled().is_empty(),
+            "a stored message holds nothing"
+        );
+
+        operator.hang.store(true, Ordering::SeqCst);
+        sender.send(delivery(1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let stalled: Vec<String> = liveness.stalled().into_iter().map(|(h, _)| h).collect();
+        assert_eq!(stalled, ["t/0"]);
+
+        hard_stop.cancel();
+        worker.await.unwrap();
+        assert!(
+            liveness.stalled().is_empty(),
+            "a stopped worker holds nothing"
+        );
     }
 }

@@ -14,6 +14,7 @@ use optionsflow_workers::bus::kafka;
 use optionsflow_workers::roles::serve::Access;
 use optionsflow_workers::roles::write;
 use optionsflow_workers::roles::{calendar, collect, greeks, local, process, serve, trigger};
+use optionsflow_workers::runtime::liveness::{self, Liveness};
 use optionsflow_workers::runtime::preflight::{self, Given};
 use optionsflow_workers::runtime::{RoleOptions, config, logging, shutdown};
 use optionsflow_workers::sinks::db::Database;
@@ -104,8 +105,7 @@ enum Command {
         #[arg(long, env = "OPTIONSFLOW_DATABASE_URL")]
         database_url: Option<String>,
     },
-    /// Consume the processed topics and upsert the records into PostgreSQL (or SQLite), and
-    /// intraday bars into InfluxDB when configured.
+    /// Consume the processed topics and upsert the records into PostgreSQL (or SQLite).
     #[command(name = Role::DbWriter.subcommand())]
     WriteDb {
         #[command(flatten)]
@@ -116,6 +116,14 @@ enum Command {
     /// Consume the processed topics and store them as CSV files in S3 (or a local folder).
     #[command(name = Role::FileWriter.subcommand())]
     WriteFiles {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Consume the processed 15-minute topic and write the intraday bars to InfluxDB.
+    #[command(name = Role::InfluxWriter.subcommand())]
+    WriteInflux {
         #[command(flatten)]
         config: ConfigArg,
         #[command(flatten)]
@@ -157,9 +165,13 @@ enum Command {
         /// Where the data comes from: auto is live when TWELVEDATA_API_KEYS is set, else sample.
         #[arg(long, value_enum, default_value = "auto")]
         source: local::SourceChoice,
-        /// Where the API and web page listen.
+        /// Where the API and web page listen. Anywhere but loopback needs API tokens.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// A file of bearer tokens for the API (OPTIONSFLOW_API_TOKENS is read too); without
+        /// any, the API is open, and so listens on loopback only.
+        #[arg(long, env = "OPTIONSFLOW_API_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
         /// No progress bars (they are off anyway when stderr is not a terminal).
         #[arg(long)]
         no_progress: bool,
@@ -175,6 +187,11 @@ struct RunArgs {
     /// How long the work in hand (a task, a message, a batch) may go on after SIGTERM.
     #[arg(long, default_value = "20", value_name = "SECONDS")]
     shutdown_grace: u64,
+    /// /healthz fails when work has been held this long without progress (a hung call, a
+    /// store that never answers), so that Kubernetes restarts the pod.
+    #[arg(long, env = "OPTIONSFLOW_STALL_SECONDS", value_name = "SECONDS",
+          default_value_t = liveness::DEFAULT_STALL_LIMIT.as_secs())]
+    stall_seconds: u64,
 }
 
 impl RunArgs {
@@ -182,6 +199,7 @@ impl RunArgs {
         RoleOptions {
             admin_addr: self.admin_addr,
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            liveness: Liveness::new(Duration::from_secs(self.stall_seconds)),
         }
     }
 }
@@ -194,6 +212,7 @@ impl Command {
             Command::Process { .. } => Some(Role::Processor),
             Command::WriteDb { .. } => Some(Role::DbWriter),
             Command::WriteFiles { .. } => Some(Role::FileWriter),
+            Command::WriteInflux { .. } => Some(Role::InfluxWriter),
             Command::Serve { .. } => Some(Role::Api),
             Command::Calendar { .. }
             | Command::Greeks
@@ -379,6 +398,16 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
                 write::files::run(config, run.options(), shutdown::on_signal()).await
             })?;
         }
+        Command::WriteInflux { config, run } => {
+            let Some((config, _)) =
+                prepare(Role::InfluxWriter, &config.config, check, Given::default())?
+            else {
+                return Ok(());
+            };
+            runtime().block_on(async {
+                write::influx::run(config, run.options(), shutdown::on_signal()).await
+            })?;
+        }
         Command::Serve {
             config,
             run,
@@ -404,9 +433,11 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             exit,
             source,
             listen,
+            tokens_file,
             no_progress,
         } => {
             let config = local::config(config.as_deref())?;
+            let access = local::access(listen, &preflight::process_env, tokens_file.as_deref())?;
             if check {
                 println!("local: the config is readable");
                 return Ok(());
@@ -416,6 +447,7 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
                 exit,
                 source,
                 listen,
+                access,
                 progress: !no_progress && std::io::stderr().is_terminal(),
                 shutdown_grace: Duration::from_secs(20),
             };

@@ -82,10 +82,11 @@ async fn v1_errors_are_told_apart_rejected_data_from_an_unavailable_server() {
         .unwrap_err();
     assert!(matches!(error, WriteError::Rejected { .. }), "{error}");
 
-    // A database nobody created yet: InfluxDB answers 404; worth waiting for.
+    // A database nobody created: InfluxDB answers 404; the role stops and says so.
     let missing = Influx::new(&sink("nowhere"), None).unwrap();
     let error = missing.write("intraday_bars close=1\n").await.unwrap_err();
-    assert!(matches!(error, WriteError::Unavailable { .. }), "{error}");
+    assert!(matches!(error, WriteError::Misconfigured { .. }), "{error}");
+    assert!(error.to_string().contains("nowhere"), "{error}");
 
     let closed = InfluxSink {
         url: format!(
@@ -183,7 +184,7 @@ async fn v2_requests_carry_org_bucket_precision_token_and_line_protocol() {
         .write(&lines)
         .await
         .unwrap_err();
-    assert!(matches!(error, WriteError::Unavailable { .. }), "{error}");
+    assert!(matches!(error, WriteError::Misconfigured { .. }), "{error}");
     assert!(error.to_string().contains("401"), "{error}");
     let error = Influx::new(&sink, Some("s3cret"))
         .unwrap()

@@ -195,6 +195,69 @@ async fn postgresql_and_sqlite_give_the_same_answers() {
     shutdown.cancel();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_cursor_keeps_to_the_snapshot_its_first_page_showed() {
+    let pg = TestDatabase::create("pinned");
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = CancellationToken::new();
+    for database in [
+        Database::open(&pg.url).unwrap(),
+        Database::open(dir.path().join("pin.db").to_str().unwrap()).unwrap(),
+    ] {
+        let addr = api_on(database.clone(), &shutdown).await;
+        let at = "2024-11-26T00:00:00Z";
+        let first = format!("/api/v1/options/SPY/chain?expiry=2025-01-17&at={at}&limit=3");
+        let (_, _, text) = get(addr, &first, Some(TOKEN)).await;
+        let page: Value = serde_json::from_str(&text).unwrap();
+        let shown = page["data"][0]["snapshot_time"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut cursor = page["next_cursor"].as_str().unwrap().to_owned();
+
+        // A newer snapshot of the same chain lands between two pages.
+        let newer = Records::Quotes(batch(Dataset::Options, records::quotes("SPY", 9, 64)));
+        database.write(&Rows::of([&newer])).await.unwrap();
+
+        let times_of = |page: &Value| -> Vec<String> {
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|q| q["snapshot_time"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let mut times = times_of(&page);
+        loop {
+            let path =
+                format!("/api/v1/options/SPY/chain?expiry=2025-01-17&limit=3&cursor={cursor}");
+            let (status, _, text) = get(addr, &path, Some(TOKEN)).await;
+            assert_eq!(status, 200, "{text}");
+            let page: Value = serde_json::from_str(&text).unwrap();
+            times.extend(times_of(&page));
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = c.to_owned(),
+                None => break,
+            }
+        }
+        assert_eq!(times.len(), 8, "one expiry's quotes");
+        assert!(times.iter().all(|t| *t == shown), "{times:?}");
+        let (_, _, text) = get(
+            addr,
+            "/api/v1/options/SPY/chain?expiry=2025-01-17",
+            Some(TOKEN),
+        )
+        .await;
+        let latest: Value = serde_json::from_str(&text).unwrap();
+        assert_ne!(
+            latest["data"][0]["snapshot_time"].as_str(),
+            Some(shown.as_str())
+        );
+        database.close().await;
+    }
+    shutdown.cancel();
+}
+
 #[tokio::test]
 async fn serve_refuses_to_start_without_tokens_and_answers_with_them() {
     let dir = tempfile::tempdir().unwrap();

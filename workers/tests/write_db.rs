@@ -148,6 +148,116 @@ async fn writing_the_same_rows_again_rewrites_nothing_and_a_change_rewrites_only
     }
 }
 
+/// A bar fetched `minutes` after `bar` (before it, if negative), with another close.
+fn refetched(bar: &BarRecord, minutes: i64, close: f64) -> BarRecord {
+    BarRecord {
+        fetched_at: Some(bar.fetched_at.unwrap() + chrono::Duration::minutes(minutes)),
+        close,
+        ..bar.clone()
+    }
+}
+
+/// Writes, one batch each, a newer copy of the first daily and intraday bars, then an older
+/// copy (a replay), then the older copy with the newer in one batch; returns the rows that
+/// must be stored.
+async fn replay_older_after_newer(database: &Database) -> Rows {
+    let mut rows = sample_rows();
+    database.write(&rows).await.unwrap();
+    let (daily, intraday) = (rows.daily_bars[0].clone(), rows.intraday_bars[0].clone());
+    let newer = Rows {
+        daily_bars: vec![refetched(&daily, 60, 150.0)],
+        intraday_bars: vec![refetched(&intraday, 60, 150.0)],
+        option_quotes: vec![],
+    };
+    let older = Rows {
+        daily_bars: vec![refetched(&daily, -5, 1.0)],
+        intraday_bars: vec![refetched(&intraday, -5, 1.0)],
+        option_quotes: vec![],
+    };
+    database.write(&newer).await.unwrap();
+    database.write(&older).await.unwrap();
+    let both = [older.daily_bars.clone(), newer.daily_bars.clone()].concat();
+    database
+        .write(&Rows::of([&Records::Bars(batch(
+            Dataset::Historical,
+            both,
+        ))]))
+        .await
+        .unwrap();
+    rows.daily_bars[0] = newer.daily_bars[0].clone();
+    rows.intraday_bars[0] = newer.intraday_bars[0].clone();
+    rows
+}
+
+#[tokio::test]
+async fn a_replayed_older_bar_never_overwrites_a_newer_one() {
+    for method in [UpsertMethod::Unnest, UpsertMethod::CopyMerge] {
+        let db = TestDatabase::create("newer");
+        let database = postgres(&db, method).await;
+        let expected = replay_older_after_newer(&database).await;
+        assert_read_back(&db.url, &expected);
+
+        // A row stored before `fetched_at` existed is replaced by any fetched bar.
+        psql(
+            &db.url,
+            "UPDATE daily_bars SET fetched_at = NULL, close = 3 WHERE trade_date = '2024-01-02'",
+        );
+        let mut rows = expected.clone();
+        rows.daily_bars[1].close = 4.0;
+        database.write(&rows).await.unwrap();
+        assert_read_back(&db.url, &rows);
+        database.close().await;
+    }
+}
+
+#[tokio::test]
+async fn the_symbols_summary_counts_what_concurrent_writers_stored() {
+    let db = TestDatabase::create("summary");
+    let a = postgres(&db, UpsertMethod::Unnest).await;
+    let b = postgres(&db, UpsertMethod::CopyMerge).await;
+    // Each batch holds bars of both symbols, so the two writers contend for both summary
+    // rows on every batch; some batches repeat earlier days (redelivery).
+    let batches: Vec<Rows> = (0..24)
+        .map(|i| {
+            let days = 10 * (i + 1);
+            let mut daily = records::daily_bars("AAPL", days);
+            daily.extend(records::daily_bars("MSFT", days / 2));
+            Rows::of([
+                &Records::Bars(batch(Dataset::Historical, daily)),
+                &Records::Bars(batch(
+                    Dataset::Intraday,
+                    records::intraday_bars("MSFT", i + 1),
+                )),
+                &Records::Quotes(batch(Dataset::Options, records::quotes("SPY", i as u32, 3))),
+            ])
+        })
+        .collect();
+    let write = |db: &Database, parity: usize| {
+        let db = db.clone();
+        let mine: Vec<Rows> = batches.iter().skip(parity).step_by(2).cloned().collect();
+        async move {
+            for rows in mine {
+                db.write(&rows).await.unwrap();
+            }
+        }
+    };
+    tokio::join!(write(&a, 0), write(&b, 1));
+    let summary = psql(
+        &db.url,
+        "SELECT symbol || ' ' || daily_bars || ' ' || intraday_bars FROM symbols ORDER BY symbol",
+    );
+    let counted = psql(
+        &db.url,
+        "SELECT s || ' ' || (SELECT count(*) FROM daily_bars WHERE symbol = s) || ' ' || \
+                (SELECT count(*) FROM intraday_bars WHERE symbol = s) \
+           FROM unnest(ARRAY['AAPL', 'MSFT', 'SPY']) AS s ORDER BY s",
+    );
+    assert_eq!(summary, counted);
+    assert_eq!(counted.lines().next(), Some("AAPL 240 0"));
+    a.close().await;
+    b.close().await;
+}
+
 #[tokio::test]
 async fn two_writers_migrating_at_once_both_succeed_and_apply_each_migration_once() {
     let db = TestDatabase::create("migrate");
@@ -171,7 +281,7 @@ async fn two_writers_migrating_at_once_both_succeed_and_apply_each_migration_onc
             &db.url,
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
         ),
-        "_sqlx_migrations,daily_bars,intraday_bars,option_quotes,predictions"
+        "_sqlx_migrations,daily_bars,intraday_bars,option_quotes,predictions,symbols"
     );
     // Applying again is a no-op.
     a.migrate().await.unwrap();
@@ -214,7 +324,6 @@ async fn a_message_the_database_refuses_is_returned_and_the_rest_of_the_batch_is
     let db = TestDatabase::create("refused");
     let destination = DbDestination {
         database: postgres(&db, UpsertMethod::Unnest).await,
-        influx: None,
         batching: Batching::default(),
         metrics: Metrics::new(),
     };
@@ -267,6 +376,7 @@ async fn read_sqlite<R: serde::de::DeserializeOwned>(db: &Database, table: &str)
                     }
                     "volume" | "open_interest" => serde_json::json!(row.get::<Option<i64>, _>(i)),
                     "otm" => serde_json::json!(row.get::<Option<bool>, _>(i)),
+                    "fetched_at" => serde_json::json!(row.get::<Option<String>, _>(i)),
                     "symbol" | "interval" | "contract" | "underlying" | "root" | "right"
                     | "iv_status" | "exercise" | "source" | "trade_date" | "expiry"
                     | "bar_time" | "snapshot_time" => serde_json::json!(row.get::<String, _>(i)),
@@ -314,6 +424,35 @@ async fn sqlite_stores_the_same_rows_and_a_redelivery_changes_nothing() {
         read_sqlite::<BarRecord>(&a, "daily_bars").await,
         rows.daily_bars
     );
+
+    let Database::Sqlite(sqlite) = &a else {
+        unreachable!()
+    };
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(sqlite.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        synchronous, 2,
+        "a committed batch must survive a power cut (FULL)"
+    );
     a.close().await;
     b.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_never_overwrites_a_newer_bar_with_a_replayed_older_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = Database::open(dir.path().join("o.db").to_str().unwrap()).unwrap();
+    database.migrate().await.unwrap();
+    let expected = replay_older_after_newer(&database).await;
+    assert_eq!(
+        read_sqlite::<BarRecord>(&database, "daily_bars").await,
+        expected.daily_bars
+    );
+    assert_eq!(
+        read_sqlite::<BarRecord>(&database, "intraday_bars").await,
+        expected.intraday_bars
+    );
+    database.close().await;
 }

@@ -1,7 +1,8 @@
-//! End to end on real servers: processed topics (tansu) → writer processes → PostgreSQL and
+//! End to end on real servers: processed topics (tansu) → writer processes → PostgreSQL,
 //! InfluxDB, or S3 (moto). Writers are killed with SIGKILL in the middle of their work and
-//! restarted, messages are delivered twice, PostgreSQL is stopped and started while the
-//! writers run; in the end every record is stored exactly once and every offset committed.
+//! restarted, messages are delivered twice, PostgreSQL and InfluxDB are stopped and started
+//! while the writers run; in the end every record is stored exactly once and every offset
+//! committed, and a store that is down holds back only its own writer.
 
 mod common;
 
@@ -80,6 +81,29 @@ impl Topics {
     }
 
     fn writer(&self, role: &str, name: &str, env: &[(&str, &str)]) -> (Worker, String) {
+        self.writer_on(&self.config_path, role, name, env)
+    }
+
+    /// This pipeline's config changed by `change`, written to a file of its own.
+    fn config_with(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut RuntimeConfig),
+    ) -> std::path::PathBuf {
+        let mut config = self.config.clone();
+        change(&mut config);
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+        path
+    }
+
+    fn writer_on(
+        &self,
+        config: &std::path::Path,
+        role: &str,
+        name: &str,
+        env: &[(&str, &str)],
+    ) -> (Worker, String) {
         let admin = format!("127.0.0.1:{}", free_port());
         let mut all_env = vec![
             ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn,sqlx=warn"),
@@ -92,7 +116,7 @@ impl Topics {
             &[
                 role,
                 "--config",
-                self.config_path.to_str().unwrap(),
+                config.to_str().unwrap(),
                 "--admin-addr",
                 &admin,
                 "--shutdown-grace",
@@ -104,10 +128,14 @@ impl Topics {
         (worker, admin)
     }
 
-    /// Every processed topic's messages are committed by `role`'s group.
+    /// Every message of the processed topics `role` consumes is committed by its group.
     fn all_committed(&self, role: Role) -> bool {
         let group = self.config.topics().consumer_group(role);
-        Dataset::ALL.into_iter().all(|d| {
+        let datasets: &[Dataset] = match role {
+            Role::InfluxWriter => &[Dataset::Intraday],
+            _ => &Dataset::ALL,
+        };
+        datasets.iter().all(|&d| {
             let topic = self.topic(d);
             let ends = kafka::counts(&self.tansu.bootstrap(), &topic);
             let committed = kafka::committed(&self.tansu.bootstrap(), &group, &topic);
@@ -192,14 +220,10 @@ fn metric(admin: &str, name: &str, label: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_db_stores_every_row_once_through_kills_redelivery_and_a_database_restart() {
     let postgres = PrivateServer::start();
-    let influx = Influxd::start();
-    influx.query("", "CREATE DATABASE market");
-    let t = Topics::start(&format!(
-        r#"{{"postgres": {{"urlEnv": "TEST_DATABASE_URL"}},
-             "influxdb": {{"url": "{}", "database": "market"}},
-             "batching": {{"maxRows": 300, "maxWaitMs": 200}}}}"#,
-        influx.url()
-    ))
+    let t = Topics::start(
+        r#"{"postgres": {"urlEnv": "TEST_DATABASE_URL"},
+            "batching": {"maxRows": 300, "maxWaitMs": 200}}"#,
+    )
     .await;
     let url = postgres.url();
     let env = [("TEST_DATABASE_URL", url.as_str())];
@@ -290,13 +314,6 @@ async fn write_db_stores_every_row_once_through_kills_redelivery_and_a_database_
     );
     assert!(intraday.iter().eq(sent.intraday.values()));
 
-    let answer = influx.query("market", "SELECT count(close) FROM intraday_bars");
-    assert_eq!(
-        answer["results"][0]["series"][0]["values"][0][1].as_i64(),
-        Some(sent.intraday.len() as i64),
-        "{answer}"
-    );
-
     let letters = t.dead_letters();
     let poison: Vec<_> = letters
         .iter()
@@ -310,6 +327,111 @@ async fn write_db_stores_every_row_once_through_kills_redelivery_and_a_database_
         "{}",
         tail(&leader.log(), 20)
     );
+}
+
+/// Intraday bars stored in InfluxDB's `market` database.
+fn influx_bars(influx: &Influxd) -> i64 {
+    let answer = influx.query("market", "SELECT count(close) FROM intraday_bars");
+    answer["results"][0]["series"][0]["values"][0][1]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn influxdb_down_or_refusing_holds_back_only_its_own_writer() {
+    let postgres = PrivateServer::start();
+    let mut influx = Influxd::start();
+    influx.query("", "CREATE DATABASE market");
+    let t = Topics::start(&format!(
+        r#"{{"postgres": {{"urlEnv": "TEST_DATABASE_URL"}},
+             "influxdb": {{"url": "{}", "database": "market"}},
+             "batching": {{"maxRows": 300, "maxWaitMs": 200}}}}"#,
+        influx.url()
+    ))
+    .await;
+    let url = postgres.url();
+    let env = [("TEST_DATABASE_URL", url.as_str())];
+    let symbols = tickers(8);
+    let mut sent = Sent::default();
+    for s in &symbols[..4] {
+        sent.bars(&t, s).await;
+    }
+    let (db, _) = t.writer("write-db", "db-writer", &env);
+    let (mut writer, influx_admin) = t.writer("write-influx", "influx-writer", &[]);
+    wait_for(
+        "wave 1 in both stores",
+        Duration::from_secs(90),
+        &[&db, &writer],
+        || t.all_committed(Role::DbWriter) && t.all_committed(Role::InfluxWriter),
+    );
+    assert_eq!(influx_bars(&influx), sent.intraday.len() as i64);
+
+    // InfluxDB goes away: PostgreSQL keeps flowing, InfluxDB's offsets wait.
+    influx.stop();
+    for s in &symbols[4..] {
+        sent.bars(&t, s).await;
+    }
+    wait_for(
+        "wave 2 in PostgreSQL while InfluxDB is down",
+        Duration::from_secs(90),
+        &[&db, &writer],
+        || {
+            t.all_committed(Role::DbWriter)
+                && metric(
+                    &influx_admin,
+                    "optionsflow_write_failures_total",
+                    "unavailable",
+                ) > 0.0
+        },
+    );
+    assert!(!t.all_committed(Role::InfluxWriter));
+    let intraday: Vec<BarRecord> = pg_rows(
+        &url,
+        "SELECT row_to_json(b) FROM intraday_bars b ORDER BY symbol, bar_time",
+    );
+    assert!(intraday.iter().eq(sent.intraday.values()));
+
+    // Back: the InfluxDB writer catches up on its own, every bar once.
+    influx.start_again();
+    wait_for(
+        "InfluxDB to catch up",
+        Duration::from_secs(120),
+        &[&writer],
+        || t.all_committed(Role::InfluxWriter),
+    );
+    assert_eq!(influx_bars(&influx), sent.intraday.len() as i64);
+    assert!(
+        writer.terminate().is_some_and(|s| s.success()),
+        "{}",
+        writer.log()
+    );
+
+    // A database that does not exist: the role stops and says why; PostgreSQL goes on.
+    let wrong = t.config_with("nowhere.json", |c| {
+        c.sinks.influxdb.as_mut().unwrap().database = "nowhere".into();
+    });
+    let (mut refused, _) = t.writer_on(&wrong, "write-influx", "influx-writer-refused", &[]);
+    sent.bars(&t, "LATE").await;
+    wait_for(
+        "the refused writer to stop",
+        Duration::from_secs(90),
+        &[],
+        || refused.exited().is_some(),
+    );
+    let log = refused.log();
+    assert!(!refused.exited().unwrap().success(), "{log}");
+    assert!(
+        log.contains("refuses this writer") && log.contains("database not found"),
+        "{}",
+        tail(&log, 20)
+    );
+    wait_for(
+        "the late bars in PostgreSQL",
+        Duration::from_secs(60),
+        &[&db],
+        || t.all_committed(Role::DbWriter),
+    );
+    assert!(!t.all_committed(Role::InfluxWriter));
 }
 
 /// Object keys and bodies in a bucket of moto's, read with signed requests as any S3 client
@@ -487,6 +609,7 @@ fn csv_row_to_json(header: &[String], row: &csv::StringRecord) -> serde_json::Va
         "expiry",
         "bar_time",
         "snapshot_time",
+        "fetched_at",
     ];
     let object = header
         .iter()

@@ -58,6 +58,12 @@ pub struct BarRecord {
     /// Shares traded; absent when the provider did not say.
     pub volume: Option<i64>,
     pub source: Source,
+    /// When the provider gave this bar (its answer's fetch time). A later answer revises an
+    /// earlier one (a session's bar while the session is open), so stores keep the bar with
+    /// the latest: a replayed older message never overwrites newer data. Absent in messages
+    /// published before it was added; writers then take the envelope's `fetchedAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<DateTime<Utc>>,
     /// Why this bar deserves a second look (see [`QualityFlag`]); empty for a clean bar.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<QualityFlag>,

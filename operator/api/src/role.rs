@@ -42,10 +42,13 @@ pub enum Role {
     Collector,
     /// Consumes the raw topics, publishes clean, enriched records.
     Processor,
-    /// Consumes the processed topics, upserts into PostgreSQL (and InfluxDB).
+    /// Consumes the processed topics, upserts into PostgreSQL.
     DbWriter,
     /// Consumes the processed topics, stores CSV files in S3.
     FileWriter,
+    /// Consumes the processed 15-minute topic, writes intraday bars to InfluxDB: a role of
+    /// its own, so an InfluxDB outage or a wrong token never holds PostgreSQL back.
+    InfluxWriter,
     /// Serves the data API and the web page over the database.
     Api,
 }
@@ -60,16 +63,19 @@ pub enum Need {
     Database,
     /// A place for CSV files: S3 (a folder in `local`).
     FileStore,
+    /// An InfluxDB server for intraday bars.
+    TimeSeriesStore,
     /// Bearer tokens for the API's callers.
     ApiTokens,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Collector,
         Role::Processor,
         Role::DbWriter,
         Role::FileWriter,
+        Role::InfluxWriter,
         Role::Api,
     ];
 
@@ -80,6 +86,7 @@ impl Role {
             Role::Processor => "processor",
             Role::DbWriter => "db-writer",
             Role::FileWriter => "file-writer",
+            Role::InfluxWriter => "influx-writer",
             Role::Api => "api",
         }
     }
@@ -91,6 +98,7 @@ impl Role {
             Role::Processor => "process",
             Role::DbWriter => "write-db",
             Role::FileWriter => "write-files",
+            Role::InfluxWriter => "write-influx",
             Role::Api => "serve",
         }
     }
@@ -101,6 +109,7 @@ impl Role {
             Role::Collector | Role::Processor => &[Need::Kafka],
             Role::DbWriter => &[Need::Kafka, Need::Database],
             Role::FileWriter => &[Need::Kafka, Need::FileStore],
+            Role::InfluxWriter => &[Need::Kafka, Need::TimeSeriesStore],
             Role::Api => &[Need::Database, Need::ApiTokens],
         }
     }
@@ -139,6 +148,7 @@ impl Need {
             Need::Kafka => "a Kafka cluster",
             Need::Database => "a database",
             Need::FileStore => "a file store",
+            Need::TimeSeriesStore => "an InfluxDB server",
             Need::ApiTokens => "API tokens",
         }
     }

@@ -19,6 +19,7 @@ impl Omitted {
             Need::Kafka => "NoKafka",
             Need::Database => "NoDatabase",
             Need::FileStore => "NoFileStore",
+            Need::TimeSeriesStore => "NoInfluxDb",
             Need::ApiTokens => "NoApiTokens",
         }
     }
@@ -29,6 +30,7 @@ impl Omitted {
             Need::Kafka => "spec.kafka",
             Need::Database => "spec.sinks.postgres",
             Need::FileStore => "spec.sinks.s3",
+            Need::TimeSeriesStore => "spec.sinks.influxdb",
             Need::ApiTokens => "spec.api.tokensSecret",
         };
         format!("{} needs {}: set {field}", self.role, self.need.describe())
@@ -43,6 +45,7 @@ pub fn provided(spec: &OptionsPipelineSpec, need: Need) -> bool {
         Need::Kafka => true,
         Need::Database => sinks.is_some_and(|s| s.postgres.is_some()),
         Need::FileStore => sinks.is_some_and(|s| s.s3.is_some()),
+        Need::TimeSeriesStore => sinks.is_some_and(|s| s.influxdb.is_some()),
         Need::ApiTokens => spec.api.as_ref().is_some_and(|a| a.tokens_secret.is_some()),
     }
 }
@@ -88,7 +91,12 @@ mod tests {
             "db-writer needs a database: set spec.sinks.postgres"
         );
         assert_eq!(omitted[1].reason(), "NoFileStore");
-        assert_eq!(omitted[2].reason(), "NoDatabase", "the api needs one too");
+        assert_eq!(omitted[2].reason(), "NoInfluxDb");
+        assert_eq!(
+            omitted[2].message(),
+            "influx-writer needs an InfluxDB server: set spec.sinks.influxdb"
+        );
+        assert_eq!(omitted[3].reason(), "NoDatabase", "the api needs one too");
 
         let pg = serde_json::json!({"postgres": {"urlSecret": {"name": "db", "key": "url"}}});
         let with_db = spec(serde_json::json!({"sinks": pg}));
@@ -97,12 +105,13 @@ mod tests {
             [Role::Collector, Role::Processor, Role::DbWriter]
         );
         let omitted: Vec<_> = plan(&with_db).into_iter().filter_map(Result::err).collect();
-        assert_eq!(omitted[1].role, Role::Api);
-        assert_eq!(omitted[1].reason(), "NoApiTokens");
+        assert_eq!(omitted[2].role, Role::Api);
+        assert_eq!(omitted[2].reason(), "NoApiTokens");
 
         let all = spec(serde_json::json!({
             "sinks": {"postgres": {"urlSecret": {"name": "db", "key": "url"}},
-                      "s3": {"bucket": "b"}},
+                      "s3": {"bucket": "b"},
+                      "influxdb": {"url": "http://influx:8086", "database": "bars"}},
             "api": {"tokensSecret": {"name": "api", "key": "tokens"}},
         }));
         assert_eq!(deployed(&all), Role::ALL);

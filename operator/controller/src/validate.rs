@@ -369,6 +369,7 @@ pub fn validate(
             Role::Processor => ("processor", workers.processor.as_ref()),
             Role::DbWriter => ("dbWriter", workers.db_writer.as_ref()),
             Role::FileWriter => ("fileWriter", workers.file_writer.as_ref()),
+            Role::InfluxWriter => ("influxWriter", workers.influx_writer.as_ref()),
             Role::Api => ("api", workers.api.as_ref()),
         }
     };

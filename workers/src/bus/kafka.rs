@@ -71,9 +71,12 @@ pub fn client_config(settings: &KafkaSettings) -> Result<ClientConfig, BusError>
     Ok(config)
 }
 
-/// A producer that waits for all in-sync replicas.
+/// A producer that waits for all in-sync replicas and is idempotent: the broker drops the
+/// copies its own retries would write (a lost acknowledgement, a broker restart), so a
+/// message sent once is stored once and in order.
 pub fn producer(settings: &KafkaSettings) -> Result<FutureProducer, BusError> {
     client_config(settings)?
+        .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
         .set(

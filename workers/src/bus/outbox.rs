@@ -23,8 +23,15 @@ pub struct Outgoing {
     pub dead_letter: Option<(String, String)>,
 }
 
+/// The most of an original message a dead letter carries, as JSON text: a letter must stay
+/// well under the broker's message size limit (1 MB by default), or it could not be
+/// published and would hold its partition. The raw topics keep the whole message (the
+/// letter's `origin` says where) for as long as they retain it.
+pub const MAX_ORIGINAL_BYTES: usize = 256 << 10;
+
 /// `letter` as a message on the pipeline's `dead-letter` topic, keyed by `symbol` (which
-/// keeps a symbol's letters together; empty for a message that has none).
+/// keeps a symbol's letters together; empty for a message that has none). An original
+/// larger than [`MAX_ORIGINAL_BYTES`] is cut, and the letter says so.
 pub fn dead_letter(
     topics: &TopicNames,
     pipeline: &str,
@@ -33,6 +40,7 @@ pub fn dead_letter(
     task_id: Option<&str>,
     letter: DeadLetter,
 ) -> Outgoing {
+    let letter = capped(letter);
     let counted = (letter.stage.clone(), letter.reason.clone());
     let mut envelope = Envelope::new(
         SchemaId::DEAD_LETTER,
@@ -49,6 +57,31 @@ pub fn dead_letter(
         value: serde_json::to_vec(&envelope).expect("dead letters serialize"),
         dead_letter: Some(counted),
     }
+}
+
+/// `letter` with its original cut to [`MAX_ORIGINAL_BYTES`] if it is longer: the start of its
+/// JSON text, its size and the cap, in place of the whole.
+fn capped(mut letter: DeadLetter) -> DeadLetter {
+    let text = letter.original.to_string();
+    if text.len() <= MAX_ORIGINAL_BYTES {
+        return letter;
+    }
+    let mut end = MAX_ORIGINAL_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    letter.detail.push_str(&format!(
+        " (the original, {} bytes of JSON, is cut to the first {MAX_ORIGINAL_BYTES}: the \
+         dead-letter cap)",
+        text.len()
+    ));
+    letter.original = serde_json::json!({
+        "truncated": true,
+        "bytes": text.len(),
+        "capBytes": MAX_ORIGINAL_BYTES,
+        "start": &text[..end],
+    });
+    letter
 }
 
 /// Publishes every message, each retried with backoff until acknowledged, and counts it
@@ -94,4 +127,50 @@ async fn any_cancelled(tokens: &[&CancellationToken]) {
         return std::future::pending().await;
     }
     select_all(tokens.iter().map(|t| Box::pin(t.cancelled()))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter(original: serde_json::Value) -> DeadLetter {
+        DeadLetter {
+            stage: "process".into(),
+            reason: "malformed_answer".into(),
+            detail: "bad".into(),
+            origin: None,
+            original,
+            evidence: None,
+        }
+    }
+
+    fn sent(letter: DeadLetter) -> DeadLetter {
+        let topics = TopicNames::new("p-");
+        let out = dead_letter(&topics, "ns/p", "AAPL", chrono::Utc::now(), None, letter);
+        Envelope::parse(&out.value)
+            .unwrap()
+            .into_typed::<DeadLetter>(SchemaId::DEAD_LETTER)
+            .unwrap()
+            .payload
+    }
+
+    #[test]
+    fn a_small_original_travels_whole() {
+        let original = serde_json::json!({"rows": [1, 2, 3]});
+        let got = sent(letter(original.clone()));
+        assert_eq!(got.original, original);
+        assert_eq!(got.detail, "bad");
+    }
+
+    #[test]
+    fn a_large_original_is_cut_to_the_cap_and_the_letter_says_so() {
+        let big = "é".repeat(MAX_ORIGINAL_BYTES);
+        let got = sent(letter(serde_json::json!({ "body": big })));
+        assert_eq!(got.original["truncated"], true);
+        assert_eq!(got.original["capBytes"], MAX_ORIGINAL_BYTES);
+        assert_eq!(got.original["bytes"], 2 * MAX_ORIGINAL_BYTES + 11);
+        let start = got.original["start"].as_str().unwrap();
+        assert!(start.len() <= MAX_ORIGINAL_BYTES && start.starts_with("{\"body\":\"é"));
+        assert!(got.detail.contains("dead-letter cap"), "{}", got.detail);
+    }
 }

@@ -1,5 +1,6 @@
 //! The admin HTTP server every long-running role exposes: `/metrics` for Prometheus,
-//! `/healthz` (the process is alive) and `/readyz` (it can do its work now).
+//! `/healthz` (the process is alive and getting on with the work it holds: see
+//! [`Liveness`]) and `/readyz` (it can do its work now).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
+use super::liveness::Liveness;
 use super::metrics::Metrics;
 
 /// Readiness, set by the role when it is connected and working.
@@ -31,6 +33,7 @@ impl Readiness {
 struct AdminState {
     metrics: Metrics,
     ready: Readiness,
+    live: Liveness,
 }
 
 /// Starts a role's admin server on its `--admin-addr`; returns the readiness flag the role
@@ -45,6 +48,7 @@ pub async fn start(
         options.admin_addr,
         metrics.clone(),
         ready.clone(),
+        options.liveness.clone(),
         shutdown.clone(),
     )
     .await?;
@@ -56,15 +60,20 @@ pub async fn serve(
     addr: SocketAddr,
     metrics: Metrics,
     ready: Readiness,
+    live: Liveness,
     shutdown: CancellationToken,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = Router::new()
         .route("/metrics", get(metrics_page))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(AdminState { metrics, ready });
+        .with_state(AdminState {
+            metrics,
+            ready,
+            live,
+        });
     tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -81,6 +90,26 @@ async fn metrics_page(State(state): State<AdminState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
+    )
+}
+
+async fn healthz(State(state): State<AdminState>) -> impl IntoResponse {
+    let stalled = state.live.stalled();
+    if stalled.is_empty() {
+        return (StatusCode::OK, "ok\n".to_owned());
+    }
+    let list: Vec<String> = stalled
+        .iter()
+        .map(|(holder, quiet)| format!("{holder} ({} s)", quiet.as_secs()))
+        .collect();
+    tracing::error!(stalled = %list.join(", "), "work held without progress; failing /healthz");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "stalled: no progress for over {} s on the work held by {}\n",
+            state.live.limit().as_secs(),
+            list.join(", ")
+        ),
     )
 }
 

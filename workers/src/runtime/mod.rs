@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod preflight;
@@ -16,4 +17,7 @@ pub struct RoleOptions {
     /// How long the work in hand (a task, a message, a batch) may go on after SIGTERM before
     /// it is given up, uncommitted, to be redone elsewhere.
     pub shutdown_grace: std::time::Duration,
+    /// What `/healthz` watches: a worker holding work without progress for longer than its
+    /// limit fails it.
+    pub liveness: liveness::Liveness,
 }

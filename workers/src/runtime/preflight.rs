@@ -43,6 +43,8 @@ pub enum PreflightError {
     },
     #[error("{role} needs a file store: set sinks.s3 (or sinks.folder) in the runtime config")]
     NoFileStore { role: String },
+    #[error("{role} needs InfluxDB: set sinks.influxdb in the runtime config")]
+    NoInfluxDb { role: String },
     #[error("{role}: {0}", role = Role::Api)]
     Tokens(#[source] serve::ServeError),
 }
@@ -60,6 +62,7 @@ pub fn check(
             Need::Kafka => kafka(role.as_str(), config, env)?,
             Need::Database => database(role, config, env)?,
             Need::FileStore => file_store(role, config)?,
+            Need::TimeSeriesStore => influxdb(role, config, env)?,
             Need::ApiTokens => {
                 access = Some(
                     serve::access(env, given.tokens_file, given.no_auth)
@@ -104,13 +107,17 @@ fn database(role: Role, config: &RuntimeConfig, env: Env<'_>) -> Result<(), Pref
             });
         }
     }
-    if role == Role::DbWriter
-        && let Some(variable) = config
-            .sinks
-            .influxdb
-            .as_ref()
-            .and_then(|i| i.token_env.as_ref())
-    {
+    Ok(())
+}
+
+fn influxdb(role: Role, config: &RuntimeConfig, env: Env<'_>) -> Result<(), PreflightError> {
+    let who = role.as_str();
+    let sink = config
+        .sinks
+        .influxdb
+        .as_ref()
+        .ok_or_else(|| PreflightError::NoInfluxDb { role: who.into() })?;
+    if let Some(variable) = &sink.token_env {
         require(who, env, variable, "the InfluxDB token")?;
     }
     Ok(())

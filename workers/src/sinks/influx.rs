@@ -5,9 +5,10 @@
 //! - v2, InfluxDB 1.8+, 2.x and 3.x: `POST /api/v2/write?org=<org>&bucket=<database>&precision=ns`
 //!   with `Authorization: Token <token>`.
 //!
-//! Both answer 204 on success. A 400, 413 or 422 is about the data (`Rejected`); anything
-//! else that is not a success (401 while a token rotates, 404 before the database is
-//! created, 429, 5xx, no answer) is `Unavailable` and the writer tries again later.
+//! Both answer 204 on success. A 400, 413 or 422 is about the data (`Rejected`); 401, 403
+//! and 404 (no such database or bucket) are about us (`Misconfigured`: the role stops and
+//! says so); anything else (429, 5xx, no answer) is `Unavailable` and the writer tries again
+//! later.
 
 use std::time::Duration;
 
@@ -136,22 +137,24 @@ impl Influx {
         }
         let text = response.text().await.unwrap_or_default();
         let detail = format!("HTTP {status}: {}", text.trim());
-        if matches!(
-            status,
+        Err(match status {
             StatusCode::BAD_REQUEST
-                | StatusCode::PAYLOAD_TOO_LARGE
-                | StatusCode::UNPROCESSABLE_ENTITY
-        ) {
-            Err(WriteError::Rejected {
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNPROCESSABLE_ENTITY => WriteError::Rejected {
                 store: STORE,
                 detail,
-            })
-        } else {
-            Err(WriteError::Unavailable {
+            },
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+                WriteError::Misconfigured {
+                    store: STORE,
+                    detail,
+                }
+            }
+            _ => WriteError::Unavailable {
                 store: STORE,
                 detail,
-            })
-        }
+            },
+        })
     }
 
     /// Where writes go (for logs).

@@ -15,10 +15,30 @@ pub enum WriteError {
     /// The store refused the data itself; writing it again would fail again.
     #[error("{store} rejected the data: {detail}")]
     Rejected { store: &'static str, detail: String },
+    /// The store refuses the writer rather than the data (credentials it does not accept,
+    /// no permission, a bucket or database that does not exist): nothing will get through
+    /// until the configuration is fixed, so the role stops and says why. On Kubernetes the
+    /// pod restarts with back-off and reads its Secrets again, which also picks up a rotated
+    /// credential.
+    #[error("{store} refuses this writer: {detail}")]
+    Misconfigured { store: &'static str, detail: String },
 }
 
 impl WriteError {
     pub fn is_rejection(&self) -> bool {
         matches!(self, WriteError::Rejected { .. })
+    }
+
+    pub fn is_misconfiguration(&self) -> bool {
+        matches!(self, WriteError::Misconfigured { .. })
+    }
+
+    /// The `kind` label of `optionsflow_write_failures_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WriteError::Unavailable { .. } => "unavailable",
+            WriteError::Rejected { .. } => "rejected",
+            WriteError::Misconfigured { .. } => "misconfigured",
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use optionsflow_api::Source;
 use reqwest::{Client, RequestBuilder, StatusCode};
 
-use super::ProviderError;
+use super::{ProviderError, excerpt};
 use crate::runtime::metrics::ProviderMetrics;
 
 /// A provider's answer, read whole.
@@ -44,7 +44,13 @@ pub fn client(user_agent: &str, timeout: Duration, cookies: bool) -> Client {
         .expect("the HTTP client configuration is valid")
 }
 
-/// Sends `request`, reads the body, and counts the outcome.
+/// The largest answer read. Cboe's whole-chain document for SPX, the largest any provider
+/// sends, is a few tens of MiB; anything past this is not an answer we can use, and reading
+/// it on would only risk the worker's memory.
+pub const MAX_ANSWER_BYTES: usize = 128 << 20;
+
+/// Sends `request`, reads the body (at most [`MAX_ANSWER_BYTES`]; a longer one is a
+/// malformed answer that says the cap), and counts the outcome.
 pub async fn send(
     provider: Source,
     symbols: &str,
@@ -60,19 +66,35 @@ pub async fn send(
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, chrono::Utc::now()));
-        let body = response.bytes().await?;
-        Ok::<_, reqwest::Error>(Answer {
+        let mut body = bytes::BytesMut::new();
+        let mut response = response;
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Ok(Err(body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok::<_, reqwest::Error>(Ok(Answer {
             status,
-            body,
+            body: body.freeze(),
             retry_after,
-        })
+        }))
     }
     .await;
     let elapsed = started.elapsed();
     match result {
-        Ok(answer) => {
+        Ok(Ok(answer)) => {
             metrics.observe(provider, answer.status.as_str(), elapsed);
             Ok(answer)
+        }
+        Ok(Err(start)) => {
+            metrics.observe(provider, "too_large", elapsed);
+            Err(ProviderError::Malformed {
+                provider,
+                symbols: symbols.to_owned(),
+                detail: format!("the answer is larger than the {MAX_ANSWER_BYTES}-byte cap"),
+                body: excerpt(&start),
+            })
         }
         Err(source) => {
             let label = if source.is_timeout() {
@@ -114,5 +136,67 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(retry_after("soon", now), None);
+    }
+
+    /// A server that answers every connection with 200 and `size` bytes of `x`.
+    async fn answering(size: usize) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n");
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let block = vec![b'x'; 1 << 20];
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(block.len());
+                        if socket.write_all(&block[..n]).await.is_err() {
+                            return;
+                        }
+                        left -= n;
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_cap_is_malformed_and_says_the_cap() {
+        let metrics = crate::runtime::metrics::Metrics::new().provider;
+        let http = client("test", Duration::from_secs(30), false);
+        for (size, too_large) in [(1000, false), (MAX_ANSWER_BYTES + 1, true)] {
+            let addr = answering(size).await;
+            let got = send(
+                Source::Cboe,
+                "SPX",
+                http.get(format!("http://{addr}/")),
+                &metrics,
+            )
+            .await;
+            match got {
+                Ok(answer) => {
+                    assert!(!too_large);
+                    assert_eq!(answer.body.len(), size);
+                }
+                Err(ProviderError::Malformed { detail, body, .. }) => {
+                    assert!(too_large);
+                    assert!(
+                        detail.contains(&format!("{MAX_ANSWER_BYTES}-byte cap")),
+                        "{detail}"
+                    );
+                    assert!(
+                        body.len() < 8192 && body.starts_with("xxx"),
+                        "{}",
+                        body.len()
+                    );
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
     }
 }

@@ -66,7 +66,7 @@ pub fn env(p: &ValidatedPipeline, who: Consumer) -> Vec<EnvVar> {
     {
         env.push(from_secret(API_TOKENS, &r.name, &r.key));
     }
-    if role == Role::DbWriter
+    if needs.contains(&Need::TimeSeriesStore)
         && let Some(r) = p
             .sinks
             .influxdb

@@ -26,13 +26,14 @@ use tokio_util::sync::CancellationToken;
 use crate::budget::BudgetGate;
 use crate::bus::local::{LocalBus, LocalCommitter};
 use crate::bus::partitions::{Committer, dataset_topics};
-use crate::engine::partition_worker;
+use crate::engine::{Halt, partition_worker};
 use crate::roles::collect::collector::Collector;
 use crate::roles::collect::{self, WINDOW_GUARD};
 use crate::roles::process::Handler;
 use crate::roles::serve::{self, Access, ServeError};
 use crate::roles::write::{self, Destination, Writer, db::DbDestination, files::FilesDestination};
 use crate::runtime::config::{LoadError, load};
+use crate::runtime::liveness::Liveness;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::db::{Database, DbError};
 use crate::sinks::objects::{ObjectStore, folder::Folder as FolderStore};
@@ -82,6 +83,8 @@ pub struct LocalOptions {
     pub source: SourceChoice,
     /// Where the API and the web page listen.
     pub listen: SocketAddr,
+    /// Who may call the API ([`access`]).
+    pub access: Access,
     /// Progress bars on the terminal (off when stderr is not one).
     pub progress: bool,
     /// How long Ctrl-C lets the workers finish the batch in hand.
@@ -112,6 +115,27 @@ pub enum LocalError {
     NothingScheduled,
     #[error(transparent)]
     Serve(#[from] ServeError),
+    #[error(
+        "{listen} is reachable from other machines, and the API has no tokens: set {} or --tokens-file, or listen on 127.0.0.1",
+        serve::TOKENS_ENV
+    )]
+    OpenOnNetwork { listen: SocketAddr },
+}
+
+/// Who may call `local`'s API: the holders of its tokens when it has some; anyone when it has
+/// none, but then only on a loopback address (an open API on the network would serve
+/// anybody's requests from the user's machine).
+pub fn access(
+    listen: SocketAddr,
+    env: crate::runtime::preflight::Env<'_>,
+    tokens_file: Option<&Path>,
+) -> Result<Access, LocalError> {
+    match serve::access(env, tokens_file, false) {
+        Ok(access) => Ok(access),
+        Err(ServeError::NoTokens) if listen.ip().is_loopback() => Ok(Access::Open),
+        Err(ServeError::NoTokens) => Err(LocalError::OpenOnNetwork { listen }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Applies `--source` to the config; returns whether the data is sample data.
@@ -186,13 +210,13 @@ pub async fn run(
             Committer::Local(committer.clone()),
             stop_workers.clone(),
             hard_stop.clone(),
+            Liveness::default(),
         ));
     }
     // The two writers, each its own consumer group.
     let stops = (stop_workers.clone(), hard_stop.clone());
     let db = DbDestination {
         database: database.clone(),
-        influx: None,
         batching: config.sinks.batching.clone(),
         metrics: metrics.clone(),
     };
@@ -240,7 +264,7 @@ pub async fn run(
     let server = serve::start(
         options.listen,
         database.clone(),
-        Access::Open,
+        options.access.clone(),
         stop_workers.clone(),
     )
     .await?;
@@ -327,6 +351,7 @@ fn writer_of<D: Destination>(
         pipeline,
         stage,
         metrics,
+        halt: Halt::default(),
     })
 }
 
@@ -338,8 +363,7 @@ async fn spawn_writer<D: Destination>(
     writer: Arc<Writer<D, LocalBus>>,
     (stop, hard_stop): &(CancellationToken, CancellationToken),
 ) {
-    let topics = dataset_topics(&writer.topics, TopicKind::processed);
-    let (queues, committer) = bus.subscribe(group, topics).await;
+    let (queues, committer) = bus.subscribe(group, writer.subscribed()).await;
     for queue in queues {
         workers.spawn(partition_worker(
             queue,
@@ -347,6 +371,7 @@ async fn spawn_writer<D: Destination>(
             Committer::Local(committer.clone()),
             stop.clone(),
             hard_stop.clone(),
+            Liveness::default(),
         ));
     }
 }
@@ -454,5 +479,31 @@ mod tests {
         assert_eq!(config.sources.sample, None);
         assert!(choose_source(&mut config, SourceChoice::Sample));
         assert_eq!(config.sources.sample.as_ref().map(|s| s.seed), Some(0));
+    }
+
+    #[test]
+    fn the_api_is_open_on_loopback_only_unless_it_has_tokens() {
+        let none = |_: &str| None;
+        let some = |v: &str| (v == serve::TOKENS_ENV).then(|| "t0ken".to_owned());
+        let at = |a: &str| a.parse::<SocketAddr>().unwrap();
+        for loopback in ["127.0.0.1:8080", "[::1]:8080"] {
+            assert!(matches!(
+                access(at(loopback), &none, None),
+                Ok(Access::Open)
+            ));
+        }
+        for open in ["0.0.0.0:8080", "192.168.1.5:8080", "[::]:8080"] {
+            let error = access(at(open), &none, None).unwrap_err();
+            assert!(matches!(error, LocalError::OpenOnNetwork { .. }), "{error}");
+            assert!(error.to_string().contains(serve::TOKENS_ENV), "{error}");
+            assert!(matches!(
+                access(at(open), &some, None),
+                Ok(Access::Tokens(_))
+            ));
+        }
+        assert!(matches!(
+            access(at("127.0.0.1:1"), &some, None),
+            Ok(Access::Tokens(_))
+        ));
     }
 }

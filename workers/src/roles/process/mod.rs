@@ -166,6 +166,7 @@ pub async fn run(
                     committer,
                     shutdown.clone(),
                     hard_stop,
+                    options.liveness.clone(),
                 )
             },
         )

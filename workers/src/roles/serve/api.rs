@@ -197,21 +197,31 @@ pub async fn chain(
     only(&p, &["expiry", "at"])?;
     let underlying = symbol(&underlying)?;
     let limit = p.limit()?;
-    let at = p.at()?;
-    let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
-    let after = match p.cursor("strike")? {
-        None => (-1.0, String::new()),
+    // A cursor pins the snapshot its first page showed: a snapshot stored meanwhile does not
+    // mix into the later pages.
+    let (at, after) = match p.cursor("strike")? {
+        None => (p.at()?, (-1.0, String::new())),
         Some(key) => {
-            let (strike, right) = key
-                .split_once('/')
-                .and_then(|(s, r)| Some((s.parse::<f64>().ok()?, r.to_owned())))
-                .ok_or_else(|| Problem::invalid("cursor was not issued by this endpoint"))?;
-            (strike, right)
+            let bad = || Problem::invalid("cursor was not issued by this endpoint");
+            let mut parts = key.splitn(3, '/');
+            let (Some(snapshot), Some(strike), Some(right)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad());
+            };
+            let strike = strike
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite())
+                .ok_or_else(bad)?;
+            let at = DateTime::parse_from_rfc3339(snapshot).map_err(|_| bad())?;
+            (at.with_timezone(&Utc), (strike, right.to_owned()))
         }
     };
+    let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
     let rows = chain_rows(&state, &underlying, expiry, at, after, limit).await?;
     let (rows, next) = paginate(rows, limit, "strike", |r| {
-        format!("{}/{}", r.strike, r.right)
+        format!("{}/{}/{}", r.snapshot_time, r.strike, r.right)
     });
     respond(&headers, &p, &rows, next)
 }

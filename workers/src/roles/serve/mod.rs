@@ -9,7 +9,11 @@
 //!
 //! Tokens come from the environment (`OPTIONSFLOW_API_TOKENS`, which a Secret's key fills on
 //! Kubernetes) or a file (a mounted Secret), separated by commas or line breaks. `serve` refuses to
-//! start without any unless told `--no-auth`; `local` serves without tokens on loopback.
+//! start without any unless told `--no-auth`; `local` serves without tokens on loopback only.
+//!
+//! Under load the API stays answerable: at most [`MAX_CONCURRENT_REQUESTS`] requests run at
+//! once (the rest wait), a request not answered within [`REQUEST_TIMEOUT`] gets a 503, and
+//! PostgreSQL cancels a statement after [`STATEMENT_TIMEOUT`] (a clean 503 problem first).
 
 pub mod api;
 pub mod format;
@@ -21,10 +25,11 @@ pub mod query;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -42,6 +47,17 @@ use problem::Problem;
 
 /// Environment variable with the API's bearer tokens, separated by commas or line breaks.
 pub const TOKENS_ENV: &str = optionsflow_api::role::env::API_TOKENS;
+
+/// Requests served at once; more wait their turn (within [`REQUEST_TIMEOUT`]). Twice the
+/// database pool, so that queries, not connections, are what requests wait for.
+pub const MAX_CONCURRENT_REQUESTS: usize = 16;
+
+/// A request not answered by then gets `503 Service Unavailable`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// PostgreSQL cancels an API statement that runs longer (shorter than the request timeout,
+/// so the caller gets the problem document that says the database was too slow).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Who may call the API.
 #[derive(Clone, Debug)]
@@ -128,7 +144,14 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/predictions/{symbol}", get(api::predictions))
         .fallback(|| async { Problem::not_found("no such API endpoint: see /openapi.json") })
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(
+            MAX_CONCURRENT_REQUESTS,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/", get(page::index))
@@ -237,7 +260,7 @@ pub async fn run(
     let ready = admin::start(&options, &metrics, &shutdown)
         .await
         .map_err(ServeError::Admin)?;
-    let database = database(&config)?;
+    let database = database(&config)?.with_statement_timeout(STATEMENT_TIMEOUT);
     let server = start(listen, database.clone(), access, shutdown).await?;
     ready.set(true);
     server.stopped().await;

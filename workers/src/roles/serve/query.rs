@@ -75,33 +75,31 @@ pub struct SymbolRow {
     pub source: String,
 }
 
+/// From the `symbols` summary the db-writer keeps (counts included); the latest snapshot and
+/// source are one-row index lookups per listed symbol.
 pub const SYMBOLS: Sql = Sql {
     postgres: r#"
-SELECT s.symbol,
-       (SELECT count(*) FROM daily_bars d WHERE d.symbol = s.symbol) AS daily_bars,
-       (SELECT count(*) FROM intraday_bars i WHERE i.symbol = s.symbol) AS intraday_bars,
-       (SELECT to_char(max(q.snapshot_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-          FROM option_quotes q WHERE q.underlying = s.symbol) AS latest_snapshot,
+SELECT s.symbol, s.daily_bars, s.intraday_bars,
+       (SELECT to_char(q.snapshot_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+          FROM option_quotes q WHERE q.underlying = s.symbol
+         ORDER BY q.snapshot_time DESC LIMIT 1) AS latest_snapshot,
        COALESCE((SELECT d.source FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1),
                 (SELECT i.source FROM intraday_bars i WHERE i.symbol = s.symbol ORDER BY i.bar_time DESC LIMIT 1),
                 (SELECT q.source FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1),
                 '') AS source
-  FROM (SELECT symbol FROM daily_bars UNION SELECT symbol FROM intraday_bars
-        UNION SELECT underlying FROM option_quotes) s
+  FROM symbols s
  WHERE s.symbol > $1
  ORDER BY s.symbol
  LIMIT $2"#,
     sqlite: r#"
-SELECT s.symbol,
-       (SELECT count(*) FROM daily_bars d WHERE d.symbol = s.symbol) AS daily_bars,
-       (SELECT count(*) FROM intraday_bars i WHERE i.symbol = s.symbol) AS intraday_bars,
-       (SELECT max(q.snapshot_time) FROM option_quotes q WHERE q.underlying = s.symbol) AS latest_snapshot,
+SELECT s.symbol, s.daily_bars, s.intraday_bars,
+       (SELECT q.snapshot_time FROM option_quotes q WHERE q.underlying = s.symbol
+         ORDER BY q.snapshot_time DESC LIMIT 1) AS latest_snapshot,
        COALESCE((SELECT d.source FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1),
                 (SELECT i.source FROM intraday_bars i WHERE i.symbol = s.symbol ORDER BY i.bar_time DESC LIMIT 1),
                 (SELECT q.source FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1),
                 '') AS source
-  FROM (SELECT symbol FROM daily_bars UNION SELECT symbol FROM intraday_bars
-        UNION SELECT underlying FROM option_quotes) s
+  FROM symbols s
  WHERE s.symbol > ?1
  ORDER BY s.symbol
  LIMIT ?2"#,

@@ -1,10 +1,9 @@
-//! `optionsflow-worker write-db`: stores processed records in PostgreSQL (or SQLite), and
-//! intraday bars in InfluxDB too when it is configured.
+//! `optionsflow-worker write-db`: stores processed records in PostgreSQL (or SQLite).
+//! (InfluxDB has a role of its own, [`super::influx`], so that it cannot hold this one back.)
 //!
 //! A batch is one transaction of upserts ([`crate::sinks::db`]). If the database refuses
 //! the batch for its data (a constraint, a value out of range), each message is written on
-//! its own, so only the refused ones go to `dead-letter`. InfluxDB is written after the
-//! database; a batch counts as stored, and its offset is committed, only when both are.
+//! its own, so only the refused ones go to `dead-letter`.
 
 use std::time::Duration;
 
@@ -12,7 +11,6 @@ use optionsflow_api::MessageOrigin;
 use optionsflow_api::Role;
 use optionsflow_api::records::Batch as RecordBatch;
 use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::{Destination, Refused, Span, WriterError};
@@ -21,16 +19,14 @@ use crate::runtime::RoleOptions;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::sinks::db::{Database, DbError};
-use crate::sinks::influx::{Influx, InfluxError};
 use crate::stages::process::Records;
-use crate::stages::write::{Incoming, Rows, line_protocol};
+use crate::stages::write::{Incoming, Rows};
 
 /// The stage name in dead letters.
 pub const STAGE: &str = optionsflow_api::Role::DbWriter.dead_letter_stage().unwrap();
 
 pub struct DbDestination {
     pub database: Database,
-    pub influx: Option<Influx>,
     pub batching: Batching,
     pub metrics: Metrics,
 }
@@ -81,31 +77,6 @@ impl Destination for DbDestination {
                 .rows
                 .with_label_values(&[self.database.kind(), table.as_str()])
                 .inc_by(n as u64);
-        }
-        if let Some(influx) = &self.influx
-            && !written.intraday_bars.is_empty()
-        {
-            let lines = line_protocol::encode(&written.intraday_bars);
-            match influx.write(&lines).await {
-                Ok(()) => {
-                    self.metrics
-                        .writing
-                        .rows
-                        .with_label_values(&["influxdb", line_protocol::MEASUREMENT])
-                        .inc_by(written.intraday_bars.len() as u64);
-                }
-                Err(WriteError::Rejected { detail, .. }) => {
-                    tracing::warn!(%detail, "InfluxDB refused intraday bars");
-                    refused.push(Refused {
-                        origin: None,
-                        symbol: String::new(),
-                        reason: "rejected_by_influxdb".into(),
-                        detail,
-                        original: json!({ "lineProtocol": lines }),
-                    });
-                }
-                Err(e) => return Err(e),
-            }
         }
         Ok(refused)
     }
@@ -159,10 +130,6 @@ pub enum WriteDbError {
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
-    Influx(#[from] InfluxError),
-    #[error("environment variable {0} (the InfluxDB token) is not set")]
-    MissingInfluxToken(String),
-    #[error(transparent)]
     Writer(#[from] WriterError),
 }
 
@@ -207,36 +174,17 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), WriteDbError> {
     let database = database(&config)?;
-    let influx = match &config.sinks.influxdb {
-        Some(sink) => {
-            let token = match &sink.token_env {
-                Some(var) => Some(
-                    std::env::var(var)
-                        .map_err(|_| WriteDbError::MissingInfluxToken(var.clone()))?,
-                ),
-                None => None,
-            };
-            Some(Influx::new(sink, token.as_deref())?)
-        }
-        None => None,
-    };
     migrate(&database, &shutdown).await?;
-    tracing::info!(
-        database = database.kind(),
-        influxdb = influx.as_ref().map(Influx::endpoint),
-        "schema up to date"
-    );
+    tracing::info!(database = database.kind(), "schema up to date");
     let metrics = Metrics::new();
     let destination = DbDestination {
         database: database.clone(),
-        influx,
         batching: config.sinks.batching.clone(),
         metrics: metrics.clone(),
     };
     let result = super::run(
         &config,
         Role::DbWriter,
-        STAGE,
         destination,
         options,
         metrics,

@@ -157,7 +157,6 @@ pub async fn run(
     super::run(
         &config,
         Role::FileWriter,
-        STAGE,
         destination,
         options,
         metrics,

@@ -1,16 +1,20 @@
-//! What the two writers share: `write-db` ([`db`]) and `write-files` ([`files`]) consume the
-//! processed topics in their own consumer groups with one worker per assigned partition,
-//! gather each partition's messages into a batch, store the batch through a
-//! [`Destination`], and commit the partition's offset only once the batch is stored.
+//! What the writers share: `write-db` ([`db`]), `write-files` ([`files`]) and
+//! `write-influx` ([`influx`]) consume the processed topics in their own consumer groups with
+//! one worker per assigned partition, gather each partition's messages into a batch, store
+//! the batch through a [`Destination`], and commit the partition's offset only once the batch
+//! is stored.
 //!
 //! A batch is stored when it is full or its first message has waited long enough. While the
 //! store is unavailable, the worker retries with backoff and reads nothing more from its
 //! partition (its queue fills and the partition is paused), so nothing is committed that is
 //! not stored. A message that cannot be read goes to `dead-letter` with its reason; rows a
-//! store rejects go there too, and the partition moves on.
+//! store rejects go there too, and the partition moves on. A store that refuses the writer
+//! itself (credentials, a missing bucket or database) stops the role with that reason rather
+//! than retrying what cannot succeed.
 
 pub mod db;
 pub mod files;
+pub mod influx;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +30,7 @@ use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
 use crate::bus::outbox::{Outgoing, dead_letter, publish_all};
 use crate::bus::partitions::{Delivery, PartitionConsumer, dataset_topics};
-use crate::engine::{Operator, Stop, partition_worker};
+use crate::engine::{Halt, Operator, Stop, partition_worker};
 use crate::retry::Backoff;
 use crate::runtime::RoleOptions;
 use crate::runtime::admin;
@@ -41,6 +45,11 @@ pub trait Destination: Send + Sync + 'static {
 
     /// The store's name, for logs and metrics.
     fn store(&self) -> &'static str;
+
+    /// The datasets whose processed topics it consumes.
+    fn datasets(&self) -> &'static [Dataset] {
+        &Dataset::ALL
+    }
 
     /// Adds one message to the batch.
     fn add(&self, pending: &mut Self::Pending, origin: &MessageOrigin, message: Incoming);
@@ -100,6 +109,8 @@ pub enum WriterError {
     Admin(#[source] std::io::Error),
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error("stopped: {0}")]
+    Halted(String),
 }
 
 /// A writer's shared parts, used by every partition's worker.
@@ -110,6 +121,17 @@ pub struct Writer<D, P> {
     pub pipeline: String,
     pub stage: &'static str,
     pub metrics: Metrics,
+    /// Stops the role when its store refuses the writer itself.
+    pub halt: Halt,
+}
+
+impl<D: Destination, P> Writer<D, P> {
+    /// The processed topics it consumes, with their datasets.
+    pub fn subscribed(&self) -> std::collections::HashMap<String, Dataset> {
+        let mut topics = dataset_topics(&self.topics, TopicKind::processed);
+        topics.retain(|_, d| self.destination.datasets().contains(d));
+        topics
+    }
 }
 
 /// A partition's batch being gathered.
@@ -249,16 +271,16 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
             match attempt().await {
                 Ok(value) => return Some(value),
                 Err(e) => {
-                    let kind = if e.is_rejection() {
-                        "rejected"
-                    } else {
-                        "unavailable"
-                    };
                     self.metrics
                         .writing
                         .failures
-                        .with_label_values(&[self.destination.store(), kind])
+                        .with_label_values(&[self.destination.store(), e.kind()])
                         .inc();
+                    if e.is_misconfiguration() {
+                        tracing::error!(error = %e, "the store refuses this writer; stopping the role");
+                        self.halt.halt(e.to_string());
+                        return None;
+                    }
                     let wait = backoff.next_delay();
                     tracing::warn!(error = %e, ?wait, "storing failed; retrying");
                     tokio::select! {
@@ -304,12 +326,12 @@ fn symbol_of(bytes: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-/// Runs a writer until `shutdown`: joins `role`'s group on the processed topics and stores
-/// each partition's batches through `destination`.
+/// Runs a writer until `shutdown`, or until its store refuses it ([`WriterError::Halted`]):
+/// joins `role`'s group on the processed topics of `destination`'s datasets and stores each
+/// partition's batches through it.
 pub async fn run<D: Destination>(
     config: &RuntimeConfig,
     role: Role,
-    stage: &'static str,
     destination: D,
     options: RoleOptions,
     metrics: Metrics,
@@ -318,22 +340,24 @@ pub async fn run<D: Destination>(
     let ready = admin::start(&options, &metrics, &shutdown)
         .await
         .map_err(WriterError::Admin)?;
-    let topics = config.topics();
+    let halt = Halt::under(&shutdown);
+    let shutdown = halt.token().clone();
     let producer = kafka::producer(&config.kafka)?;
-    let consumer = PartitionConsumer::start(
-        &config.kafka,
-        &topics.consumer_group(role),
-        dataset_topics(&topics, TopicKind::processed),
-        options.shutdown_grace,
-    )?;
     let writer = Arc::new(Writer {
         destination,
         publisher: producer,
-        topics,
+        topics: config.topics(),
         pipeline: config.pipeline.id(),
-        stage,
+        stage: role.dead_letter_stage().expect("writers consume"),
         metrics,
+        halt: halt.clone(),
     });
+    let consumer = PartitionConsumer::start(
+        &config.kafka,
+        &writer.topics.consumer_group(role),
+        writer.subscribed(),
+        options.shutdown_grace,
+    )?;
     tracing::info!(store = writer.destination.store(), "writer started");
     consumer
         .run_workers(
@@ -347,11 +371,15 @@ pub async fn run<D: Destination>(
                     committer,
                     shutdown.clone(),
                     hard_stop,
+                    options.liveness.clone(),
                 )
             },
         )
         .await;
-    Ok(())
+    match halt.reason() {
+        Some(reason) => Err(WriterError::Halted(reason)),
+        None => Ok(()),
+    }
 }
 
 /// A writer in the engine: messages gathered into a batch, stored when full or due.

@@ -72,6 +72,7 @@ fn writer(destination: Memory) -> Writer<Memory, FlakyBroker> {
         pipeline: "m/p".into(),
         stage: "write-test",
         metrics: Metrics::new(),
+        halt: crate::engine::Halt::default(),
     }
 }
 

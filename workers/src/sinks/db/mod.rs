@@ -105,6 +105,15 @@ impl Database {
         }
     }
 
+    /// Statements cancelled after `limit` (PostgreSQL; SQLite has no such setting, and the
+    /// API's request timeout bounds its reads instead).
+    pub fn with_statement_timeout(self, limit: Duration) -> Database {
+        match self {
+            Database::Postgres(pg) => Database::Postgres(pg.with_statement_timeout(limit)),
+            sqlite => sqlite,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Database::Postgres(_) => "postgresql",

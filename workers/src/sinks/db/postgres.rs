@@ -50,6 +50,19 @@ impl Postgres {
         })
     }
 
+    /// The same database, with statements cancelled by the server after `limit` (the API's
+    /// reads: one slow query must not hold a connection, or the server, for long).
+    pub fn with_statement_timeout(self, limit: std::time::Duration) -> Postgres {
+        let options = (*self.pool.connect_options())
+            .clone()
+            .options([("statement_timeout", format!("{}ms", limit.as_millis()))]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
+        Postgres { pool, ..self }
+    }
+
     pub fn with_method(mut self, method: UpsertMethod) -> Postgres {
         self.method = method;
         self
@@ -97,8 +110,48 @@ impl Postgres {
                 }
             }
         }
+        refresh_summary(&mut tx, rows).await?;
         tx.commit().await
     }
+}
+
+/// Brings the `symbols` summary up to date for the batch's symbols, in the batch's
+/// transaction. The rows are locked in symbol order first (writers wait for each other, and
+/// cannot deadlock); each count is then taken by a statement that starts after the lock was
+/// granted, so it sees every batch committed before, and the last writer's count is right.
+async fn refresh_summary(conn: &mut PgConnection, rows: &Rows) -> Result<(), sqlx::Error> {
+    let touched = rows.touched();
+    if touched.all.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO symbols (symbol) SELECT s FROM UNNEST($1::text[]) AS s ORDER BY s \
+         ON CONFLICT (symbol) DO NOTHING",
+    )
+    .bind(&touched.all)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("SELECT 1 FROM symbols WHERE symbol = ANY($1) ORDER BY symbol FOR UPDATE")
+        .bind(&touched.all)
+        .execute(&mut *conn)
+        .await?;
+    for (symbols, table, column) in [
+        (&touched.daily, "daily_bars", "daily_bars"),
+        (&touched.intraday, "intraday_bars", "intraday_bars"),
+    ] {
+        if symbols.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "UPDATE symbols s SET {column} = (SELECT count(*) FROM {table} t WHERE t.symbol = s.symbol) \
+             WHERE s.symbol = ANY($1)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(symbols)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// `COPY`s the rows into the table's temporary twin, then merges them in.
@@ -141,7 +194,7 @@ fn sql(table: Table) -> &'static TableSql {
 fn pg_type(column: &str) -> &'static str {
     match column {
         "trade_date" | "expiry" => "date",
-        "bar_time" | "snapshot_time" => "timestamptz",
+        "bar_time" | "snapshot_time" | "fetched_at" => "timestamptz",
         "volume" | "open_interest" => "int8",
         "symbol" | "interval" | "contract" | "underlying" | "root" | "right" | "iv_status"
         | "exercise" | "source" | "flags" => "text",
@@ -170,6 +223,12 @@ fn table_sql(table: Table) -> TableSql {
         quoted(&others, &format!("{name}.")),
         quoted(&others, "EXCLUDED.")
     );
+    if let Some(t) = table.source_time() {
+        let _ = write!(
+            conflict,
+            " AND ({name}.\"{t}\" IS NULL OR EXCLUDED.\"{t}\" >= {name}.\"{t}\")"
+        );
+    }
 
     let arrays = columns
         .iter()
@@ -227,6 +286,7 @@ fn bind_daily<'q>(q: PgQuery<'q>, rows: &'q [BarRecord]) -> PgQuery<'q> {
         .bind(col(rows, |r| r.close))
         .bind(col(rows, |r| r.volume))
         .bind(col(rows, |r| r.source.as_str()))
+        .bind(col(rows, |r| r.fetched_at))
         .bind(col(rows, |r| joined(&r.flags)))
 }
 
@@ -241,6 +301,7 @@ fn bind_intraday<'q>(q: PgQuery<'q>, rows: &'q [BarRecord]) -> PgQuery<'q> {
         .bind(col(rows, |r| r.close))
         .bind(col(rows, |r| r.volume))
         .bind(col(rows, |r| r.source.as_str()))
+        .bind(col(rows, |r| r.fetched_at))
         .bind(col(rows, |r| joined(&r.flags)))
 }
 
@@ -328,6 +389,10 @@ impl CopyText {
         self.value(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
     }
 
+    fn opt_time(&mut self, t: Option<&chrono::DateTime<chrono::Utc>>) -> &mut Self {
+        self.opt(t.map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
+    }
+
     /// The row's last field, an array literal of flags.
     fn flags(&mut self, flags: &[QualityFlag]) {
         self.0.push('{');
@@ -352,6 +417,7 @@ fn copy_daily(rows: &[BarRecord]) -> Vec<u8> {
             .value(r.close)
             .opt(r.volume)
             .text(r.source.as_str())
+            .opt_time(r.fetched_at.as_ref())
             .flags(&r.flags);
     }
     out.into_bytes()
@@ -370,6 +436,7 @@ fn copy_intraday(rows: &[BarRecord]) -> Vec<u8> {
             .value(r.close)
             .opt(r.volume)
             .text(r.source.as_str())
+            .opt_time(r.fetched_at.as_ref())
             .flags(&r.flags);
     }
     out.into_bytes()
@@ -425,7 +492,7 @@ mod tests {
         assert!(
             s.starts_with(
                 "INSERT INTO daily_bars (\"symbol\", \"trade_date\", \"bar_time\", \"open\", \"high\", \
-                 \"low\", \"close\", \"volume\", \"source\", \"flags\") SELECT"
+                 \"low\", \"close\", \"volume\", \"source\", \"fetched_at\", \"flags\") SELECT"
             ),
             "{s}"
         );
@@ -436,9 +503,11 @@ mod tests {
         assert!(s.contains("ON CONFLICT (\"symbol\", \"trade_date\") DO UPDATE SET \"bar_time\" = EXCLUDED.\"bar_time\""), "{s}");
         assert!(s.ends_with(
             "WHERE (daily_bars.\"bar_time\", daily_bars.\"open\", daily_bars.\"high\", daily_bars.\"low\", \
-             daily_bars.\"close\", daily_bars.\"volume\", daily_bars.\"source\", daily_bars.\"flags\") IS DISTINCT FROM \
+             daily_bars.\"close\", daily_bars.\"volume\", daily_bars.\"source\", daily_bars.\"fetched_at\", \
+             daily_bars.\"flags\") IS DISTINCT FROM \
              (EXCLUDED.\"bar_time\", EXCLUDED.\"open\", EXCLUDED.\"high\", EXCLUDED.\"low\", EXCLUDED.\"close\", \
-             EXCLUDED.\"volume\", EXCLUDED.\"source\", EXCLUDED.\"flags\")"
+             EXCLUDED.\"volume\", EXCLUDED.\"source\", EXCLUDED.\"fetched_at\", EXCLUDED.\"flags\") \
+             AND (daily_bars.\"fetched_at\" IS NULL OR EXCLUDED.\"fetched_at\" >= daily_bars.\"fetched_at\")"
         ), "{s}");
         let q = &sql(Table::OptionQuotes).unnest;
         assert!(q.contains("$33::text[]") && !q.contains("$34"), "{q}");

@@ -34,7 +34,9 @@ impl Sqlite {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a committed batch survives a power cut, as the offset committed after it
+            // assumes (NORMAL in WAL mode may lose the last transactions).
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30));
         let path = options.get_filename().to_owned();
         let pool = SqlitePoolOptions::new()
@@ -101,6 +103,7 @@ impl Sqlite {
                             .push_bind(r.close)
                             .push_bind(r.volume)
                             .push_bind(r.source.as_str())
+                            .push_bind(r.fetched_at.as_ref().map(time))
                             .push_bind(joined(&r.flags));
                     }),
                     Table::IntradayBars => {
@@ -115,6 +118,7 @@ impl Sqlite {
                                 .push_bind(r.close)
                                 .push_bind(r.volume)
                                 .push_bind(r.source.as_str())
+                                .push_bind(r.fetched_at.as_ref().map(time))
                                 .push_bind(joined(&r.flags));
                         })
                     }
@@ -161,8 +165,40 @@ impl Sqlite {
                 start = end;
             }
         }
+        refresh_summary(&mut tx, rows).await?;
         tx.commit().await
     }
+}
+
+/// Brings the `symbols` summary up to date for the batch's symbols, in the batch's
+/// transaction (which holds SQLite's one write lock, so counts cannot race).
+async fn refresh_summary(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &Rows,
+) -> Result<(), sqlx::Error> {
+    let touched = rows.touched();
+    for symbol in &touched.all {
+        sqlx::query("INSERT INTO symbols (symbol) VALUES (?1) ON CONFLICT (symbol) DO NOTHING")
+            .bind(symbol)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (symbols, table, column) in [
+        (&touched.daily, "daily_bars", "daily_bars"),
+        (&touched.intraday, "intraday_bars", "intraday_bars"),
+    ] {
+        for symbol in symbols {
+            let sql = format!(
+                "UPDATE symbols SET {column} = (SELECT count(*) FROM {table} WHERE symbol = ?1) \
+                 WHERE symbol = ?1"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(symbol)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A time as stored: UTC, microseconds, fixed width (PostgreSQL keeps microseconds too).
@@ -199,14 +235,21 @@ fn table_sql(table: Table) -> TableSql {
         .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
         .collect::<Vec<_>>()
         .join(", ");
+    let mut conflict = format!(
+        " ON CONFLICT ({}) DO UPDATE SET {set} WHERE ({}) IS NOT ({})",
+        quoted(table.key(), ""),
+        quoted(&others, &format!("{name}.")),
+        quoted(&others, "excluded.")
+    );
+    // Times are fixed-width text, so text order is time order.
+    if let Some(t) = table.source_time() {
+        conflict.push_str(&format!(
+            " AND ({name}.\"{t}\" IS NULL OR excluded.\"{t}\" >= {name}.\"{t}\")"
+        ));
+    }
     TableSql {
         insert: format!("INSERT INTO {name} ({}) ", quoted(table.columns(), "")),
-        conflict: format!(
-            " ON CONFLICT ({}) DO UPDATE SET {set} WHERE ({}) IS NOT ({})",
-            quoted(table.key(), ""),
-            quoted(&others, &format!("{name}.")),
-            quoted(&others, "excluded.")
-        ),
+        conflict,
     }
 }
 

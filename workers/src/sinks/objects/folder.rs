@@ -1,6 +1,7 @@
 //! Files in a local folder, laid out like the keys in S3. Each file is written to a
 //! temporary name and renamed into place, so a reader never sees half a file and a crash
-//! never leaves one.
+//! never leaves one; the file and then its folder are synced to disk before `put` returns,
+//! because the writer commits the batch's offsets as soon as it does.
 
 use std::path::{Path, PathBuf};
 
@@ -30,11 +31,10 @@ impl Folder {
                 .await
                 .map_err(unavailable)?;
         }
-        tokio::fs::write(&temporary, body)
+        let (from, to) = (temporary.clone(), path.clone());
+        tokio::task::spawn_blocking(move || write_durably(&from, &to, &body))
             .await
-            .map_err(unavailable)?;
-        tokio::fs::rename(&temporary, &path)
-            .await
+            .expect("writing a file does not panic")
             .map_err(unavailable)
     }
 
@@ -67,6 +67,18 @@ impl Folder {
     pub fn location(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+/// Writes `body` to `temporary`, syncs it, renames it to `path` and syncs the folder, so
+/// that both the contents and the name survive a crash or a power cut.
+fn write_durably(temporary: &Path, path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(temporary)?;
+    file.write_all(body)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(temporary, path)?;
+    std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
 }
 
 fn key_of(root: &Path, path: &Path) -> String {

@@ -135,6 +135,7 @@ fn record(
         close,
         volume,
         source: message.source,
+        fetched_at: Some(message.fetched_at),
         flags,
     })
 }

@@ -12,7 +12,7 @@ use optionsflow_api::records::{BarRecord, OptionQuoteRecord};
 use crate::stages::process::Records;
 use crate::stages::write::QUOTE_COLUMNS;
 
-pub const BAR_COLUMNS: [&str; 11] = [
+pub const BAR_COLUMNS: [&str; 12] = [
     "symbol",
     "interval",
     "trade_date",
@@ -23,6 +23,7 @@ pub const BAR_COLUMNS: [&str; 11] = [
     "close",
     "volume",
     "source",
+    "fetched_at",
     "flags",
 ];
 
@@ -66,6 +67,7 @@ fn bar(w: &mut Writer, r: &BarRecord) -> csv::Result<()> {
         r.close.to_string(),
         opt(r.volume),
         r.source.as_str().to_owned(),
+        r.fetched_at.as_ref().map(time).unwrap_or_default(),
         flags(r.flags.iter().map(|f| f.as_str())),
     ])
 }

@@ -78,6 +78,7 @@ mod tests {
             close: 1.75,
             volume: Some(100),
             source: Source::TwelveData,
+            fetched_at: None,
             flags: vec![],
         }
     }

@@ -2,8 +2,8 @@
 //!
 //! [`decode`] reads one processed envelope (a message that cannot be read goes to
 //! `dead-letter`, it never stops the writer), and [`Rows`] gathers a batch of them into one
-//! set of rows per table, keeping the last copy of each natural key (a redelivered message
-//! repeats its rows; a statement may not touch a row twice) and sorted by key, so that
+//! set of rows per table, keeping one copy of each natural key, the most recently fetched (a
+//! redelivered message repeats its rows; a statement may not touch a row twice), sorted by key, so that
 //! concurrent writers lock rows in the same order. [`csv`] and [`line_protocol`] are the
 //! file and InfluxDB encodings. Everything here is pure; the adapters are in
 //! [`crate::sinks`].
@@ -66,7 +66,10 @@ pub fn decode(bytes: &[u8], dataset: Dataset) -> Result<Incoming, Undecodable> {
         let e = envelope.into_typed::<Batch<OptionQuoteRecord>>(SchemaId::OPTION_QUOTES)?;
         Records::Quotes(e.payload)
     } else {
-        let e = envelope.into_typed::<Batch<BarRecord>>(SchemaId::BARS)?;
+        let mut e = envelope.into_typed::<Batch<BarRecord>>(SchemaId::BARS)?;
+        for bar in &mut e.payload.records {
+            bar.fetched_at.get_or_insert(fetched_at);
+        }
         Records::Bars(e.payload)
     };
     if records.dataset() != dataset {
@@ -120,7 +123,7 @@ pub const QUOTE_COLUMNS: [&str; 33] = [
 ];
 
 /// The columns of `daily_bars`.
-pub const DAILY_BAR_COLUMNS: [&str; 10] = [
+pub const DAILY_BAR_COLUMNS: [&str; 11] = [
     "symbol",
     "trade_date",
     "bar_time",
@@ -130,11 +133,12 @@ pub const DAILY_BAR_COLUMNS: [&str; 10] = [
     "close",
     "volume",
     "source",
+    "fetched_at",
     "flags",
 ];
 
 /// The columns of `intraday_bars`.
-pub const INTRADAY_BAR_COLUMNS: [&str; 11] = [
+pub const INTRADAY_BAR_COLUMNS: [&str; 12] = [
     "symbol",
     "interval",
     "bar_time",
@@ -145,6 +149,7 @@ pub const INTRADAY_BAR_COLUMNS: [&str; 11] = [
     "close",
     "volume",
     "source",
+    "fetched_at",
     "flags",
 ];
 
@@ -167,7 +172,7 @@ impl Table {
         }
     }
 
-    /// Its columns, in table order.
+    /// Its columns, in the order statements and files list them (`flags` last).
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             Table::DailyBars => &DAILY_BAR_COLUMNS,
@@ -182,6 +187,16 @@ impl Table {
             Table::DailyBars => &["symbol", "trade_date"],
             Table::IntradayBars => &["symbol", "interval", "bar_time"],
             Table::OptionQuotes => &["contract", "snapshot_time"],
+        }
+    }
+
+    /// The column that says when the provider gave a row, where a row can be revised: an
+    /// upsert replaces a stored row only with one at least as recent. (A quote's snapshot
+    /// time is part of its key, so a quote is never revised.)
+    pub fn source_time(self) -> Option<&'static str> {
+        match self {
+            Table::DailyBars | Table::IntradayBars => Some("fetched_at"),
+            Table::OptionQuotes => None,
         }
     }
 
@@ -204,6 +219,16 @@ impl Table {
     }
 }
 
+/// The symbols a batch writes, for the `symbols` summary ([`Rows::touched`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Touched {
+    pub all: Vec<String>,
+    /// With daily bars: their count is refreshed.
+    pub daily: Vec<String>,
+    /// With intraday bars: their count is refreshed.
+    pub intraday: Vec<String>,
+}
+
 /// A batch's rows, one list per table, each natural key once.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rows {
@@ -219,7 +244,8 @@ type IntradayKey = (String, BarInterval, DateTime<Utc>);
 /// ... of an option quote.
 type QuoteKey = (String, DateTime<Utc>);
 
-/// Gathers messages into [`Rows`]; a later copy of a key replaces an earlier one.
+/// Gathers messages into [`Rows`]; a copy of a key replaces an earlier one unless it was
+/// fetched before it (the rule the stores' upserts follow too).
 #[derive(Default)]
 pub struct RowsBuilder {
     daily: HashMap<DailyKey, BarRecord>,
@@ -237,15 +263,13 @@ impl RowsBuilder {
                 for bar in &batch.records {
                     match Table::of_bar(bar) {
                         Table::DailyBars => {
-                            self.daily
-                                .insert((bar.symbol.clone(), bar.trade_date), bar.clone());
+                            keep_newer(&mut self.daily, (bar.symbol.clone(), bar.trade_date), bar);
                         }
-                        _ => {
-                            self.intraday.insert(
-                                (bar.symbol.clone(), bar.interval, bar.bar_time),
-                                bar.clone(),
-                            );
-                        }
+                        _ => keep_newer(
+                            &mut self.intraday,
+                            (bar.symbol.clone(), bar.interval, bar.bar_time),
+                            bar,
+                        ),
                     }
                 }
             }
@@ -273,6 +297,20 @@ impl RowsBuilder {
     }
 }
 
+/// Puts `bar` under `key` unless the bar there was fetched later.
+fn keep_newer<K: std::hash::Hash + Eq>(map: &mut HashMap<K, BarRecord>, key: K, bar: &BarRecord) {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(mut held) => {
+            if bar.fetched_at >= held.get().fetched_at {
+                held.insert(bar.clone());
+            }
+        }
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(bar.clone());
+        }
+    }
+}
+
 fn sorted<K: Ord, V>(map: HashMap<K, V>) -> Vec<V> {
     let mut entries: Vec<(K, V)> = map.into_iter().collect();
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -295,6 +333,28 @@ impl Rows {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The symbols this batch writes rows of, for the `symbols` summary: every one, and
+    /// those with daily and with intraday bars (whose counts change), each sorted and once.
+    pub fn touched(&self) -> Touched {
+        fn distinct<'a>(symbols: impl Iterator<Item = &'a String>) -> Vec<String> {
+            let set: std::collections::BTreeSet<&String> = symbols.collect();
+            set.into_iter().cloned().collect()
+        }
+        let daily = distinct(self.daily_bars.iter().map(|b| &b.symbol));
+        let intraday = distinct(self.intraday_bars.iter().map(|b| &b.symbol));
+        let all = distinct(
+            daily
+                .iter()
+                .chain(&intraday)
+                .chain(self.option_quotes.iter().map(|q| &q.underlying)),
+        );
+        Touched {
+            all,
+            daily,
+            intraday,
+        }
     }
 
     /// Rows per table, for metrics and summaries.

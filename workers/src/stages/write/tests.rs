@@ -88,6 +88,35 @@ fn a_redelivered_message_adds_no_rows_and_the_later_copy_wins() {
 }
 
 #[test]
+fn of_two_copies_of_a_bar_the_one_fetched_later_wins_whatever_their_order() {
+    let bar = records::daily_bars("AAPL", 1).remove(0);
+    let newer = BarRecord {
+        fetched_at: bar.fetched_at.map(|t| t + chrono::Duration::hours(2)),
+        close: 7.5,
+        ..bar.clone()
+    };
+    for pair in [[bar.clone(), newer.clone()], [newer.clone(), bar.clone()]] {
+        let rows = Rows::of(
+            pair.map(|b| Records::Bars(batch(Dataset::Daily, vec![b])))
+                .iter(),
+        );
+        assert_eq!(rows.daily_bars, vec![newer.clone()]);
+    }
+}
+
+#[test]
+fn a_bar_without_a_fetch_time_takes_its_envelopes() {
+    let mut bars = records::intraday_bars("A", 2);
+    bars[0].fetched_at = None;
+    let message = records::message(Dataset::Intraday, "A", at(), 1, bars.clone());
+    let Records::Bars(batch) = decode(&message, Dataset::Intraday).unwrap().records else {
+        panic!("bars")
+    };
+    assert_eq!(batch.records[0].fetched_at, Some(at()));
+    assert_eq!(batch.records[1].fetched_at, bars[1].fetched_at);
+}
+
+#[test]
 fn rows_are_sorted_by_key_so_writers_lock_in_one_order() {
     let mut quotes: Vec<OptionQuoteRecord> = records::quotes("AAPL", 1, 30);
     quotes.reverse();
@@ -144,11 +173,12 @@ fn csv_files_have_a_header_and_quote_what_needs_quoting() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "symbol,interval,trade_date,bar_time,open,high,low,close,volume,source,flags"
+        "symbol,interval,trade_date,bar_time,open,high,low,close,volume,source,fetched_at,flags"
     );
     assert_eq!(
         lines[1],
-        "\"BRK,B\",15min,2024-11-25,2024-11-25T14:30:00Z,100,101.5,98.75,100.5,1000,twelvedata,"
+        "\"BRK,B\",15min,2024-11-25,2024-11-25T14:30:00Z,100,101.5,98.75,100.5,1000,twelvedata,\
+         2024-11-25T14:45:00Z,"
     );
     assert!(
         lines[2].ends_with(",filled;ohlc_outside_range"),

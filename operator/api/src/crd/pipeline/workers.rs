@@ -27,12 +27,16 @@ pub struct WorkersSpec {
     /// Cleans, validates and enriches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processor: Option<RoleSpec>,
-    /// Writes PostgreSQL (and InfluxDB); runs only with `sinks.postgres`.
+    /// Writes PostgreSQL; runs only with `sinks.postgres`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_writer: Option<RoleSpec>,
     /// Writes CSV files to S3; runs only with `sinks.s3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_writer: Option<RoleSpec>,
+    /// Writes intraday bars to InfluxDB, in a consumer group of its own; runs only with
+    /// `sinks.influxdb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub influx_writer: Option<RoleSpec>,
     /// Serves the data API and the web page; runs only with `sinks.postgres` and
     /// `api.tokensSecret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,7 +30,14 @@ const CRON_JOBS: &str = "/apis/batch/v1/namespaces/research/cronjobs";
 const JOBS: &str = "/apis/batch/v1/namespaces/research/jobs";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/research/events";
 /// Every role: the harness's pipeline provides a database, a file store and API tokens.
-const ROLES: [&str; 5] = ["collector", "processor", "db-writer", "file-writer", "api"];
+const ROLES: [&str; 6] = [
+    "collector",
+    "processor",
+    "db-writer",
+    "file-writer",
+    "influx-writer",
+    "api",
+];
 
 struct Harness {
     api: FakeApi,
@@ -43,7 +50,8 @@ fn pipeline(extra_spec: Value) -> Value {
         "symbolSets": ["watchlist"],
         "kafka": {"bootstrapServers": "kafka:9092"},
         "sinks": {"postgres": {"urlSecret": {"name": "db", "key": "url"}},
-                  "s3": {"bucket": "market-data"}},
+                  "s3": {"bucket": "market-data"},
+                  "influxdb": {"url": "http://influx:8086", "database": "market"}},
         "api": {"tokensSecret": {"name": "api", "key": "tokens"}},
     });
     fake_merge(&mut spec, &extra_spec);
@@ -290,7 +298,7 @@ async fn first_reconcile_applies_every_child_provisions_topics_and_reports() {
     let status = h.status();
     assert_eq!(status["observedGeneration"], 1);
     assert_eq!(status["phase"], "Progressing");
-    assert_eq!(status["workers"], "0/10");
+    assert_eq!(status["workers"], "0/12");
     assert_eq!(status["symbols"], 2);
     assert_eq!(condition(&status, "Ready")["status"], "False");
     assert_eq!(condition(&status, "Ready")["reason"], "WorkersNotReady");
@@ -312,7 +320,7 @@ async fn a_rolled_out_pipeline_turns_ready_and_then_costs_no_writes() {
     let calls = h.calls();
     let status = h.status();
     assert_eq!(status["phase"], "Ready");
-    assert_eq!(status["workers"], "10/10");
+    assert_eq!(status["workers"], "12/12");
     assert_eq!(condition(&status, "Ready")["status"], "True");
     assert_eq!(condition(&status, "Progressing")["status"], "False");
     // Degraded stayed False: its transition time did not move.
@@ -710,7 +718,8 @@ async fn roles_the_spec_does_not_provide_for_are_omitted_said_so_and_pruned() {
     assert_eq!(
         omitted["message"],
         "db-writer needs a database: set spec.sinks.postgres; file-writer needs a file store: \
-         set spec.sinks.s3; api needs a database: set spec.sinks.postgres"
+         set spec.sinks.s3; influx-writer needs an InfluxDB server: set spec.sinks.influxdb; \
+         api needs a database: set spec.sinks.postgres"
     );
 }
 

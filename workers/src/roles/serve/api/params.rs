@@ -3,7 +3,7 @@
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use optionsflow_api::Symbol;
 use serde::Deserialize;
 
@@ -54,7 +54,10 @@ impl Params {
         let mut from = time("from", self.from.as_deref().unwrap_or(FIRST_DAY), false)?;
         let to = time("to", self.to.as_deref().unwrap_or(LAST_DAY), true)?;
         if let Some(after) = self.cursor("time")? {
-            from = from.max(time("cursor", &after, false)? + Duration::microseconds(1));
+            let next = time("cursor", &after, false)?
+                .checked_add_signed(Duration::microseconds(1))
+                .ok_or_else(|| not_issued(self))?;
+            from = from.max(next);
         }
         Ok((from, to))
     }
@@ -64,7 +67,12 @@ impl Params {
         let mut from = date("from", self.from.as_deref().unwrap_or(FIRST_DAY))?;
         let to = date("to", self.to.as_deref().unwrap_or(LAST_DAY))?;
         if let Some(after) = self.cursor("day")? {
-            from = from.max(date("cursor", &after)? + Duration::days(1));
+            // No row is ever after the last day a date may name, so no cursor points there.
+            let next = date("cursor", &after)?
+                .succ_opt()
+                .filter(|d| d.year() <= 9999)
+                .ok_or_else(|| not_issued(self))?;
+            from = from.max(next);
         }
         Ok((from, to))
     }
@@ -116,9 +124,17 @@ pub(super) fn symbol(text: &str) -> Result<String, Problem> {
         .map_err(|e| Problem::invalid(format!("symbol {text:?}: {e}")))
 }
 
+/// A date as `YYYY-MM-DD` (RFC 3339's full-date: four-digit years, nothing else).
 pub(super) fn date(name: &str, text: &str) -> Result<NaiveDate, Problem> {
-    text.parse()
-        .map_err(|_| Problem::invalid(format!("{name} {text:?} is not a date (YYYY-MM-DD)")))
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| Problem::invalid(format!("{name} {text:?} is not a date (YYYY-MM-DD)")))
 }
 
 /// A time bound: RFC 3339, or a date (its first or last microsecond, UTC).
@@ -149,6 +165,12 @@ pub(super) fn encode_cursor(kind: &str, key: &str) -> String {
         .bytes()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The 400 for a cursor this API would never have issued.
+fn not_issued(p: &Params) -> Problem {
+    let text = p.cursor.as_deref().unwrap_or_default();
+    Problem::invalid(format!("cursor {text:?} was not issued by this endpoint"))
 }
 
 pub(super) fn decode_cursor(kind: &str, text: &str) -> Result<String, Problem> {

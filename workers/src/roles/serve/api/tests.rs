@@ -144,3 +144,38 @@ fn bounds_are_validated_with_messages_that_say_what_is_wrong() {
     assert!(symbol("spy").is_ok());
     assert_eq!(symbol("DROP TABLE").unwrap_err().status, 400);
 }
+
+#[test]
+fn crafted_cursors_and_dates_at_the_edge_of_the_calendar_are_a_400_not_a_panic() {
+    let with_cursor = |kind: &str, key: &str| Params {
+        cursor: Some(encode_cursor(kind, key)),
+        ..Params::default()
+    };
+    for key in [
+        "+262142-12-31",
+        "262142-12-31",
+        "-0001-01-01",
+        "2026-1-5",
+        "2026-02-30",
+    ] {
+        let e = with_cursor("day", key).date_range().unwrap_err();
+        assert_eq!(e.status, 400, "{key}");
+    }
+    for key in ["+262142-12-31T23:59:59.999999Z", "+262142-12-31"] {
+        let e = with_cursor("time", key).time_range().unwrap_err();
+        assert_eq!(e.status, 400, "{key}");
+    }
+    // No row is after the last day a date may name.
+    assert_eq!(
+        with_cursor("day", "9999-12-31")
+            .date_range()
+            .unwrap_err()
+            .status,
+        400
+    );
+    let (from, _) = with_cursor("day", "2026-11-20").date_range().unwrap();
+    assert_eq!(from.to_string(), "2026-11-21");
+    for text in ["+262142-12-31", "20261120", "2026-11-20x"] {
+        assert_eq!(date("from", text).unwrap_err().status, 400, "{text}");
+    }
+}
