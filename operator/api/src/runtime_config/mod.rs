@@ -20,7 +20,7 @@ pub use datasets::{
     OptionsSource,
 };
 use defaults::*;
-pub use processing::Processing;
+pub use processing::{Processing, RatePoint};
 pub use sinks::{
     Batching, FileRolling, FolderSink, InfluxApi, InfluxSink, PostgresSink, S3Sink, Sinks,
     SqliteSink,

@@ -5,7 +5,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::crd::pipeline::processing::RatePoint;
+/// One point of a rate curve.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "crd", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RatePoint {
+    /// Tenor in calendar days (7, 30, 91, 182, 365, ...).
+    #[cfg_attr(feature = "crd", schemars(range(min = 1, max = 36500)))]
+    pub days: u32,
+    /// Continuously compounded annual rate at that tenor, as a decimal.
+    pub rate: f64,
+}
 
 /// Inputs of the processor's implied volatility and Greeks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -31,13 +31,6 @@ pub struct ProcessingSpec {
     pub rate_curve: Option<Vec<RatePoint>>,
 }
 
-/// One point of a rate curve.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RatePoint {
-    /// Tenor in calendar days (7, 30, 91, 182, 365, ...).
-    #[schemars(range(min = 1, max = 36500))]
-    pub days: u32,
-    /// Continuously compounded annual rate at that tenor, as a decimal.
-    pub rate: f64,
-}
+// The same point in the spec and in the runtime config; defined there, because the workers
+// are built without the `crd` feature.
+pub use crate::runtime_config::RatePoint;
