@@ -49,7 +49,10 @@ async fn twelvedata_batches_with_a_failing_symbol() {
         .await
         .unwrap();
     assert_eq!(bars(&out[0].1), 5);
-    assert_eq!(out[1].1.as_ref().unwrap_err().reason(), "not_found");
+    assert_eq!(
+        out[1].1.as_ref().unwrap_err().reason().as_str(),
+        "not_found"
+    );
     assert_eq!(bars(&out[2].1), 5);
     let log = fake.log();
     assert_eq!(log.len(), 1, "one request for the batch");
@@ -138,7 +141,7 @@ async fn twelvedata_rate_limits_and_bad_keys_with_either_http_status() {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.reason(), "unauthorized");
+        assert_eq!(err.reason().as_str(), "unauthorized");
     }
 }
 
@@ -188,7 +191,7 @@ async fn twelvedata_malformed_answers_are_clear_errors() {
     let one = || client.time_series("k1", &aapl, Interval::OneDay, Range::Latest { bars: 3 });
     fake.fail_next(twelvedata::Failure::Truncated);
     let err = one().await.unwrap_err();
-    assert_eq!(err.reason(), "malformed_answer");
+    assert_eq!(err.reason().as_str(), "malformed_answer");
     assert!(
         err.to_string().contains("twelvedata") && err.to_string().contains("AAPL"),
         "{err}"
@@ -296,7 +299,7 @@ async fn yahoo_gives_up_after_one_fresh_handshake() {
     let fake = yahoo::FakeYahoo::start(config).await;
     let client = yahoo_client(&fake);
     let err = client.chain("AAPL", None, || async {}).await.unwrap_err();
-    assert_eq!(err.reason(), "unauthorized");
+    assert_eq!(err.reason().as_str(), "unauthorized");
     assert!(err.to_string().contains("Invalid Crumb"), "{err}");
     assert_eq!(
         outcomes(&fake),
@@ -364,7 +367,7 @@ async fn yahoo_rate_limits_server_errors_and_unknown_symbols() {
             .is_transient()
     );
     let err = client.chain("ZZZZ", None, || async {}).await.unwrap_err();
-    assert_eq!(err.reason(), "not_found");
+    assert_eq!(err.reason().as_str(), "not_found");
 }
 
 #[tokio::test]
@@ -394,7 +397,7 @@ async fn cboe_whole_chain_with_index_underscore() {
     assert_eq!(index.document.data.security_type.as_deref(), Some("index"));
     assert!(fake.log().iter().any(|l| l.path.ends_with("/_SPX.json")));
     assert_eq!(
-        client.chain("ZZZZ").await.unwrap_err().reason(),
+        client.chain("ZZZZ").await.unwrap_err().reason().as_str(),
         "not_found"
     );
 }

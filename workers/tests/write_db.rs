@@ -342,7 +342,10 @@ async fn a_message_the_database_refuses_is_returned_and_the_rest_of_the_batch_is
     let refused = destination.flush(&pending, &span).await.unwrap();
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].origin.as_ref().unwrap().offset, 2);
-    assert_eq!(refused[0].reason, "rejected_by_postgresql");
+    assert_eq!(
+        refused[0].reason,
+        optionsflow_api::Reason::RejectedByPostgresql
+    );
     assert!(refused[0].detail.contains("0x00"), "{}", refused[0].detail);
     assert_eq!(refused[0].original["records"].as_array().unwrap().len(), 20);
     assert_eq!(psql(&db.url, "SELECT count(*) FROM option_quotes"), "40");

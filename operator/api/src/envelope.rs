@@ -218,34 +218,6 @@ pub struct MessageOrigin {
     pub offset: i64,
 }
 
-/// Something a stage could not use, kept with the reason and the original so nothing
-/// disappears silently.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeadLetter {
-    /// The role that gave up (`collect`, `process`, ...).
-    pub stage: String,
-    /// A stable, machine-readable reason (`provider_error`, `malformed_answer`, ...).
-    pub reason: String,
-    /// What went wrong, for people.
-    pub detail: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<MessageOrigin>,
-    /// The original message: its JSON if it was JSON, else its bytes as lossy UTF-8 text.
-    pub original: serde_json::Value,
-    /// What the provider or the data said, when it helps to see it (an excerpt).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<String>,
-}
-
-impl DeadLetter {
-    /// Keeps `bytes` as JSON when they parse, as text otherwise.
-    pub fn original_from_bytes(bytes: &[u8]) -> serde_json::Value {
-        serde_json::from_slice(bytes)
-            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,31 +296,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("optionsflow.task"), "{err}");
-    }
-
-    #[test]
-    fn dead_letter_keeps_json_or_text() {
-        assert_eq!(
-            DeadLetter::original_from_bytes(br#"{"a":1}"#),
-            serde_json::json!({"a": 1})
-        );
-        assert_eq!(
-            DeadLetter::original_from_bytes(b"{trunc"),
-            serde_json::Value::String("{trunc".into())
-        );
-        let dl = DeadLetter {
-            stage: "collect".into(),
-            reason: "provider_error".into(),
-            detail: "twelvedata answered 404 for ZZZZ: symbol not found".into(),
-            origin: Some(MessageOrigin {
-                topic: "t".into(),
-                partition: 3,
-                offset: 17,
-            }),
-            original: serde_json::json!({"x": true}),
-            evidence: Some("{\"code\":404}".into()),
-        };
-        let back: DeadLetter = serde_json::from_str(&serde_json::to_string(&dl).unwrap()).unwrap();
-        assert_eq!(back, dl);
     }
 }

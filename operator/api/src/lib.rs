@@ -8,6 +8,7 @@ pub mod collection;
 #[cfg(feature = "crd")]
 pub mod crd;
 pub mod dataset;
+pub mod dead_letter;
 pub mod envelope;
 pub mod records;
 pub mod role;
@@ -17,7 +18,8 @@ pub mod symbol;
 pub mod topics;
 
 pub use dataset::Dataset;
-pub use envelope::{DeadLetter, Envelope, MessageOrigin, Part, SchemaId, Source, Task};
+pub use dead_letter::{DeadLetter, Reason};
+pub use envelope::{Envelope, MessageOrigin, Part, SchemaId, Source, Task};
 pub use role::{Need, Role};
 pub use runtime_config::RuntimeConfig;
 pub use symbol::{Symbol, SymbolError};

@@ -119,19 +119,27 @@ impl Role {
         !matches!(self, Role::Api)
     }
 
-    /// The `stage` of the dead letters it publishes: its subcommand, for the roles that
-    /// consume (the API publishes none).
-    pub const fn dead_letter_stage(self) -> Option<&'static str> {
-        if self.consumes() {
-            Some(self.subcommand())
-        } else {
-            None
-        }
-    }
-
     /// Serves HTTP on its own port besides the admin port.
     pub const fn serves_http(self) -> bool {
         matches!(self, Role::Api)
+    }
+}
+
+/// In messages (a dead letter's `stage`), a role is its subcommand: what the person reading
+/// would type to run it.
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.subcommand())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Role, D::Error> {
+        let text = String::deserialize(d)?;
+        Role::ALL
+            .into_iter()
+            .find(|r| r.subcommand() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("no role runs as {text:?}")))
     }
 }
 
@@ -174,11 +182,11 @@ mod tests {
     }
 
     #[test]
-    fn consumers_dead_letter_under_their_subcommand() {
-        assert_eq!(Role::Processor.dead_letter_stage(), Some("process"));
-        assert_eq!(Role::DbWriter.dead_letter_stage(), Some("write-db"));
-        assert_eq!(Role::Api.dead_letter_stage(), None);
+    fn roles_travel_as_their_subcommands_and_consumers_need_kafka() {
+        assert_eq!(serde_json::to_value(Role::DbWriter).unwrap(), "write-db");
         for role in Role::ALL {
+            let back: Role = serde_json::from_value(serde_json::to_value(role).unwrap()).unwrap();
+            assert_eq!(back, role);
             assert_eq!(role.consumes(), role.needs().contains(&Need::Kafka));
         }
     }

@@ -49,6 +49,20 @@ pub enum BusError {
     CreateTopic { topic: String, message: String },
 }
 
+impl BusError {
+    /// The broker (or the client, which knows its limit) will never take this message: it is
+    /// larger than `message.max.bytes`.
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            BusError::Publish {
+                source: KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+                ..
+            }
+        )
+    }
+}
+
 /// How long a message may wait for the broker's acknowledgement before the send fails (and
 /// the caller retries it).
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,15 +1,18 @@
 //! Publishing that does not give up, for every role: each message retried with backoff until
 //! the bus acknowledges it (data already paid for, or already consumed, is never dropped), and
-//! the one way a dead letter becomes a message.
+//! the one way a dead letter becomes a message. A message the broker will never take (larger
+//! than it accepts) is not retried: it goes to `dead-letter` as `too_large`, with its start.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::{join_all, select_all};
-use optionsflow_api::{DeadLetter, Envelope, SchemaId, Source, TopicKind, TopicNames};
+use optionsflow_api::{
+    DeadLetter, Envelope, Reason, Role, SchemaId, Source, TopicKind, TopicNames,
+};
 use tokio_util::sync::CancellationToken;
 
-use super::Publisher;
+use super::{BusError, Publisher};
 use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 
@@ -20,7 +23,7 @@ pub struct Outgoing {
     pub key: String,
     pub value: Vec<u8>,
     /// For a dead letter, its stage and reason: counted in `dead_letters` once acknowledged.
-    pub dead_letter: Option<(String, String)>,
+    pub dead_letter: Option<(Role, Reason)>,
 }
 
 /// The most of an original message a dead letter carries, as JSON text: a letter must stay
@@ -28,6 +31,14 @@ pub struct Outgoing {
 /// published and would hold its partition. The raw topics keep the whole message (the
 /// letter's `origin` says where) for as long as they retain it.
 pub const MAX_ORIGINAL_BYTES: usize = 256 << 10;
+
+/// Who publishes: a role of a pipeline (the stage of the dead letters it makes here).
+#[derive(Clone, Copy)]
+pub struct Sender<'a> {
+    pub role: Role,
+    pub pipeline: &'a str,
+    pub topics: &'a TopicNames,
+}
 
 /// `letter` as a message on the pipeline's `dead-letter` topic, keyed by `symbol` (which
 /// keeps a symbol's letters together; empty for a message that has none). An original
@@ -41,7 +52,7 @@ pub fn dead_letter(
     letter: DeadLetter,
 ) -> Outgoing {
     let letter = capped(letter);
-    let counted = (letter.stage.clone(), letter.reason.clone());
+    let counted = (letter.stage, letter.reason);
     let mut envelope = Envelope::new(
         SchemaId::DEAD_LETTER,
         pipeline,
@@ -84,17 +95,59 @@ fn capped(mut letter: DeadLetter) -> DeadLetter {
     letter
 }
 
+/// What to publish in place of `m`, which the broker refused as too large: a message becomes
+/// a `too_large` dead letter carrying its start (cut to the dead-letter cap); a dead letter
+/// keeps everything but its original. `None` when even that is too large.
+fn smaller(sender: Sender<'_>, m: &Outgoing, error: &BusError) -> Option<Outgoing> {
+    let detail = format!(
+        "a {}-byte message for {} is larger than the broker accepts: {error}",
+        m.value.len(),
+        m.topic
+    );
+    match &m.dead_letter {
+        None => Some(dead_letter(
+            sender.topics,
+            sender.pipeline,
+            &m.key,
+            chrono::Utc::now(),
+            None,
+            DeadLetter {
+                stage: sender.role,
+                reason: Reason::TooLarge,
+                detail,
+                origin: None,
+                original: DeadLetter::original_from_bytes(&m.value),
+                evidence: None,
+            },
+        )),
+        Some(_) => {
+            let mut envelope: Envelope<DeadLetter> = serde_json::from_slice(&m.value).ok()?;
+            if envelope.payload.original.get("omitted").is_some() {
+                return None;
+            }
+            envelope.payload.original = serde_json::json!({"omitted": true, "why": detail});
+            Some(Outgoing {
+                value: serde_json::to_vec(&envelope).expect("dead letters serialize"),
+                ..m.clone()
+            })
+        }
+    }
+}
+
 /// Publishes every message, each retried with backoff until acknowledged, and counts it
-/// (`published`, and `dead_letters` for a dead letter). False if one of `stop` was cancelled
+/// (`published`, and `dead_letters` for a dead letter); one the broker will never take
+/// becomes a `too_large` dead letter ([`smaller`]). False if one of `stop` was cancelled
 /// first; with none, it never gives up.
 pub async fn publish_all<P: Publisher>(
     publisher: &P,
     metrics: &Metrics,
+    sender: Sender<'_>,
     outgoing: &[Outgoing],
     stop: &[&CancellationToken],
 ) -> bool {
     let sends = outgoing.iter().map(|m| async move {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut m = m.clone();
         loop {
             match publisher.publish(&m.topic, &m.key, m.value.clone()).await {
                 Ok(()) => {
@@ -102,11 +155,23 @@ pub async fn publish_all<P: Publisher>(
                     if let Some((stage, reason)) = &m.dead_letter {
                         metrics
                             .dead_letters
-                            .with_label_values(&[stage, reason])
+                            .with_label_values(&[stage.subcommand(), reason.as_str()])
                             .inc();
                     }
                     return true;
                 }
+                Err(e) if e.is_too_large() => match smaller(sender, &m, &e) {
+                    Some(instead) => {
+                        tracing::error!(topic = %m.topic, key = %m.key, bytes = m.value.len(), error = %e,
+                            "a message the broker will never take; sending a dead letter instead");
+                        m = instead;
+                    }
+                    None => {
+                        tracing::error!(topic = %m.topic, key = %m.key, bytes = m.value.len(), error = %e,
+                            "not even a bare dead letter fits the broker's size limit; dropped");
+                        return true;
+                    }
+                },
                 Err(e) => {
                     let wait = backoff.next_delay();
                     tracing::warn!(topic = %m.topic, error = %e, ?wait, "publish failed; retrying");
@@ -135,8 +200,8 @@ mod tests {
 
     fn letter(original: serde_json::Value) -> DeadLetter {
         DeadLetter {
-            stage: "process".into(),
-            reason: "malformed_answer".into(),
+            stage: Role::Processor,
+            reason: Reason::MalformedAnswer,
             detail: "bad".into(),
             origin: None,
             original,
@@ -160,6 +225,70 @@ mod tests {
         let got = sent(letter(original.clone()));
         assert_eq!(got.original, original);
         assert_eq!(got.detail, "bad");
+    }
+
+    /// Publishes one `bytes`-long message to a broker that takes at most `max_bytes`; returns
+    /// what it stored and the dead-letter count.
+    async fn too_large(bytes: usize, max_bytes: usize) -> (Vec<serde_json::Value>, f64) {
+        let broker = crate::bus::testing::FlakyBroker {
+            max_bytes: Some(max_bytes),
+            ..Default::default()
+        };
+        let metrics = Metrics::new();
+        let topics = TopicNames::new("p-");
+        let sender = Sender {
+            role: Role::Collector,
+            pipeline: "ns/p",
+            topics: &topics,
+        };
+        let message = Outgoing {
+            topic: topics.name(TopicKind::OptionData),
+            key: "SPX".into(),
+            value: serde_json::to_vec(&serde_json::json!({"body": "x".repeat(bytes)})).unwrap(),
+            dead_letter: None,
+        };
+        assert!(publish_all(&broker, &metrics, sender, &[message], &[]).await);
+        let stored = broker.stored.lock().unwrap();
+        assert!(
+            stored
+                .iter()
+                .all(|(topic, key, _)| topic == "p-dead-letter" && key == "SPX")
+        );
+        let counted = metrics
+            .dead_letters
+            .with_label_values(&["collect", "too_large"])
+            .get();
+        (
+            stored
+                .iter()
+                .map(|(_, _, v)| v["payload"].clone())
+                .collect(),
+            counted as f64,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_message_the_broker_will_never_take_becomes_a_dead_letter_with_its_start() {
+        let (letters, counted) = too_large(1 << 20, 300 << 10).await;
+        assert_eq!(letters.len(), 1);
+        assert_eq!(counted, 1.0);
+        let letter = &letters[0];
+        assert_eq!(letter["stage"], "collect");
+        assert_eq!(letter["reason"], "too_large");
+        assert!(
+            letter["detail"]
+                .as_str()
+                .unwrap()
+                .contains("larger than the broker accepts")
+        );
+        assert_eq!(letter["original"]["truncated"], true);
+        assert_eq!(letter["original"]["capBytes"], MAX_ORIGINAL_BYTES);
+
+        // A broker that takes even less: the letter goes without its original.
+        let (letters, counted) = too_large(1 << 20, 2 << 10).await;
+        assert_eq!((letters.len(), counted), (1, 1.0));
+        assert_eq!(letters[0]["reason"], "too_large");
+        assert_eq!(letters[0]["original"]["omitted"], true);
     }
 
     #[test]

@@ -8,10 +8,12 @@ use serde_json::Value;
 
 use super::{BusError, Publisher};
 
-/// Refuses the first `failures` publishes, then stores messages.
+/// Refuses the first `failures` publishes, then stores messages; refuses for good any
+/// message larger than `max_bytes`, as Kafka does past `message.max.bytes`.
 #[derive(Default)]
 pub struct FlakyBroker {
     pub failures: usize,
+    pub max_bytes: Option<usize>,
     pub attempts: AtomicUsize,
     /// (topic, key, value) of every message stored.
     pub stored: Mutex<Vec<(String, String, Value)>>,
@@ -19,6 +21,12 @@ pub struct FlakyBroker {
 
 impl Publisher for FlakyBroker {
     async fn publish(&self, topic: &str, key: &str, value: Vec<u8>) -> Result<(), BusError> {
+        if self.max_bytes.is_some_and(|max| value.len() > max) {
+            return Err(BusError::Publish {
+                topic: topic.to_owned(),
+                source: KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+            });
+        }
         if self.attempts.fetch_add(1, Ordering::SeqCst) < self.failures {
             return Err(BusError::Publish {
                 topic: topic.to_owned(),

@@ -214,4 +214,33 @@ mod tests {
             assert!(OsiSymbol::parse(bad).is_err(), "{bad:?}");
         }
     }
+
+    mod never_panics {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            #[test]
+            fn any_text(text in "\\PC{0,30}") {
+                let _ = OsiSymbol::parse(&text);
+            }
+
+            #[test]
+            fn symbols_of_the_right_shape_read_back_from_their_padded_form(
+                root in "[A-Z0-9 a]{0,7}",
+                date in "[0-9]{6}",
+                right in "[CPX]",
+                strike in "[0-9]{8}",
+            ) {
+                let text = format!("{root}{date}{right}{strike}");
+                if let Ok(osi) = OsiSymbol::parse(&text) {
+                    prop_assert_eq!(osi.padded().len(), 21);
+                    prop_assert_eq!(OsiSymbol::parse(&osi.padded()).unwrap(), osi);
+                }
+            }
+        }
+    }
 }

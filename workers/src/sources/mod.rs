@@ -6,6 +6,8 @@
 //! the collector, which asks the budget gate before every request.
 
 pub mod cboe;
+#[cfg(test)]
+mod fuzz;
 pub mod http;
 pub mod sample;
 pub mod twelvedata;
@@ -13,7 +15,7 @@ pub mod yahoo;
 
 use std::time::Duration;
 
-use optionsflow_api::Source;
+use optionsflow_api::{Reason, Source};
 
 /// Which limit a 429 hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,16 +105,16 @@ impl ProviderError {
         )
     }
 
-    /// A stable reason code for metrics and dead letters.
-    pub fn reason(&self) -> &'static str {
+    /// The reason in metrics and dead letters.
+    pub fn reason(&self) -> Reason {
         match self {
-            ProviderError::RateLimited { .. } => "rate_limited",
-            ProviderError::Unauthorized { .. } => "unauthorized",
-            ProviderError::NotFound { .. } => "not_found",
-            ProviderError::Rejected { .. } => "rejected",
-            ProviderError::Server { .. } => "server_error",
-            ProviderError::Transport { .. } => "transport_error",
-            ProviderError::Malformed { .. } => "malformed_answer",
+            ProviderError::RateLimited { .. } => Reason::RateLimited,
+            ProviderError::Unauthorized { .. } => Reason::Unauthorized,
+            ProviderError::NotFound { .. } => Reason::NotFound,
+            ProviderError::Rejected { .. } => Reason::Rejected,
+            ProviderError::Server { .. } => Reason::ServerError,
+            ProviderError::Transport { .. } => Reason::TransportError,
+            ProviderError::Malformed { .. } => Reason::MalformedAnswer,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use chrono::{NaiveDate, Utc};
-use optionsflow_api::{SchemaId, Source, TopicKind};
+use optionsflow_api::{Reason, SchemaId, Source, TopicKind};
 
 use super::collector::{Collector, MAX_RATE_LIMITS, TaskContext, TaskReport};
 use crate::budget::{GateIo, Pool};
@@ -25,7 +25,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     ) {
         for symbol in symbols {
             let detail = "no Twelve Data API key is configured (sources.twelveData.apiKeysEnv)";
-            self.dead_letter(ctx, report, symbol, "no_api_key", detail.into(), None)
+            self.dead_letter(ctx, report, symbol, Reason::NoApiKey, detail.into(), None)
                 .await;
         }
     }

@@ -2,7 +2,7 @@
 //! whole chain in one request), published one expiration per message.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use optionsflow_api::{SchemaId, Source, Task, TopicKind};
+use optionsflow_api::{Reason, SchemaId, Source, Task, TopicKind};
 
 use super::collector::{Collector, TaskContext, TaskReport};
 use crate::budget::{GateIo, Pool};
@@ -138,7 +138,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                 split.unreadable.len(),
                 split.unreadable.join("; ")
             );
-            self.dead_letter(ctx, report, symbol, "malformed_answer", detail, None)
+            self.dead_letter(ctx, report, symbol, Reason::MalformedAnswer, detail, None)
                 .await;
         }
         if split.parts.is_empty() {

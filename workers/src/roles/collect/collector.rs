@@ -9,14 +9,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use optionsflow_api::runtime_config::{Datasets, OptionsSource, Processing, RetryPolicy};
 use optionsflow_api::{
-    Dataset, DeadLetter, Envelope, MessageOrigin, RuntimeConfig, SchemaId, Source, Task, TopicKind,
-    TopicNames,
+    Dataset, DeadLetter, Envelope, MessageOrigin, Reason, Role, RuntimeConfig, SchemaId, Source,
+    Task, TopicKind, TopicNames,
 };
 use serde_json::Value;
 
 use crate::budget::{BudgetGate, GateIo};
 use crate::bus::Publisher;
-use crate::bus::outbox::{self, Outgoing, publish_all};
+use crate::bus::outbox::{self, Outgoing, Sender, publish_all};
 use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 use crate::sources::cboe::CboeClient;
@@ -28,11 +28,6 @@ use crate::sources::{ProviderError, request_timeout};
 /// 429s tolerated per request before the work is given up (each one waits for the limit to
 /// reset first, so this only trips when someone else is spending our credits).
 pub(super) const MAX_RATE_LIMITS: u32 = 10;
-
-/// The stage name in dead letters and metrics.
-pub const STAGE: &str = optionsflow_api::Role::Collector
-    .dead_letter_stage()
-    .unwrap();
 
 /// The task being worked on and where it came from, for dead letters.
 pub struct TaskContext<'a> {
@@ -242,14 +237,14 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         ctx: &TaskContext<'_>,
         report: &mut TaskReport,
         symbol: &str,
-        reason: &str,
+        reason: Reason,
         detail: String,
         evidence: Option<String>,
     ) {
-        tracing::warn!(%symbol, reason, %detail, task = %ctx.task.id, "sending to dead-letter");
+        tracing::warn!(%symbol, %reason, %detail, task = %ctx.task.id, "sending to dead-letter");
         let letter = DeadLetter {
-            stage: STAGE.into(),
-            reason: reason.into(),
+            stage: Role::Collector,
+            reason,
             detail,
             origin: Some(ctx.origin.clone()),
             original: ctx.original.clone(),
@@ -264,8 +259,8 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     pub async fn reject(&self, origin: MessageOrigin, original: Value, key: &str, detail: String) {
         tracing::warn!(%detail, ?origin, "unreadable task sent to dead-letter");
         let letter = DeadLetter {
-            stage: STAGE.into(),
-            reason: "malformed_task".into(),
+            stage: Role::Collector,
+            reason: Reason::MalformedTask,
             detail,
             origin: Some(origin),
             original,
@@ -277,7 +272,14 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     async fn send_dead_letter(&self, key: &str, letter: DeadLetter, task: Option<&str>) {
         let letter =
             outbox::dead_letter(&self.topics, &self.pipeline, key, Utc::now(), task, letter);
-        publish_all(&self.publisher, &self.metrics, &[letter], &[]).await;
+        publish_all(
+            &self.publisher,
+            &self.metrics,
+            self.sender(),
+            &[letter],
+            &[],
+        )
+        .await;
     }
 
     /// Publishes until the broker acknowledges: data already paid for is never dropped.
@@ -288,6 +290,21 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             value,
             dead_letter: None,
         };
-        publish_all(&self.publisher, &self.metrics, &[message], &[]).await;
+        publish_all(
+            &self.publisher,
+            &self.metrics,
+            self.sender(),
+            &[message],
+            &[],
+        )
+        .await;
+    }
+
+    fn sender(&self) -> Sender<'_> {
+        Sender {
+            role: Role::Collector,
+            pipeline: &self.pipeline,
+            topics: &self.topics,
+        }
     }
 }

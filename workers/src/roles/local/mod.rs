@@ -31,7 +31,7 @@ use crate::roles::collect::collector::Collector;
 use crate::roles::collect::{self, WINDOW_GUARD};
 use crate::roles::process::Handler;
 use crate::roles::serve::{self, Access, ServeError};
-use crate::roles::write::{self, Destination, Writer, db::DbDestination, files::FilesDestination};
+use crate::roles::write::{Destination, Writer, db::DbDestination, files::FilesDestination};
 use crate::runtime::config::{LoadError, load};
 use crate::runtime::liveness::Liveness;
 use crate::runtime::metrics::Metrics;
@@ -226,17 +226,17 @@ pub async fn run(
         rolling: config.sinks.files.clone(),
         metrics: metrics.clone(),
     };
-    let writer = |stage| {
+    let writer = |role| {
         (
             bus.clone(),
             topics.clone(),
             pipeline.clone(),
-            stage,
+            role,
             metrics.clone(),
         )
     };
-    let db = writer_of(db, writer(write::db::STAGE));
-    let files = writer_of(files, writer(write::files::STAGE));
+    let db = writer_of(db, writer(Role::DbWriter));
+    let files = writer_of(files, writer(Role::FileWriter));
     spawn_writer(&mut workers, &bus, &group(Role::DbWriter), db, &stops).await;
     spawn_writer(&mut workers, &bus, &group(Role::FileWriter), files, &stops).await;
     // Dead letters go to a file people can read.
@@ -338,18 +338,18 @@ pub async fn run(
     Ok(())
 }
 
-type WriterParts = (LocalBus, TopicNames, String, &'static str, Metrics);
+type WriterParts = (LocalBus, TopicNames, String, Role, Metrics);
 
 fn writer_of<D: Destination>(
     destination: D,
-    (publisher, topics, pipeline, stage, metrics): WriterParts,
+    (publisher, topics, pipeline, role, metrics): WriterParts,
 ) -> Arc<Writer<D, LocalBus>> {
     Arc::new(Writer {
         destination,
         publisher,
         topics,
         pipeline,
-        stage,
+        role,
         metrics,
         halt: Halt::default(),
     })

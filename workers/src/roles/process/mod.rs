@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
-use crate::bus::outbox::publish_all;
+use crate::bus::outbox::{Sender, publish_all};
 use crate::bus::partitions::{Delivery, PartitionConsumer, dataset_topics};
 use crate::engine::{Operator, Stop, partition_worker};
 use crate::runtime::RoleOptions;
@@ -64,7 +64,7 @@ impl<P: Publisher> Handler<P> {
         ) {
             Ok(p) => (outbox::processed(&self.topics, &pipeline, &p), Some(p)),
             Err(e) => {
-                tracing::warn!(origin = ?delivery.origin, reason = e.reason(), error = %e, "unusable raw message");
+                tracing::warn!(origin = ?delivery.origin, reason = %e.reason(), error = %e, "unusable raw message");
                 let letter = outbox::unusable(
                     &self.topics,
                     &pipeline,
@@ -75,7 +75,12 @@ impl<P: Publisher> Handler<P> {
                 (vec![letter], None)
             }
         };
-        if !publish_all(&self.publisher, &self.metrics, &outgoing, stop).await {
+        let sender = Sender {
+            role: Role::Processor,
+            pipeline: &pipeline,
+            topics: &self.topics,
+        };
+        if !publish_all(&self.publisher, &self.metrics, sender, &outgoing, stop).await {
             return Outcome::Abandoned;
         }
         self.count(dataset, processed.as_ref());

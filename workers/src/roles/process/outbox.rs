@@ -3,18 +3,15 @@
 //! dropped rows. Pure, so the exact messages can be tested without a broker.
 
 use optionsflow_api::records::{Batch, DropReason};
-use optionsflow_api::{DeadLetter, Envelope, MessageOrigin, Part, TopicKind, TopicNames};
+use optionsflow_api::{
+    DeadLetter, Envelope, MessageOrigin, Part, Reason, Role, TopicKind, TopicNames,
+};
 use serde::Serialize;
 use serde_json::json;
 
 pub use crate::bus::outbox::Outgoing;
 use crate::bus::outbox::dead_letter;
 use crate::stages::process::{Processed, Records, Unusable};
-
-/// The stage name in dead letters and metrics.
-pub const STAGE: &str = optionsflow_api::Role::Processor
-    .dead_letter_stage()
-    .unwrap();
 
 /// Records per processed message: an option quote is about 700 bytes of JSON, so a chunk
 /// stays well under Kafka's default 1 MB message limit.
@@ -112,8 +109,8 @@ fn dropped_rows(topics: &TopicNames, pipeline: &str, p: &Processed) -> Vec<Outgo
                 .map(|d| json!({"detail": d.detail, "row": d.row}))
                 .collect();
             let letter = DeadLetter {
-                stage: STAGE.into(),
-                reason: reason.as_str().into(),
+                stage: Role::Processor,
+                reason: Reason::Row(reason),
                 detail,
                 origin: Some(origin.clone()),
                 original: json!({ "rows": kept, "count": rows.len() }),
@@ -138,8 +135,8 @@ pub fn unusable(
         .and_then(|v| v["symbol"].as_str().map(str::to_owned))
         .unwrap_or_default();
     let letter = DeadLetter {
-        stage: STAGE.into(),
-        reason: error.reason().into(),
+        stage: Role::Processor,
+        reason: error.reason(),
         detail: error.to_string(),
         origin: Some(origin.clone()),
         original: DeadLetter::original_from_bytes(bytes),

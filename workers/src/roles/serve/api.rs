@@ -197,26 +197,9 @@ pub async fn chain(
     only(&p, &["expiry", "at"])?;
     let underlying = symbol(&underlying)?;
     let limit = p.limit()?;
-    // A cursor pins the snapshot its first page showed: a snapshot stored meanwhile does not
-    // mix into the later pages.
-    let (at, after) = match p.cursor("strike")? {
+    let (at, after) = match p.chain_position()? {
         None => (p.at()?, (-1.0, String::new())),
-        Some(key) => {
-            let bad = || Problem::invalid("cursor was not issued by this endpoint");
-            let mut parts = key.splitn(3, '/');
-            let (Some(snapshot), Some(strike), Some(right)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                return Err(bad());
-            };
-            let strike = strike
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite())
-                .ok_or_else(bad)?;
-            let at = DateTime::parse_from_rfc3339(snapshot).map_err(|_| bad())?;
-            (at.with_timezone(&Utc), (strike, right.to_owned()))
-        }
+        Some((at, strike, right)) => (at, (strike, right)),
     };
     let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
     let rows = chain_rows(&state, &underlying, expiry, at, after, limit).await?;

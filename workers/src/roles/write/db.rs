@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use optionsflow_api::MessageOrigin;
-use optionsflow_api::Role;
 use optionsflow_api::records::Batch as RecordBatch;
 use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
+use optionsflow_api::{Reason, Role};
 use tokio_util::sync::CancellationToken;
 
 use super::{Destination, Refused, Span, WriterError};
@@ -21,9 +21,6 @@ use crate::sinks::WriteError;
 use crate::sinks::db::{Database, DbError};
 use crate::stages::process::Records;
 use crate::stages::write::{Incoming, Rows};
-
-/// The stage name in dead letters.
-pub const STAGE: &str = optionsflow_api::Role::DbWriter.dead_letter_stage().unwrap();
 
 pub struct DbDestination {
     pub database: Database,
@@ -97,7 +94,10 @@ impl DbDestination {
                 Err(WriteError::Rejected { detail, .. }) => refused.push(Refused {
                     origin: Some(origin.clone()),
                     symbol: symbol.clone(),
-                    reason: format!("rejected_by_{}", self.database.kind()),
+                    reason: match self.database {
+                        Database::Postgres(_) => Reason::RejectedByPostgresql,
+                        Database::Sqlite(_) => Reason::RejectedBySqlite,
+                    },
                     detail,
                     original: original(records),
                 }),

@@ -25,11 +25,6 @@ use crate::sinks::objects::folder::Folder;
 use crate::sinks::objects::s3::S3Store;
 use crate::stages::write::{Incoming, csv, objects};
 
-/// The stage name in dead letters.
-pub const STAGE: &str = optionsflow_api::Role::FileWriter
-    .dead_letter_stage()
-    .unwrap();
-
 pub struct FilesDestination {
     pub store: ObjectStore,
     pub prefix: String,

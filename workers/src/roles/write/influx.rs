@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
-use optionsflow_api::{Dataset, MessageOrigin, Role};
+use optionsflow_api::{Dataset, MessageOrigin, Reason, Role};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -22,9 +22,6 @@ use crate::sinks::WriteError;
 use crate::sinks::influx::{Influx, InfluxError};
 use crate::stages::process::Records;
 use crate::stages::write::{Incoming, Rows, line_protocol};
-
-/// The stage name in dead letters.
-pub const STAGE: &str = Role::InfluxWriter.dead_letter_stage().unwrap();
 
 pub struct InfluxDestination {
     pub influx: Influx,
@@ -87,7 +84,7 @@ impl Destination for InfluxDestination {
                 Ok(vec![Refused {
                     origin: None,
                     symbol: String::new(),
-                    reason: "rejected_by_influxdb".into(),
+                    reason: Reason::RejectedByInfluxdb,
                     detail,
                     original: json!({ "lineProtocol": lines }),
                 }])

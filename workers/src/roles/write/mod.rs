@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::{Dataset, DeadLetter, MessageOrigin, TopicKind, TopicNames};
+use optionsflow_api::{Dataset, DeadLetter, MessageOrigin, Reason, TopicKind, TopicNames};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
-use crate::bus::outbox::{Outgoing, dead_letter, publish_all};
+use crate::bus::outbox::{Outgoing, Sender, dead_letter, publish_all};
 use crate::bus::partitions::{Delivery, PartitionConsumer, dataset_topics};
 use crate::engine::{Halt, Operator, Stop, partition_worker};
 use crate::retry::Backoff;
@@ -97,8 +97,7 @@ pub struct Span {
 pub struct Refused {
     pub origin: Option<MessageOrigin>,
     pub symbol: String,
-    /// A stable reason (`rejected_by_postgresql`, ...).
-    pub reason: String,
+    pub reason: Reason,
     pub detail: String,
     pub original: serde_json::Value,
 }
@@ -119,7 +118,8 @@ pub struct Writer<D, P> {
     pub publisher: P,
     pub topics: TopicNames,
     pub pipeline: String,
-    pub stage: &'static str,
+    /// The writer's role, the `stage` of its dead letters.
+    pub role: Role,
     pub metrics: Metrics,
     /// Stops the role when its store refuses the writer itself.
     pub halt: Halt,
@@ -203,14 +203,14 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
                     .add(&mut batch.pending, &delivery.origin, message);
             }
             Err(e) => {
-                tracing::warn!(origin = ?delivery.origin, reason = e.reason(), error = %e, "unreadable processed message");
+                tracing::warn!(origin = ?delivery.origin, reason = %e.reason(), error = %e, "unreadable processed message");
                 batch.dead_letters.push(Refused {
                     origin: Some(delivery.origin.clone()),
                     symbol: delivery
                         .key
                         .clone()
                         .unwrap_or_else(|| symbol_of(&delivery.payload)),
-                    reason: e.reason().to_owned(),
+                    reason: e.reason(),
                     detail: e.to_string(),
                     original: DeadLetter::original_from_bytes(&delivery.payload),
                 });
@@ -297,8 +297,8 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
             .iter()
             .map(|r| {
                 let letter = DeadLetter {
-                    stage: self.stage.into(),
-                    reason: r.reason.clone(),
+                    stage: self.role,
+                    reason: r.reason,
                     detail: r.detail.clone(),
                     origin: r.origin.clone(),
                     original: r.original.clone(),
@@ -314,7 +314,19 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
                 )
             })
             .collect();
-        publish_all(&self.publisher, &self.metrics, &outgoing, &stop.tokens()).await
+        let sender = Sender {
+            role: self.role,
+            pipeline: &self.pipeline,
+            topics: &self.topics,
+        };
+        publish_all(
+            &self.publisher,
+            &self.metrics,
+            sender,
+            &outgoing,
+            &stop.tokens(),
+        )
+        .await
     }
 }
 
@@ -348,7 +360,7 @@ pub async fn run<D: Destination>(
         publisher: producer,
         topics: config.topics(),
         pipeline: config.pipeline.id(),
-        stage: role.dead_letter_stage().expect("writers consume"),
+        role,
         metrics,
         halt: halt.clone(),
     });

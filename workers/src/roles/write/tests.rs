@@ -70,7 +70,7 @@ fn writer(destination: Memory) -> Writer<Memory, FlakyBroker> {
         publisher: FlakyBroker::default(),
         topics: TopicNames::new("m.p."),
         pipeline: "m/p".into(),
-        stage: "write-test",
+        role: Role::DbWriter,
         metrics: Metrics::new(),
         halt: crate::engine::Halt::default(),
     }
@@ -204,7 +204,7 @@ async fn unreadable_messages_become_dead_letters_with_the_original() {
     assert_eq!(stored.len(), 1);
     let (topic, _, letter) = &stored[0];
     assert_eq!(topic, "m.p.dead-letter");
-    assert_eq!(letter["payload"]["stage"], "write-test");
+    assert_eq!(letter["payload"]["stage"], "write-db");
     assert_eq!(letter["payload"]["reason"], "malformed_message");
     assert_eq!(letter["payload"]["origin"]["offset"], 4);
     assert_eq!(letter["payload"]["original"], "{\"symbol\": \"TSLA\", oops");

@@ -220,7 +220,8 @@ mod tests {
         assert_eq!(
             parse_chain(StatusCode::FORBIDDEN, b"<Error/>", "NOPE")
                 .unwrap_err()
-                .reason(),
+                .reason()
+                .as_str(),
             "not_found"
         );
         assert!(

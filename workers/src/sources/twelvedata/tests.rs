@@ -42,7 +42,7 @@ fn batch_answer_with_a_failing_symbol() {
     let out = parse_answer(StatusCode::OK, body.as_bytes(), &syms(&["MSFT", "ZZZZ"])).unwrap();
     assert_eq!(series(&out[0].1).values.len(), 2);
     let err = out[1].1.as_ref().unwrap_err();
-    assert_eq!(err.reason(), "not_found");
+    assert_eq!(err.reason().as_str(), "not_found");
     assert!(err.to_string().contains("ZZZZ"), "{err}");
 }
 
@@ -52,7 +52,7 @@ fn batch_answer_missing_a_symbol_is_malformed_for_that_symbol_only() {
     let out = parse_answer(StatusCode::OK, body.as_bytes(), &syms(&["MSFT", "AAPL"])).unwrap();
     assert!(out[0].1.is_ok());
     let err = out[1].1.as_ref().unwrap_err();
-    assert_eq!(err.reason(), "malformed_answer");
+    assert_eq!(err.reason().as_str(), "malformed_answer");
     assert!(err.to_string().contains("AAPL"));
 }
 
@@ -60,7 +60,7 @@ fn batch_answer_missing_a_symbol_is_malformed_for_that_symbol_only() {
 fn error_body_with_http_200_is_an_error() {
     let body = r#"{"code":401,"message":"**apikey** parameter is incorrect or not specified.","status":"error"}"#;
     let err = parse_answer(StatusCode::OK, body.as_bytes(), &syms(&["AAPL"])).unwrap_err();
-    assert_eq!(err.reason(), "unauthorized");
+    assert_eq!(err.reason().as_str(), "unauthorized");
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn other_errors_keep_their_codes() {
     for (code, message, reason) in cases {
         let body = format!(r#"{{"code":{code},"message":"{message}","status":"error"}}"#);
         let err = parse_answer(StatusCode::OK, body.as_bytes(), &syms(&["AAPL"])).unwrap_err();
-        assert_eq!(err.reason(), reason, "{code}");
+        assert_eq!(err.reason().as_str(), reason, "{code}");
         assert_eq!(err.is_transient(), code >= 500, "{code}");
     }
 }
@@ -120,16 +120,16 @@ fn non_json_bodies() {
         &syms(&["AAPL"]),
     )
     .unwrap_err();
-    assert_eq!(err.reason(), "server_error");
+    assert_eq!(err.reason().as_str(), "server_error");
     let err = parse_answer(
         StatusCode::TOO_MANY_REQUESTS,
         b"slow down",
         &syms(&["AAPL"]),
     )
     .unwrap_err();
-    assert_eq!(err.reason(), "rate_limited");
+    assert_eq!(err.reason().as_str(), "rate_limited");
     let err = parse_answer(StatusCode::OK, b"{\"meta\": {\"sym", &syms(&["AAPL"])).unwrap_err();
-    assert_eq!(err.reason(), "malformed_answer");
+    assert_eq!(err.reason().as_str(), "malformed_answer");
     assert!(err.to_string().contains("twelvedata") && err.to_string().contains("AAPL"));
 }
 

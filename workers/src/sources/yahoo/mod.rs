@@ -326,7 +326,7 @@ mod tests {
     fn invalid_crumb_is_unauthorized() {
         let body = br#"{"finance":{"result":null,"error":{"code":"Unauthorized","description":"Invalid Crumb"}}}"#;
         let err = parse_chain(StatusCode::UNAUTHORIZED, body, "SPY").unwrap_err();
-        assert_eq!(err.reason(), "unauthorized");
+        assert_eq!(err.reason().as_str(), "unauthorized");
         assert!(err.to_string().contains("Invalid Crumb"), "{err}");
     }
 
@@ -352,7 +352,8 @@ mod tests {
         assert_eq!(
             parse_chain(StatusCode::OK, body, "NOPE")
                 .unwrap_err()
-                .reason(),
+                .reason()
+                .as_str(),
             "not_found"
         );
     }
@@ -369,7 +370,7 @@ mod tests {
         );
         let truncated = &CHAIN[..200];
         let err = parse_chain(StatusCode::OK, truncated.as_bytes(), "XYZ").unwrap_err();
-        assert_eq!(err.reason(), "malformed_answer");
+        assert_eq!(err.reason().as_str(), "malformed_answer");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use optionsflow_api::records::{BarRecord, Batch, DropReason, OptionQuoteRecord, QualityFlag};
 use optionsflow_api::runtime_config::Processing;
-use optionsflow_api::{Dataset, Envelope, MessageOrigin, SchemaId, Source};
+use optionsflow_api::{Dataset, Envelope, MessageOrigin, Reason, SchemaId, Source};
 use serde_json::value::RawValue;
 
 /// A row the processor would not keep.
@@ -126,14 +126,14 @@ pub enum Unusable {
 }
 
 impl Unusable {
-    /// A stable reason for metrics and dead letters.
-    pub fn reason(&self) -> &'static str {
+    /// The reason in metrics and dead letters.
+    pub fn reason(&self) -> Reason {
         match self {
-            Unusable::NotAnEnvelope(_) => "malformed_message",
-            Unusable::UnexpectedSchema { .. } => "unexpected_schema",
-            Unusable::BadSymbol(_) => "invalid_symbol",
-            Unusable::MalformedPayload { .. } => "malformed_payload",
-            Unusable::ProviderError(_) => "provider_error",
+            Unusable::NotAnEnvelope(_) => Reason::MalformedMessage,
+            Unusable::UnexpectedSchema { .. } => Reason::UnexpectedSchema,
+            Unusable::BadSymbol(_) => Reason::InvalidSymbol,
+            Unusable::MalformedPayload { .. } => Reason::MalformedPayload,
+            Unusable::ProviderError(_) => Reason::ProviderError,
         }
     }
 }

@@ -538,7 +538,7 @@ fn intraday_bars_outside_the_session_are_dropped_and_slots_filled() {
 fn wrong_interval_or_provider_errors_make_the_message_unusable() {
     let wrong = series("1day", vec![bar("2026-04-06", "1", "1", "1", "1", "1")]);
     let err = run(&wrong, Dataset::Intraday).unwrap_err();
-    assert_eq!(err.reason(), "malformed_payload");
+    assert_eq!(err.reason().as_str(), "malformed_payload");
     assert!(err.to_string().contains("15min"), "{err}");
 
     let error = envelope(
@@ -548,12 +548,15 @@ fn wrong_interval_or_provider_errors_make_the_message_unusable() {
         json!({"code": 404, "message": "symbol not found", "status": "error"}),
     );
     let err = run(&error, Dataset::Daily).unwrap_err();
-    assert_eq!(err.reason(), "provider_error");
+    assert_eq!(err.reason().as_str(), "provider_error");
     assert!(err.to_string().contains("symbol not found"));
 
     let chain_on_bars = yahoo(vec![], vec![]);
     assert_eq!(
-        run(&chain_on_bars, Dataset::Daily).unwrap_err().reason(),
+        run(&chain_on_bars, Dataset::Daily)
+            .unwrap_err()
+            .reason()
+            .as_str(),
         "unexpected_schema"
     );
 }
@@ -631,7 +634,7 @@ fn malformed_payloads_never_panic() {
     ];
     for (bytes, dataset, reason) in cases {
         let err = run(&bytes, dataset).unwrap_err();
-        assert_eq!(err.reason(), reason, "{err}");
+        assert_eq!(err.reason().as_str(), reason, "{err}");
     }
 
     // Rows that are wrong lose only themselves: huge numbers, wrong types, missing fields.

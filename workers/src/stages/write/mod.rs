@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use optionsflow_api::envelope::EnvelopeError;
 use optionsflow_api::records::{BarInterval, BarRecord, Batch, OptionQuoteRecord};
-use optionsflow_api::{Dataset, Envelope, SchemaId};
+use optionsflow_api::{Dataset, Envelope, Reason, SchemaId};
 
 use crate::stages::process::Records;
 
@@ -48,12 +48,12 @@ pub enum Undecodable {
 
 impl Undecodable {
     /// The dead letter's reason.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Undecodable::Envelope(EnvelopeError::Malformed(_)) => "malformed_message",
-            Undecodable::Envelope(EnvelopeError::WrongSchema { .. }) => "wrong_schema",
-            Undecodable::Envelope(EnvelopeError::Payload { .. }) => "malformed_payload",
-            Undecodable::WrongDataset { .. } => "wrong_dataset",
+            Undecodable::Envelope(EnvelopeError::Malformed(_)) => Reason::MalformedMessage,
+            Undecodable::Envelope(EnvelopeError::WrongSchema { .. }) => Reason::WrongSchema,
+            Undecodable::Envelope(EnvelopeError::Payload { .. }) => Reason::MalformedPayload,
+            Undecodable::WrongDataset { .. } => Reason::WrongDataset,
         }
     }
 }

@@ -48,11 +48,11 @@ fn unreadable_messages_say_why() {
     ];
     for (bytes, dataset, reason) in cases {
         let e = decode(bytes, dataset).unwrap_err();
-        assert_eq!(e.reason(), reason, "{e}");
+        assert_eq!(e.reason().as_str(), reason, "{e}");
     }
     let daily = records::message(Dataset::Daily, "A", at(), 1, records::daily_bars("A", 2));
     let e = decode(&daily, Dataset::Historical).unwrap_err();
-    assert_eq!(e.reason(), "wrong_dataset");
+    assert_eq!(e.reason().as_str(), "wrong_dataset");
 }
 
 #[test]
@@ -198,5 +198,54 @@ fn batch<R>(dataset: Dataset, records: Vec<R>) -> optionsflow_api::records::Batc
         },
         chunk: None,
         records,
+    }
+}
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn payload() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "[a-z0-9:-]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("dataset".to_owned()),
+                    Just("origin".to_owned()),
+                    Just("records".to_owned()),
+                    Just("symbol".to_owned()),
+                    Just("bar_time".to_owned()),
+                    "[a-z_]{1,10}",
+                ],
+                inner,
+                0..5,
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        #[test]
+        fn any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512), d in 0usize..4) {
+            let _ = decode(&bytes, Dataset::ALL[d]);
+        }
+
+        #[test]
+        fn envelopes_with_any_payload(payload in payload(), d in 0usize..4, bars in any::<bool>()) {
+            let (schema, version) = if bars { ("optionsflow.bars", 1) } else { ("optionsflow.option_quotes", 1) };
+            let bytes = serde_json::to_vec(&serde_json::json!({
+                "schema": schema, "version": version, "pipeline": "p", "symbol": "A",
+                "source": "yahoo", "fetchedAt": "2024-11-25T00:00:00Z", "payload": payload,
+            }))
+            .unwrap();
+            let _ = decode(&bytes, Dataset::ALL[d]);
+        }
     }
 }

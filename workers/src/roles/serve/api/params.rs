@@ -77,6 +77,28 @@ impl Params {
         Ok((from, to))
     }
 
+    /// Where a chain page starts: after `(strike, right)` in the snapshot its cursor pins (a
+    /// snapshot stored meanwhile does not mix into later pages); `None` without a cursor.
+    pub(super) fn chain_position(&self) -> Result<Option<(DateTime<Utc>, f64, String)>, Problem> {
+        let Some(key) = self.cursor("strike")? else {
+            return Ok(None);
+        };
+        let bad = || not_issued(self);
+        let mut parts = key.splitn(3, '/');
+        let (Some(snapshot), Some(strike), Some(right)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let strike = strike
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite())
+            .ok_or_else(bad)?;
+        let at = DateTime::parse_from_rfc3339(snapshot).map_err(|_| bad())?;
+        Ok(Some((at.with_timezone(&Utc), strike, right.to_owned())))
+    }
+
     /// `at`, the time a snapshot must not be after; now by default.
     pub(super) fn at(&self) -> Result<DateTime<Utc>, Problem> {
         match &self.at {

@@ -179,3 +179,53 @@ fn crafted_cursors_and_dates_at_the_edge_of_the_calendar_are_a_400_not_a_panic()
         assert_eq!(date("from", text).unwrap_err().status, 400, "{text}");
     }
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,40}",
+            "[+-]?[0-9]{1,7}-[0-9]{1,2}-[0-9]{1,2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2}))?",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn any_cursor_and_bounds(
+            key in text(),
+            raw in "\\PC{0,40}",
+            kind in prop_oneof![Just("day"), Just("time"), Just("strike"), Just("symbol")],
+            from in prop::option::of(text()),
+            to in prop::option::of(text()),
+            at in prop::option::of(text()),
+            limit in prop::option::of(any::<u32>()),
+        ) {
+            for cursor in [encode_cursor(kind, &key), raw.clone()] {
+                let p = Params {
+                    cursor: Some(cursor),
+                    from: from.clone(),
+                    to: to.clone(),
+                    at: at.clone(),
+                    limit,
+                    ..Params::default()
+                };
+                let _ = p.limit();
+                let _ = p.cursor(kind);
+                let _ = p.date_range();
+                let _ = p.time_range();
+                let _ = p.at();
+                let _ = p.chain_position();
+            }
+        }
+
+        #[test]
+        fn any_symbol(text in "\\PC{0,24}") {
+            let _ = symbol(&text);
+        }
+    }
+}
