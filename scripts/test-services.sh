@@ -10,6 +10,8 @@
 #   for the exact implied-volatility reference (scripts/iv-accuracy.py).
 #
 #   The same venv holds moto's S3 server (moto_server) for the file writer's tests.
+# - schemathesis (PyPI, a venv of its own) for scripts/api-check.sh, which fuzzes the API
+#   against its OpenAPI document with every check.
 # - lua5.4 (Debian) to run the ArgoCD health check in config/argocd/ (ArgoCD runs Lua too).
 # - influxdb 1.6 (Debian) for the db-writer's InfluxDB tests; the tests start their own
 #   influxd on free loopback ports with data in a temporary folder.
@@ -24,7 +26,7 @@
 #   runtime stage on a locally made base and runs the binaries from the image.
 #
 # Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN, MOTO_SERVER_BIN, LUA_BIN, INFLUXD_BIN,
-# PG_BINDIR, CHROMIUM_BIN and STUNNEL_BIN for the tests.
+# PG_BINDIR, CHROMIUM_BIN, STUNNEL_BIN and SCHEMATHESIS_BIN for the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -54,6 +56,19 @@ install_python_tools() {
   export OPTIONSFLOW_PYTHON="$venv/bin/python"
   export HELM_BIN="$venv/bin/helm"
   export MOTO_SERVER_BIN="$venv/bin/moto_server"
+}
+
+install_schemathesis() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/optionsflow/schemathesis-venv"
+  local version="4.32.5"
+  if [[ -x "$venv/bin/schemathesis" ]] && "$venv/bin/schemathesis" --version | grep -q "$version"; then
+    echo "schemathesis $version: installed"
+  else
+    echo "schemathesis $version: installing into $venv"
+    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "schemathesis==$version"
+  fi
+  export SCHEMATHESIS_BIN="$venv/bin/schemathesis"
 }
 
 install_lua() {
@@ -126,6 +141,7 @@ find_postgres() {
 
 install_tansu
 install_python_tools
+install_schemathesis
 install_lua
 install_influxdb
 install_chromium

@@ -60,6 +60,17 @@ pub struct OsiError {
     pub why: &'static str,
 }
 
+const NO_SUCH_DATE: &str = "expiry is not a calendar date";
+const ZERO_STRIKE: &str = "strike must be positive";
+
+impl OsiError {
+    /// The symbol is well formed but names a contract that cannot exist (an expiry that is
+    /// not a date, a zero strike), rather than not being an OSI symbol at all.
+    pub fn is_impossible(&self) -> bool {
+        matches!(self.why, NO_SUCH_DATE | ZERO_STRIKE)
+    }
+}
+
 impl OsiSymbol {
     /// Parses either form. The last 15 characters are always `YYMMDD`, `C|P` and eight strike
     /// digits; the root is whatever precedes them, spaces trimmed.
@@ -96,7 +107,7 @@ impl OsiSymbol {
             number(&date[2..4]),
             number(&date[4..6]),
         )
-        .ok_or_else(|| err("expiry is not a calendar date"))?;
+        .ok_or_else(|| err(NO_SUCH_DATE))?;
         let right = match right {
             "C" => Right::Call,
             "P" => Right::Put,
@@ -107,7 +118,7 @@ impl OsiSymbol {
         }
         let strike_thousandths: u64 = strike.parse().expect("digits");
         if strike_thousandths == 0 {
-            return Err(err("strike must be positive"));
+            return Err(err(ZERO_STRIKE));
         }
         Ok(OsiSymbol {
             root: root.to_owned(),
@@ -212,6 +223,26 @@ mod tests {
             "SPY2606l8C00600000",
         ] {
             assert!(OsiSymbol::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn well_formed_but_impossible_contracts_are_told_apart() {
+        for impossible in [
+            "SPY   260230C00600000",
+            "SPY   261301P00600000",
+            "SPY260618C00000000",
+        ] {
+            assert!(
+                OsiSymbol::parse(impossible).unwrap_err().is_impossible(),
+                "{impossible}"
+            );
+        }
+        for malformed in ["SPY", "spy   260618C00600000", "SPY   260618X00600000"] {
+            assert!(
+                !OsiSymbol::parse(malformed).unwrap_err().is_impossible(),
+                "{malformed}"
+            );
         }
     }
 

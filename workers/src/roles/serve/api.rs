@@ -9,13 +9,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::ApiState;
 use super::format::{Columns, Format, page};
 use super::problem::Problem;
 use super::query::{self, Bind, QuoteRow};
-pub use params::{DEFAULT_LIMIT, MAX_LIMIT, stored};
+pub use params::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR, stored};
 use params::{FIRST_DAY, Params, date, only, paginate, params, symbol};
 pub use surface::{SmilePoint, TermPoint, at_the_money, smile};
 
@@ -45,6 +45,13 @@ fn respond<T: Columns>(
     Ok(page(Format::choose(p.format, headers)?, rows, next))
 }
 
+/// A stored time (`YYYY-MM-DDTHH:MM:SS.ffffffZ`) as microseconds since 1970, for cursors.
+fn micros(stored: &str) -> i64 {
+    DateTime::parse_from_rfc3339(stored)
+        .map(|t| t.timestamp_micros())
+        .unwrap_or_default()
+}
+
 /// `GET /api/v1/symbols`
 pub async fn symbols(
     State(state): State<ApiState>,
@@ -54,14 +61,14 @@ pub async fn symbols(
     let p = params(q)?;
     only(&p, &[])?;
     let limit = p.limit()?;
-    let after = p.cursor("symbol")?.unwrap_or_default();
+    let after = p.symbol_position()?.unwrap_or_default();
     let rows: Vec<query::SymbolRow> = fetch(
         &state,
         &query::SYMBOLS,
         &[Bind::Text(after), Bind::Int(i64::from(limit) + 1)],
     )
     .await?;
-    let (rows, next) = paginate(rows, limit, "symbol", |r| r.symbol.clone());
+    let (rows, next) = paginate(rows, limit, |r| r.symbol.clone());
     respond(&headers, &p, &rows, next)
 }
 
@@ -87,8 +94,7 @@ pub async fn bars(
                 fetch_limit,
             ];
             let rows = fetch(&state, &query::DAILY_BARS, &binds).await?;
-            let (rows, next) =
-                paginate(rows, limit, "day", |r: &query::BarRow| r.trade_date.clone());
+            let (rows, next) = paginate(rows, limit, |r: &query::BarRow| r.trade_date.clone());
             return respond(&headers, &p, &rows, next);
         }
         "15min" => {
@@ -108,7 +114,7 @@ pub async fn bars(
             )));
         }
     };
-    let (rows, next) = paginate(rows, limit, "time", |r| r.bar_time.clone());
+    let (rows, next) = paginate(rows, limit, |r| r.bar_time.clone());
     respond(&headers, &p, &rows, next)
 }
 
@@ -203,8 +209,8 @@ pub async fn chain(
     };
     let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
     let rows = chain_rows(&state, &underlying, expiry, at, after, limit).await?;
-    let (rows, next) = paginate(rows, limit, "strike", |r| {
-        format!("{}/{}/{}", r.snapshot_time, r.strike, r.right)
+    let (rows, next) = paginate(rows, limit, |r| {
+        format!("{}/{}/{}", micros(&r.snapshot_time), r.strike, r.right)
     });
     respond(&headers, &p, &rows, next)
 }
@@ -218,8 +224,14 @@ pub async fn contract_history(
 ) -> Answer {
     let p = params(q)?;
     only(&p, &["from", "to"])?;
-    let osi = crate::market::osi::OsiSymbol::parse(&contract)
-        .map_err(|e| Problem::invalid(e.to_string()))?;
+    let osi = crate::market::osi::OsiSymbol::parse(&contract).map_err(|e| {
+        // Well formed but impossible (no such date, strike 0): no such contract.
+        if e.is_impossible() {
+            Problem::not_found(e.to_string())
+        } else {
+            Problem::invalid(e.to_string())
+        }
+    })?;
     let limit = p.limit()?;
     let (from, to) = p.time_range()?;
     let rows: Vec<QuoteRow> = fetch(
@@ -233,7 +245,7 @@ pub async fn contract_history(
         ],
     )
     .await?;
-    let (rows, next) = paginate(rows, limit, "time", |r| r.snapshot_time.clone());
+    let (rows, next) = paginate(rows, limit, |r| r.snapshot_time.clone());
     respond(&headers, &p, &rows, next)
 }
 
@@ -300,19 +312,13 @@ pub async fn predictions(
     only(&p, &[])?;
     let symbol = symbol(&symbol_text)?;
     let limit = p.limit()?;
-    let after = match p.cursor("prediction")? {
+    let after = match p.prediction_position()? {
         None => (
             FIRST_DAY.to_owned(),
             "0001-01-01T00:00:00.000000Z".to_owned(),
             String::new(),
         ),
-        Some(key) => {
-            let mut parts = key.splitn(3, '|').map(str::to_owned);
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some(a), Some(b), Some(c)) => (a, b, c),
-                _ => return Err(Problem::invalid("cursor was not issued by this endpoint")),
-            }
-        }
+        Some((target, made, model)) => (target.to_string(), stored(made), model),
     };
     let rows: Vec<query::PredictionRow> = fetch(
         &state,
@@ -326,8 +332,11 @@ pub async fn predictions(
         ],
     )
     .await?;
-    let (rows, next) = paginate(rows, limit, "prediction", |r| {
-        format!("{}|{}|{}", r.target_date, r.made_at, r.model)
+    let (rows, next) = paginate(rows, limit, |r| {
+        let days = NaiveDate::parse_from_str(&r.target_date, "%Y-%m-%d")
+            .map(|d| d.num_days_from_ce())
+            .unwrap_or_default();
+        format!("{days}/{}/{}", micros(&r.made_at), r.model)
     });
     respond(&headers, &p, &rows, next)
 }

@@ -1,11 +1,38 @@
 //! The OpenAPI 3.1 document of the data API, served at `/openapi.json`. Written by hand
 //! next to the handlers; a test checks that every route the router has is documented and
-//! every documented path answers.
+//! every documented path answers, and schemathesis (scripts/api-check.sh) that every
+//! parameter's pattern, format and bound is what the server enforces: every value the
+//! document allows is accepted, every other one is a 400.
 
 use axum::Json;
 use serde_json::{Value, json};
 
-use super::api::{DEFAULT_LIMIT, MAX_LIMIT};
+use optionsflow_api::symbol::MAX_SYMBOL_LEN;
+
+use super::api::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR};
+
+/// A ticker as the API takes it (either case): a letter, letters and digits, and at most one
+/// `.` or `-` part (`BRK.B`, `BF-B`).
+pub const SYMBOL_PATTERN: &str = "^[A-Za-z][A-Za-z0-9]*([.-][A-Za-z0-9]+)?$";
+
+/// An OSI symbol, padded (`SPY   250117C00050000`) or compact (`SPY250117C00050000`).
+pub const CONTRACT_PATTERN: &str = "^[A-Z0-9]{1,6} *[0-9]{6}[CP][0-9]{8}$";
+
+/// Four-digit years from 0001 (PostgreSQL has no year 0).
+const YEAR: &str = "^(?!0000)[0-9]{4}-";
+
+fn date_schema() -> Value {
+    json!({"type": "string", "format": "date", "pattern": YEAR})
+}
+
+fn time_schema() -> Value {
+    json!({"type": "string", "format": "date-time", "pattern": YEAR})
+}
+
+/// A date, or an RFC 3339 time.
+fn date_or_time() -> Value {
+    json!({"type": "string", "pattern": YEAR, "anyOf": [{"format": "date"}, {"format": "date-time"}]})
+}
 
 /// The paths documented, as the router spells them.
 pub const PATHS: &[&str] = &[
@@ -33,7 +60,18 @@ fn param(name: &str, location: &str, description: &str, schema: Value) -> Value 
     })
 }
 
-fn page_params() -> Vec<Value> {
+fn format() -> Value {
+    param(
+        "format",
+        "query",
+        "json (default) or csv; the Accept header is used when absent.",
+        json!({"type": "string", "enum": ["json", "csv"]}),
+    )
+}
+
+/// `limit`, `cursor` (the previous page's `next_cursor`, whose shape is `cursor`) and
+/// `format`.
+fn page_params(cursor: Value) -> Vec<Value> {
     vec![
         param(
             "limit",
@@ -44,24 +82,23 @@ fn page_params() -> Vec<Value> {
         param(
             "cursor",
             "query",
-            "The next_cursor of the previous page.",
-            json!({"type": "string"}),
+            "The previous page's next_cursor: the position of its last row.",
+            cursor,
         ),
-        param(
-            "format",
-            "query",
-            "json (default) or csv; the Accept header is used when absent.",
-            json!({"type": "string", "enum": ["json", "csv"]}),
-        ),
+        format(),
     ]
+}
+
+fn symbol_schema() -> Value {
+    json!({"type": "string", "pattern": SYMBOL_PATTERN, "maxLength": MAX_SYMBOL_LEN})
 }
 
 fn symbol(name: &str) -> Value {
     param(
         name,
         "path",
-        "An upper-case ticker (AAPL, BRK.B, SPX).",
-        json!({"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9.\\-]{0,9}$"}),
+        "A ticker, in either case (AAPL, BRK.B, SPX).",
+        symbol_schema(),
     )
 }
 
@@ -70,7 +107,7 @@ fn at() -> Value {
         "at",
         "query",
         "Use the latest snapshot at or before this time (RFC 3339); now by default.",
-        json!({"type": "string", "format": "date-time"}),
+        time_schema(),
     )
 }
 
@@ -79,14 +116,14 @@ fn expiry() -> Value {
         "expiry",
         "query",
         "Expiry date; the nearest one with quotes by default.",
-        json!({"type": "string", "format": "date"}),
+        date_schema(),
     )
 }
 
 fn range(description: &str) -> Vec<Value> {
     vec![
-        param("from", "query", description, json!({"type": "string"})),
-        param("to", "query", description, json!({"type": "string"})),
+        param("from", "query", description, date_or_time()),
+        param("to", "query", description, date_or_time()),
     ]
 }
 
@@ -272,17 +309,21 @@ pub fn spec() -> Value {
         },
         "security": [{"bearer": []}],
         "paths": {
-            PATHS[0]: operation("Symbols with data", "Symbol", page_params()),
+            PATHS[0]: operation("Symbols with data", "Symbol", page_params(symbol_schema())),
             PATHS[1]: operation("A symbol's bars", "Bar", with(with(vec![symbol("symbol"),
                 param("interval", "query", "1day (default) or 15min.", json!({"type": "string", "enum": ["1day", "15min"]}))],
-                range("A date (YYYY-MM-DD), or for 15min also an RFC 3339 time; inclusive.")), page_params())),
-            PATHS[2]: operation("Expiries with quotes and their latest snapshot", "Expiry", vec![symbol("underlying"), at(), page_params()[2].clone()]),
-            PATHS[3]: operation("One expiry's chain at its latest snapshot", "Quote", with(vec![symbol("underlying"), expiry(), at()], page_params())),
-            PATHS[4]: operation("The implied-volatility smile of one expiry", "SmilePoint", vec![symbol("underlying"), expiry(), at(), page_params()[2].clone()]),
-            PATHS[5]: operation("At-the-money implied volatility by expiry", "TermPoint", vec![symbol("underlying"), at(), page_params()[2].clone()]),
-            PATHS[6]: operation("One contract's quotes over time", "Quote", with(with(vec![param("contract", "path", "OSI symbol, padded or compact.", json!({"type": "string"}))],
-                range("A date or an RFC 3339 time; inclusive.")), page_params())),
-            PATHS[7]: operation("A symbol's predictions", "Prediction", with(vec![symbol("symbol")], page_params())),
+                range("A date (YYYY-MM-DD) or an RFC 3339 time; inclusive (for daily bars a time stands for its UTC day).")), page_params(date_or_time()))),
+            PATHS[2]: operation("Expiries with quotes and their latest snapshot", "Expiry", vec![symbol("underlying"), at(), format()]),
+            PATHS[3]: operation("One expiry's chain at its latest snapshot", "Quote", with(vec![symbol("underlying"), expiry(), at()],
+                page_params(json!({"type": "string", "pattern": CHAIN_CURSOR})))),
+            PATHS[4]: operation("The implied-volatility smile of one expiry", "SmilePoint", vec![symbol("underlying"), expiry(), at(), format()]),
+            PATHS[5]: operation("At-the-money implied volatility by expiry", "TermPoint", vec![symbol("underlying"), at(), format()]),
+            PATHS[6]: operation("One contract's quotes over time", "Quote", with(with(vec![param("contract", "path",
+                "OSI symbol, padded or compact; one that cannot exist (no such date, strike 0) is not found.",
+                json!({"type": "string", "pattern": CONTRACT_PATTERN, "minLength": 16, "maxLength": 21}))],
+                range("A date or an RFC 3339 time; inclusive.")), page_params(date_or_time()))),
+            PATHS[7]: operation("A symbol's predictions", "Prediction", with(vec![symbol("symbol")],
+                page_params(json!({"type": "string", "pattern": PREDICTION_CURSOR})))),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -1,5 +1,9 @@
-//! The API's input, checked: limits, symbols, dates and times, and the opaque cursors of
-//! keyset pages. Pure; every error is a 400 that says what to change.
+//! The API's input, checked: limits, symbols, dates and times, and the cursors of keyset
+//! pages. Pure; every error is a 400 that says what to change.
+//!
+//! A cursor is the position of the last row a page sent, in a form the OpenAPI document states
+//! exactly (a symbol; a date or time; numbers for a chain's snapshot and strike), so that
+//! every value the document allows is one the server accepts.
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
@@ -41,11 +45,9 @@ impl Params {
         }
     }
 
-    pub(super) fn cursor(&self, kind: &str) -> Result<Option<String>, Problem> {
-        self.cursor
-            .as_deref()
-            .map(|c| decode_cursor(kind, c))
-            .transpose()
+    /// The cursor as a symbol (the symbols list's position).
+    pub(super) fn symbol_position(&self) -> Result<Option<String>, Problem> {
+        self.cursor.as_deref().map(symbol).transpose()
     }
 
     /// `from` and `to` as times (inclusive; a date is its whole UTC day), with `from` moved
@@ -53,50 +55,89 @@ impl Params {
     pub(super) fn time_range(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), Problem> {
         let mut from = time("from", self.from.as_deref().unwrap_or(FIRST_DAY), false)?;
         let to = time("to", self.to.as_deref().unwrap_or(LAST_DAY), true)?;
-        if let Some(after) = self.cursor("time")? {
-            let next = time("cursor", &after, false)?
+        if let Some(after) = &self.cursor {
+            // After the cursor's time (a date: after that whole day).
+            let next = time("cursor", after, true)?
                 .checked_add_signed(Duration::microseconds(1))
-                .ok_or_else(|| not_issued(self))?;
+                .ok_or_else(|| Problem::invalid(format!("cursor {after:?} is past every row")))?;
             from = from.max(next);
         }
         Ok((from, to))
     }
 
-    /// `from` and `to` as dates (inclusive), with `from` moved past the cursor's day.
+    /// `from` and `to` as dates (inclusive; a time stands for its UTC day), with `from` moved
+    /// past the cursor's day.
     pub(super) fn date_range(&self) -> Result<(NaiveDate, NaiveDate), Problem> {
-        let mut from = date("from", self.from.as_deref().unwrap_or(FIRST_DAY))?;
-        let to = date("to", self.to.as_deref().unwrap_or(LAST_DAY))?;
-        if let Some(after) = self.cursor("day")? {
-            // No row is ever after the last day a date may name, so no cursor points there.
-            let next = date("cursor", &after)?
+        let mut from = day("from", self.from.as_deref().unwrap_or(FIRST_DAY))?;
+        let to = day("to", self.to.as_deref().unwrap_or(LAST_DAY))?;
+        if let Some(after) = &self.cursor {
+            // No row is ever after the last day a date may name.
+            let next = day("cursor", after)?
                 .succ_opt()
                 .filter(|d| d.year() <= 9999)
-                .ok_or_else(|| not_issued(self))?;
+                .ok_or_else(|| Problem::invalid(format!("cursor {after:?} is past every row")))?;
             from = from.max(next);
         }
         Ok((from, to))
     }
 
     /// Where a chain page starts: after `(strike, right)` in the snapshot its cursor pins (a
-    /// snapshot stored meanwhile does not mix into later pages); `None` without a cursor.
+    /// snapshot stored meanwhile does not mix into later pages); `None` without a cursor. The
+    /// cursor is `<snapshot, microseconds since 1970>/<strike>/<call|put>` ([`CHAIN_CURSOR`]).
     pub(super) fn chain_position(&self) -> Result<Option<(DateTime<Utc>, f64, String)>, Problem> {
-        let Some(key) = self.cursor("strike")? else {
+        let Some(text) = &self.cursor else {
             return Ok(None);
         };
-        let bad = || not_issued(self);
-        let mut parts = key.splitn(3, '/');
-        let (Some(snapshot), Some(strike), Some(right)) =
-            (parts.next(), parts.next(), parts.next())
+        let bad = || not_a_position(text, CHAIN_CURSOR);
+        let mut parts = text.splitn(3, '/');
+        let (Some(micros), Some(strike), Some(right)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
+        let at = micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or_else(bad)?;
         let strike = strike
             .parse::<f64>()
             .ok()
             .filter(|s| s.is_finite())
             .ok_or_else(bad)?;
-        let at = DateTime::parse_from_rfc3339(snapshot).map_err(|_| bad())?;
-        Ok(Some((at.with_timezone(&Utc), strike, right.to_owned())))
+        if !matches!(right, "call" | "put") {
+            return Err(bad());
+        }
+        Ok(Some((at, strike, right.to_owned())))
+    }
+
+    /// Where a predictions page starts: after `(target date, made at, model)`; `None` without
+    /// a cursor. The cursor is `<target date, days from 0001-01-01>/<made at, microseconds
+    /// since 1970>/<model>` ([`PREDICTION_CURSOR`]).
+    pub(super) fn prediction_position(
+        &self,
+    ) -> Result<Option<(NaiveDate, DateTime<Utc>, String)>, Problem> {
+        let Some(text) = &self.cursor else {
+            return Ok(None);
+        };
+        let bad = || not_a_position(text, PREDICTION_CURSOR);
+        let mut parts = text.splitn(3, '/');
+        let (Some(days), Some(micros), Some(model)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let target = days
+            .parse::<i32>()
+            .ok()
+            .filter(|d| *d >= 1)
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .filter(|d| d.year() <= 9999)
+            .ok_or_else(bad)?;
+        let made = micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or_else(bad)?;
+        Ok(Some((target, made, model.to_owned())))
     }
 
     /// `at`, the time a snapshot must not be after; now by default.
@@ -146,6 +187,18 @@ pub(super) fn symbol(text: &str) -> Result<String, Problem> {
         .map_err(|e| Problem::invalid(format!("symbol {text:?}: {e}")))
 }
 
+/// A day bound or position: a date, or an RFC 3339 time standing for its UTC day.
+pub(super) fn day(name: &str, text: &str) -> Result<NaiveDate, Problem> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc).date_naive());
+    }
+    date(name, text).map_err(|_| {
+        Problem::invalid(format!(
+            "{name} {text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"
+        ))
+    })
+}
+
 /// A date as `YYYY-MM-DD` (RFC 3339's full-date: four-digit years, nothing else).
 pub(super) fn date(name: &str, text: &str) -> Result<NaiveDate, Problem> {
     let shaped = text.len() == 10
@@ -182,47 +235,28 @@ pub fn stored(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-pub(super) fn encode_cursor(kind: &str, key: &str) -> String {
-    format!("{kind}:{key}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+/// The shape of a chain cursor, as the OpenAPI document states it: every text it matches is
+/// a position the server accepts.
+pub const CHAIN_CURSOR: &str = "^[0-9]{1,16}/[0-9]{1,9}(\\.[0-9]{1,6})?/(call|put)$";
 
-/// The 400 for a cursor this API would never have issued.
-fn not_issued(p: &Params) -> Problem {
-    let text = p.cursor.as_deref().unwrap_or_default();
-    Problem::invalid(format!("cursor {text:?} was not issued by this endpoint"))
-}
+/// The shape of a predictions cursor (days from 0001-01-01 up to 9993-06-24; any model).
+pub const PREDICTION_CURSOR: &str = "^(36[0-4][0-9]{4}|3[0-5][0-9]{5}|[12][0-9]{6}|[1-9][0-9]{0,5})/[0-9]{1,16}/[A-Za-z0-9_.-]{1,64}$";
 
-pub(super) fn decode_cursor(kind: &str, text: &str) -> Result<String, Problem> {
-    let bad = || Problem::invalid(format!("cursor {text:?} was not issued by this endpoint"));
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return Err(bad());
-    }
-    let bytes: Vec<u8> = (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let decoded = String::from_utf8(bytes).map_err(|_| bad())?;
-    decoded
-        .strip_prefix(kind)
-        .and_then(|rest| rest.strip_prefix(':'))
-        .map(str::to_owned)
-        .ok_or_else(bad)
+fn not_a_position(text: &str, shape: &str) -> Problem {
+    Problem::invalid(format!(
+        "cursor {text:?} is not a position of this list (it matches {shape}; pass next_cursor back as it came)"
+    ))
 }
 
 /// Splits `limit + 1` rows into a page and the next page's cursor.
 pub(super) fn paginate<T>(
     mut rows: Vec<T>,
     limit: u32,
-    kind: &str,
     key: impl Fn(&T) -> String,
 ) -> (Vec<T>, Option<String>) {
     if rows.len() > limit as usize {
         rows.truncate(limit as usize);
-        let cursor = rows.last().map(|r| encode_cursor(kind, &key(r)));
+        let cursor = rows.last().map(key);
         (rows, cursor)
     } else {
         (rows, None)

@@ -88,21 +88,55 @@ fn the_smile_takes_puts_below_the_forward_and_calls_above() {
     assert!(at_the_money(&[quote(100.0, "call", None, 0.0)]).is_none());
 }
 
+fn at_cursor(text: &str) -> Params {
+    Params {
+        cursor: Some(text.to_owned()),
+        ..Params::default()
+    }
+}
+
 #[test]
-fn cursors_round_trip_and_are_tied_to_their_endpoint() {
-    let c = encode_cursor("day", "2026-11-20");
-    assert_eq!(decode_cursor("day", &c).unwrap(), "2026-11-20");
-    assert_eq!(decode_cursor("time", &c).unwrap_err().status, 400);
-    assert_eq!(decode_cursor("day", "zz").unwrap_err().status, 400);
-    assert_eq!(decode_cursor("day", "abc").unwrap_err().status, 400);
+fn positions_read_back_and_anything_else_is_a_400() {
+    let (at, strike, right) = at_cursor("1732545000123456/50.5/call")
+        .chain_position()
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored(at), "2024-11-25T14:30:00.123456Z");
+    assert_eq!((strike, right.as_str()), (50.5, "call"));
+    for bad in ["x/1/call", "1/NaN/call", "1/inf/put", "1/1/both", "1/1", ""] {
+        let e = at_cursor(bad).chain_position().unwrap_err();
+        assert_eq!(e.status, 400, "{bad}");
+        assert!(e.detail.contains(CHAIN_CURSOR), "{}", e.detail);
+    }
+    let (target, made, model) = at_cursor("739215/1732545000000000/har-rv")
+        .prediction_position()
+        .unwrap()
+        .unwrap();
+    assert_eq!(target.to_string(), "2024-11-25");
+    assert_eq!(stored(made), "2024-11-25T14:30:00.000000Z");
+    assert_eq!(model, "har-rv");
+    assert_eq!(
+        at_cursor("0/1/m").prediction_position().unwrap_err().status,
+        400
+    );
+    assert_eq!(
+        at_cursor("DROP TABLE")
+            .symbol_position()
+            .unwrap_err()
+            .status,
+        400
+    );
+    assert_eq!(
+        at_cursor("brk.b").symbol_position().unwrap(),
+        Some("BRK.B".into())
+    );
 }
 
 #[test]
 fn pages_end_with_a_cursor_only_when_rows_remain() {
-    let (rows, next) = paginate(vec![1, 2, 3], 2, "n", |n| n.to_string());
-    assert_eq!(rows, vec![1, 2]);
-    assert_eq!(decode_cursor("n", &next.unwrap()).unwrap(), "2");
-    let (rows, next) = paginate(vec![1, 2], 2, "n", |n| n.to_string());
+    let (rows, next) = paginate(vec![1, 2, 3], 2, |n| n.to_string());
+    assert_eq!((rows, next.as_deref()), (vec![1, 2], Some("2")));
+    let (rows, next) = paginate(vec![1, 2], 2, |n| n.to_string());
     assert_eq!((rows, next), (vec![1, 2], None));
 }
 
@@ -147,10 +181,7 @@ fn bounds_are_validated_with_messages_that_say_what_is_wrong() {
 
 #[test]
 fn crafted_cursors_and_dates_at_the_edge_of_the_calendar_are_a_400_not_a_panic() {
-    let with_cursor = |kind: &str, key: &str| Params {
-        cursor: Some(encode_cursor(kind, key)),
-        ..Params::default()
-    };
+    let with_cursor = |_kind: &str, key: &str| at_cursor(key);
     for key in [
         "+262142-12-31",
         "262142-12-31",
@@ -199,13 +230,12 @@ mod never_panics {
         fn any_cursor_and_bounds(
             key in text(),
             raw in "\\PC{0,40}",
-            kind in prop_oneof![Just("day"), Just("time"), Just("strike"), Just("symbol")],
             from in prop::option::of(text()),
             to in prop::option::of(text()),
             at in prop::option::of(text()),
             limit in prop::option::of(any::<u32>()),
         ) {
-            for cursor in [encode_cursor(kind, &key), raw.clone()] {
+            for cursor in [key.clone(), raw.clone()] {
                 let p = Params {
                     cursor: Some(cursor),
                     from: from.clone(),
@@ -215,7 +245,8 @@ mod never_panics {
                     ..Params::default()
                 };
                 let _ = p.limit();
-                let _ = p.cursor(kind);
+                let _ = p.symbol_position();
+                let _ = p.prediction_position();
                 let _ = p.date_range();
                 let _ = p.time_range();
                 let _ = p.at();
