@@ -265,7 +265,7 @@ mod tests {
         ));
 
         sender.send(delivery(0)).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(
             liveness.stalled().is_empty(),
             "a stored message holds nothing"
@@ -273,7 +273,7 @@ mod tests {
 
         operator.hang.store(true, Ordering::SeqCst);
         sender.send(delivery(1)).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let stalled: Vec<String> = liveness.stalled().into_iter().map(|(h, _)| h).collect();
         assert_eq!(stalled, ["t/0"]);
 

@@ -284,6 +284,22 @@ impl Cluster {
         }
     }
 
+    /// SIGKILLs `self.pods[index]` and starts a replacement for its Deployment; returns the
+    /// killed pod's name.
+    pub fn kill_and_replace(&mut self, index: usize) -> String {
+        let mut pod = self.pods.remove(index);
+        pod.worker.kill();
+        self.restarts += 1;
+        let deployment = self
+            .objects::<Deployment>("deployments")
+            .into_iter()
+            .find(|d| d.metadata.name.as_deref() == Some(pod.deployment.as_str()))
+            .expect("the killed pod's Deployment");
+        let name = format!("{}-r{}", pod.deployment, self.restarts);
+        self.start_pod(&deployment, &name);
+        pod.worker.name.clone()
+    }
+
     pub fn alive(pod: &Pod) -> bool {
         admin_get(&pod.admin, "/healthz").is_some()
     }

@@ -16,6 +16,7 @@
 mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
+mod soak;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
