@@ -111,15 +111,17 @@ fn settle(
     }
 }
 
-/// The primary keys of every record on the processed topics, per table.
+/// The primary keys of every record on the processed topics, per table, read within
+/// `timeout` per topic.
 fn published_keys(
     bootstrap: &str,
     config: &RuntimeConfig,
+    timeout: Duration,
 ) -> BTreeMap<&'static str, BTreeSet<String>> {
     let mut keys: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
     for dataset in Dataset::ALL {
         let topic = config.topics().name(TopicKind::processed(dataset));
-        for record in kafka::read_all(bootstrap, &topic, Duration::from_secs(30)) {
+        for record in kafka::read_all(bootstrap, &topic, timeout) {
             let incoming = decode(&serde_json::to_vec(&record.value).unwrap(), dataset)
                 .expect("processed messages decode");
             match incoming.records {
@@ -370,7 +372,7 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
     });
 
     // Nothing lost: every record published is stored; nothing duplicated: nothing else is.
-    let published = published_keys(&bootstrap, &config);
+    let published = published_keys(&bootstrap, &config, Duration::from_secs(30));
     let stored = stored_keys(&url);
     for (table, keys) in &published {
         assert_eq!(

@@ -176,7 +176,8 @@ async fn soak() {
             kafka::counts(&bootstrap, &topic).values().sum::<i64>()
         })
         .sum();
-    let published = published_keys(&bootstrap, &config);
+    // An hour's option quotes are about a gigabyte on the processed topic.
+    let published = published_keys(&bootstrap, &config, Duration::from_secs(1800));
     let stored = stored_keys(&database.url);
     println!(
         "soak: {minutes} min, {round} rounds, {} symbols, {} kills ({})",
