@@ -4,16 +4,92 @@
 //! partition's `busy` lock so a revocation waits for it; the offset committed only after the
 //! flush made everything durable; on SIGTERM what is held flushed, then out; on a revocation or
 //! at the end of the grace period, out without committing (the next owner redoes it).
+//!
+//! [`run_partitions`] runs a worker for every partition a role is given, on Kafka or on the
+//! in-process bus alike ([`crate::bus::Bus`]), so `local` runs the same roles as Kubernetes.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use optionsflow_api::MessageOrigin;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::partitions::{Committer, Delivery, PartitionQueue};
+use crate::runtime::admin::Readiness;
 use crate::runtime::liveness::Liveness;
+
+/// How a consuming role runs and stops, whichever bus it is on.
+#[derive(Clone, Debug)]
+pub struct Running {
+    /// Stop taking work: each worker flushes and commits what it holds, then stops.
+    pub shutdown: CancellationToken,
+    /// How long the workers may take over that before they stop without committing.
+    pub grace: Duration,
+    /// Set while the role's partitions are being worked (`/readyz`; `local` waits for it
+    /// before it publishes anything).
+    pub ready: Readiness,
+    /// What `/healthz` watches.
+    pub liveness: Liveness,
+}
+
+impl Running {
+    /// The same, stopped by `shutdown` instead.
+    pub fn under(&self, shutdown: CancellationToken) -> Running {
+        Running {
+            shutdown,
+            ..self.clone()
+        }
+    }
+}
+
+/// Runs `operator` on each partition queue that arrives, one worker each, until
+/// `running.shutdown`; then waits up to the grace period for the workers to finish what they
+/// hold, and stops the rest without committing. Ready while it runs.
+pub async fn run_partitions<O: Operator>(
+    mut queues: mpsc::UnboundedReceiver<PartitionQueue>,
+    committer: Committer,
+    operator: Arc<O>,
+    running: &Running,
+) {
+    let hard_stop = CancellationToken::new();
+    let mut workers = JoinSet::new();
+    let mut more = true;
+    running.ready.set(true);
+    loop {
+        tokio::select! {
+            _ = running.shutdown.cancelled() => break,
+            queue = queues.recv(), if more => match queue {
+                Some(queue) => {
+                    workers.spawn(partition_worker(
+                        queue,
+                        operator.clone(),
+                        committer.clone(),
+                        running.shutdown.clone(),
+                        hard_stop.clone(),
+                        running.liveness.clone(),
+                    ));
+                }
+                // No partition will come any more; those given go on.
+                None => more = false,
+            },
+            Some(_) = workers.join_next(), if !workers.is_empty() => {}
+        }
+    }
+    running.ready.set(false);
+    tracing::info!("stopping: finishing the work in hand");
+    let finished = tokio::time::timeout(running.grace, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!("work still in hand after the grace period; it will be redone");
+        hard_stop.cancel();
+        while workers.join_next().await.is_some() {}
+    }
+}
 
 /// When a worker gives up: its partition was revoked, or the grace period after SIGTERM is
 /// over. Operators look at it between attempts; whether an attempt in flight may be dropped

@@ -1,5 +1,6 @@
 //! `optionsflow-worker`: one image, one subcommand per role.
 
+use std::future::Future;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,11 +11,13 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use optionsflow_api::role::env;
 use optionsflow_api::{Dataset, Role, RuntimeConfig};
-use optionsflow_workers::bus::kafka;
+use optionsflow_workers::bus::kafka::{self, KafkaBus};
+use optionsflow_workers::engine::Running;
 use optionsflow_workers::roles::serve::Access;
 use optionsflow_workers::roles::write;
 use optionsflow_workers::roles::{calendar, collect, greeks, local, process, serve, trigger};
 use optionsflow_workers::runtime::liveness::{self, Liveness};
+use optionsflow_workers::runtime::metrics::Metrics;
 use optionsflow_workers::runtime::preflight::{self, Given};
 use optionsflow_workers::runtime::{RoleOptions, config, logging, shutdown};
 use optionsflow_workers::sinks::db::Database;
@@ -266,6 +269,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// A consuming role as Kubernetes runs it: its admin server, then the role on Kafka until
+/// SIGTERM.
+fn on_kafka<F, Fut, E>(
+    config: RuntimeConfig,
+    run: &RunArgs,
+    role: F,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: FnOnce(KafkaBus, RuntimeConfig, Metrics, Running) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::error::Error + 'static,
+{
+    runtime().block_on(async {
+        let shutdown = shutdown::on_signal();
+        let metrics = Metrics::new();
+        let running = run
+            .options()
+            .start(&metrics, &shutdown)
+            .await
+            .map_err(|e| format!("cannot start the admin server: {e}"))?;
+        let bus = KafkaBus {
+            settings: config.kafka.clone(),
+        };
+        role(bus, config, metrics, running).await?;
+        Ok(())
+    })
+}
+
 fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Calendar { .. } | Command::Greeks if check => {
@@ -284,8 +315,8 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             else {
                 return Ok(());
             };
-            runtime().block_on(async {
-                process::run(config, run.options(), shutdown::on_signal()).await
+            on_kafka(config, &run, |bus, config, metrics, running| async move {
+                process::run(&bus, config, metrics, &running).await
             })?;
         }
         Command::Greeks => {
@@ -384,8 +415,8 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             else {
                 return Ok(());
             };
-            runtime().block_on(async {
-                write::db::run(config, run.options(), shutdown::on_signal()).await
+            on_kafka(config, &run, |bus, config, metrics, running| async move {
+                write::db::run(&bus, config, metrics, &running).await
             })?;
         }
         Command::WriteFiles { config, run } => {
@@ -394,8 +425,8 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             else {
                 return Ok(());
             };
-            runtime().block_on(async {
-                write::files::run(config, run.options(), shutdown::on_signal()).await
+            on_kafka(config, &run, |bus, config, metrics, running| async move {
+                write::files::run(&bus, config, metrics, &running).await
             })?;
         }
         Command::WriteInflux { config, run } => {
@@ -404,8 +435,8 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             else {
                 return Ok(());
             };
-            runtime().block_on(async {
-                write::influx::run(config, run.options(), shutdown::on_signal()).await
+            on_kafka(config, &run, |bus, config, metrics, running| async move {
+                write::influx::run(&bus, config, metrics, &running).await
             })?;
         }
         Command::Serve {

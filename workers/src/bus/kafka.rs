@@ -63,6 +63,37 @@ impl BusError {
     }
 }
 
+/// The Kafka cluster of a runtime config, as a [`super::Bus`].
+#[derive(Clone, Debug)]
+pub struct KafkaBus {
+    pub settings: KafkaSettings,
+}
+
+impl super::Bus for KafkaBus {
+    type Publisher = FutureProducer;
+
+    fn publisher(&self) -> Result<FutureProducer, BusError> {
+        producer(&self.settings)
+    }
+
+    async fn consume<O: crate::engine::Operator>(
+        &self,
+        group: &str,
+        topics: std::collections::HashMap<String, optionsflow_api::Dataset>,
+        operator: Arc<O>,
+        running: &crate::engine::Running,
+    ) -> Result<(), BusError> {
+        let consumer = super::partitions::PartitionConsumer::start(
+            &self.settings,
+            group,
+            topics,
+            running.grace,
+        )?;
+        consumer.run(operator, running).await;
+        Ok(())
+    }
+}
+
 /// How long a message may wait for the broker's acknowledgement before the send fails (and
 /// the caller retries it).
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -163,6 +163,32 @@ impl LocalBus {
     }
 }
 
+impl super::Bus for LocalBus {
+    type Publisher = LocalBus;
+
+    fn publisher(&self) -> Result<LocalBus, BusError> {
+        Ok(self.clone())
+    }
+
+    async fn consume<O: crate::engine::Operator>(
+        &self,
+        group: &str,
+        topics: HashMap<String, Dataset>,
+        operator: Arc<O>,
+        running: &crate::engine::Running,
+    ) -> Result<(), BusError> {
+        let (queues, committer) = self.subscribe(group, topics).await;
+        let (given, arrived) = mpsc::unbounded_channel();
+        for queue in queues {
+            let _ = given.send(queue);
+        }
+        drop(given);
+        let committer = super::partitions::Committer::Local(committer);
+        crate::engine::run_partitions(arrived, committer, operator, running).await;
+        Ok(())
+    }
+}
+
 impl Publisher for LocalBus {
     async fn publish(&self, topic: &str, key: &str, value: Vec<u8>) -> Result<(), BusError> {
         let log = self.topic(topic);

@@ -10,7 +10,6 @@
 //! flight to be published and committed, so the new owner does not redo it.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -23,11 +22,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::TopicPartitionList;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::kafka::{self, BusError};
-use crate::runtime::admin::Readiness;
+use crate::engine::{self, Operator, Running};
 
 /// Messages waiting per partition before the partition is paused.
 const QUEUE_DEPTH: usize = 16;
@@ -172,7 +170,7 @@ impl ConsumerContext for GroupContext {
 
 type GroupConsumer = BaseConsumer<GroupContext>;
 
-/// The consumer group member; workers get their queues from [`PartitionConsumer::next_queue`].
+/// The consumer group member; [`PartitionConsumer::run`] works its partitions.
 pub struct PartitionConsumer {
     consumer: Arc<GroupConsumer>,
     queues: mpsc::UnboundedReceiver<PartitionQueue>,
@@ -232,55 +230,16 @@ impl PartitionConsumer {
         })
     }
 
-    /// The queue of the next newly assigned partition.
-    pub async fn next_queue(&mut self) -> Option<PartitionQueue> {
-        self.queues.recv().await
-    }
-
     pub fn committer(&self) -> Committer {
         Committer::Kafka(self.consumer.clone())
     }
 
-    /// Runs `worker` for each partition assigned, until `shutdown`; then waits up to `grace`
-    /// for the workers to finish what they hold, cancels the `hard_stop` token they were
-    /// given, and leaves the group. `ready` is set while partitions are being worked.
-    pub async fn run_workers<F, Fut>(
-        mut self,
-        grace: Duration,
-        shutdown: CancellationToken,
-        ready: &Readiness,
-        mut worker: F,
-    ) where
-        F: FnMut(PartitionQueue, Committer, CancellationToken) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
+    /// Runs `operator` on every partition assigned ([`engine::run_partitions`]) until
+    /// `running.shutdown` and the grace period are over, then leaves the group.
+    pub async fn run<O: Operator>(mut self, operator: Arc<O>, running: &Running) {
         let committer = self.committer();
-        let hard_stop = CancellationToken::new();
-        let mut workers = JoinSet::new();
-        ready.set(true);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                queue = self.next_queue() => match queue {
-                    Some(queue) => {
-                        workers.spawn(worker(queue, committer.clone(), hard_stop.clone()));
-                    }
-                    None => break,
-                },
-                Some(_) = workers.join_next(), if !workers.is_empty() => {}
-            }
-        }
-        ready.set(false);
-        tracing::info!("stopping: finishing the work in hand");
-        let finished = tokio::time::timeout(grace, async {
-            while workers.join_next().await.is_some() {}
-        })
-        .await;
-        if finished.is_err() {
-            tracing::warn!("work still in hand after the grace period; it will be redone");
-            hard_stop.cancel();
-            while workers.join_next().await.is_some() {}
-        }
+        let queues = std::mem::replace(&mut self.queues, mpsc::unbounded_channel().1);
+        engine::run_partitions(queues, committer, operator, running).await;
         self.close().await;
     }
 

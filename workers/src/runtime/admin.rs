@@ -17,7 +17,7 @@ use super::liveness::Liveness;
 use super::metrics::Metrics;
 
 /// Readiness, set by the role when it is connected and working.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Readiness(Arc<AtomicBool>);
 
 impl Readiness {

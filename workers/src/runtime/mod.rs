@@ -21,3 +21,20 @@ pub struct RoleOptions {
     /// limit fails it.
     pub liveness: liveness::Liveness,
 }
+
+impl RoleOptions {
+    /// Starts the role's admin server; returns how the role runs under `shutdown`.
+    pub async fn start(
+        &self,
+        metrics: &metrics::Metrics,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> std::io::Result<crate::engine::Running> {
+        let ready = admin::start(self, metrics, shutdown).await?;
+        Ok(crate::engine::Running {
+            shutdown: shutdown.clone(),
+            grace: self.shutdown_grace,
+            ready,
+            liveness: self.liveness.clone(),
+        })
+    }
+}

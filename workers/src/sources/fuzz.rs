@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::{cboe, twelvedata, yahoo};
 
-/// JSON with the providers' keys at every level, and leaves of every type.
-fn provider_json() -> impl Strategy<Value = Value> {
+/// JSON with the providers' keys at every level, and leaves of every type (also what the
+/// processor's fuzz target wraps in envelopes).
+pub(crate) fn provider_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
@@ -29,6 +30,7 @@ fn provider_json() -> impl Strategy<Value = Value> {
         Just("calls"),
         Just("puts"),
         Just("quote"),
+        Just("regularMarketPrice"),
         Just("expirationDate"),
         Just("expirationDates"),
         Just("contractSymbol"),

@@ -7,7 +7,7 @@
 
 pub mod cboe;
 #[cfg(test)]
-mod fuzz;
+pub(crate) mod fuzz;
 pub mod http;
 pub mod sample;
 pub mod twelvedata;

@@ -1,10 +1,11 @@
 //! `optionsflow-worker local`: the whole pipeline in one process on embedded defaults.
 //!
-//! The roles are the ones that run on Kubernetes, wired together differently: the trigger's
-//! decisions feed the collector directly, the topics are the in-process [`LocalBus`], the
-//! processor and the writers run their usual partition workers on its queues, the database
-//! is SQLite and the file store a folder, and `serve` answers on a local port without
-//! authentication. With `--once` it collects one round of every dataset (the latest
+//! The processor and the writers are the roles that run on Kubernetes: their own `run`
+//! functions, on the in-process [`LocalBus`] instead of Kafka ([`crate::bus::Bus`]). The
+//! database is SQLite, the file store a folder, and `serve` answers on a local port. The
+//! trigger and the collector are the exception: there is no CronJob and no other collector
+//! to share budgets with, so the trigger's decisions feed the collector's core directly,
+//! which is also what lets each round show its progress per symbol. With `--once` it collects one round of every dataset (the latest
 //! session's data), waits until every stage has committed everything, and prints a
 //! [`summary`]; otherwise it runs each dataset on its schedule until Ctrl-C.
 
@@ -19,24 +20,23 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use optionsflow_api::runtime_config::{FolderSink, RuntimeConfig};
-use optionsflow_api::{Dataset, Role, TopicKind, TopicNames};
+use optionsflow_api::{Dataset, Role, TopicKind};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::BudgetGate;
 use crate::bus::local::{LocalBus, LocalCommitter};
-use crate::bus::partitions::{Committer, dataset_topics};
-use crate::engine::{Halt, partition_worker};
+use crate::bus::partitions::dataset_topics;
+use crate::engine::Running;
 use crate::roles::collect::collector::Collector;
 use crate::roles::collect::{self, WINDOW_GUARD};
-use crate::roles::process::Handler;
 use crate::roles::serve::{self, Access, ServeError};
-use crate::roles::write::{Destination, Writer, db::DbDestination, files::FilesDestination};
+use crate::roles::{process, write};
+use crate::runtime::admin::Readiness;
 use crate::runtime::config::{LoadError, load};
 use crate::runtime::liveness::Liveness;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::db::{Database, DbError};
-use crate::sinks::objects::{ObjectStore, folder::Folder as FolderStore};
 use optionsflow_api::schedule::ScheduleError;
 use rounds::{Rounds, Stages, once_at};
 use summary::Summary;
@@ -111,6 +111,10 @@ pub enum LocalError {
         #[source]
         source: ScheduleError,
     },
+    #[error("{role} stopped: {reason}")]
+    RoleStopped { role: Role, reason: String },
+    #[error("a role's task failed: {0}")]
+    RoleTask(String),
     #[error("no dataset has a schedule: give one in the config, or use --once")]
     NothingScheduled,
     #[error(transparent)]
@@ -183,62 +187,24 @@ pub async fn run(
     let bus = LocalBus::new();
     let metrics = Metrics::new();
     let topics = config.topics();
-    let pipeline = config.pipeline.id();
+    let stop = CancellationToken::new();
 
-    let group = |role| topics.consumer_group(role);
-    let stop_workers = CancellationToken::new();
-    let hard_stop = CancellationToken::new();
-    let mut workers = JoinSet::new();
-
-    // Processor.
-    let (queues, committer) = bus
-        .subscribe(
-            &group(Role::Processor),
-            dataset_topics(&topics, TopicKind::raw),
-        )
-        .await;
-    let handler = Arc::new(Handler {
-        config: config.clone(),
-        topics: topics.clone(),
-        publisher: bus.clone(),
-        metrics: metrics.clone(),
-    });
-    for queue in queues {
-        workers.spawn(partition_worker(
-            queue,
-            handler.clone(),
-            Committer::Local(committer.clone()),
-            stop_workers.clone(),
-            hard_stop.clone(),
-            Liveness::default(),
-        ));
+    // The consuming roles, as on Kubernetes, on the in-process bus; they must have joined
+    // their groups before anything is published.
+    let writers = writer_roles(&config);
+    let mut roles = JoinSet::new();
+    let mut ready = Vec::new();
+    for role in std::iter::once(Role::Processor).chain(writers.iter().copied()) {
+        let running = Running {
+            shutdown: stop.clone(),
+            grace: options.shutdown_grace,
+            ready: Readiness::default(),
+            liveness: Liveness::default(),
+        };
+        ready.push(running.ready.clone());
+        let work = run_role(role, bus.clone(), config.clone(), metrics.clone(), running);
+        roles.spawn(async move { (role, work.await) });
     }
-    // The two writers, each its own consumer group.
-    let stops = (stop_workers.clone(), hard_stop.clone());
-    let db = DbDestination {
-        database: database.clone(),
-        batching: config.sinks.batching.clone(),
-        metrics: metrics.clone(),
-    };
-    let files = FilesDestination {
-        store: ObjectStore::Folder(FolderStore::new(&folder.path)),
-        prefix: String::new(),
-        rolling: config.sinks.files.clone(),
-        metrics: metrics.clone(),
-    };
-    let writer = |role| {
-        (
-            bus.clone(),
-            topics.clone(),
-            pipeline.clone(),
-            role,
-            metrics.clone(),
-        )
-    };
-    let db = writer_of(db, writer(Role::DbWriter));
-    let files = writer_of(files, writer(Role::FileWriter));
-    spawn_writer(&mut workers, &bus, &group(Role::DbWriter), db, &stops).await;
-    spawn_writer(&mut workers, &bus, &group(Role::FileWriter), files, &stops).await;
     // Dead letters go to a file people can read.
     let stages = Stages {
         raw: dataset_topics(&topics, TopicKind::raw)
@@ -247,25 +213,31 @@ pub async fn run(
         processed: dataset_topics(&topics, TopicKind::processed)
             .into_keys()
             .collect(),
+        writers,
         dead_letter: topics.name(TopicKind::DeadLetter),
         dead_letter_group: "local-dead-letters".into(),
     };
     let (letters, committer) = bus
         .subscribe_plain(&stages.dead_letter_group, &stages.dead_letter)
         .await;
-    workers.spawn(keep_dead_letters(
+    let keeper = tokio::spawn(keep_dead_letters(
         letters,
         committer,
         dead_letter_file.clone(),
-        stop_workers.clone(),
+        stop.clone(),
     ));
+    if let Err(e) = until_ready(&ready, &mut roles).await {
+        stop.cancel();
+        while roles.join_next().await.is_some() {}
+        return Err(e);
+    }
 
     // The API and the page.
     let server = serve::start(
         options.listen,
         database.clone(),
         options.access.clone(),
-        stop_workers.clone(),
+        stop.clone(),
     )
     .await?;
     let url = format!("http://{}/", server.local_addr);
@@ -303,77 +275,114 @@ pub async fn run(
         stages,
         progress: options.progress,
     };
-    if options.once {
-        tokio::select! {
-            _ = async {
-                rounds.collect(&Dataset::ALL, once_at(Utc::now())).await;
-                rounds.drain().await;
-            } => {}
-            _ = shutdown.cancelled() => {}
+    let work = async {
+        if options.once {
+            rounds.collect(&Dataset::ALL, once_at(Utc::now())).await;
+            rounds.drain().await;
+        } else {
+            rounds.on_schedule(&schedules).await;
         }
-    } else {
-        rounds.on_schedule(&schedules, &shutdown).await;
-    }
-    let tables = table_counts(&database).await;
-    let summary = Summary::of(&metrics, tables, started.elapsed(), &place);
-    let _ = write!(out, "\n{}", summary.render());
-    if options.once && !options.exit && !shutdown.is_cancelled() {
-        let _ = writeln!(out, "\nServing {url} until Ctrl-C.");
-        shutdown.cancelled().await;
+    };
+    // A role that stops on its own (a store that refuses it) stops the run with its reason.
+    let mut failed = tokio::select! {
+        _ = work => None,
+        _ = shutdown.cancelled() => None,
+        Some(ended) = roles.join_next() => Some(ended),
+    };
+    if failed.is_none() {
+        let tables = table_counts(&database).await;
+        let summary = Summary::of(&metrics, tables, started.elapsed(), &place);
+        let _ = write!(out, "\n{}", summary.render());
+        if options.once && !options.exit && !shutdown.is_cancelled() {
+            let _ = writeln!(out, "\nServing {url} until Ctrl-C.");
+            failed = tokio::select! {
+                _ = shutdown.cancelled() => None,
+                Some(ended) = roles.join_next() => Some(ended),
+            };
+        }
     }
 
-    // Stop: workers finish what they hold within the grace period.
-    stop_workers.cancel();
-    if tokio::time::timeout(options.shutdown_grace, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
-        hard_stop.cancel();
-        while workers.join_next().await.is_some() {}
+    // Stop: each role finishes what it holds within its grace period.
+    stop.cancel();
+    let mut outcome = failed.map_or(Ok(()), ended);
+    while let Some(result) = roles.join_next().await {
+        if let Err(e) = ended(result) {
+            outcome = outcome.and(Err(e));
+        }
     }
+    let _ = keeper.await;
     server.stopped().await;
     database.close().await;
-    Ok(())
+    outcome
 }
 
-type WriterParts = (LocalBus, TopicNames, String, Role, Metrics);
-
-fn writer_of<D: Destination>(
-    destination: D,
-    (publisher, topics, pipeline, role, metrics): WriterParts,
-) -> Arc<Writer<D, LocalBus>> {
-    Arc::new(Writer {
-        destination,
-        publisher,
-        topics,
-        pipeline,
-        role,
-        metrics,
-        halt: Halt::default(),
-    })
-}
-
-/// Starts `writer`'s workers on `group`'s queues of the processed topics, as on Kafka.
-async fn spawn_writer<D: Destination>(
-    workers: &mut JoinSet<()>,
-    bus: &LocalBus,
-    group: &str,
-    writer: Arc<Writer<D, LocalBus>>,
-    (stop, hard_stop): &(CancellationToken, CancellationToken),
-) {
-    let (queues, committer) = bus.subscribe(group, writer.subscribed()).await;
-    for queue in queues {
-        workers.spawn(partition_worker(
-            queue,
-            writer.clone(),
-            Committer::Local(committer.clone()),
-            stop.clone(),
-            hard_stop.clone(),
-            Liveness::default(),
-        ));
+/// The writers `local` runs: the database's and the files', and InfluxDB's when the config
+/// names one.
+fn writer_roles(config: &RuntimeConfig) -> Vec<Role> {
+    let mut roles = vec![Role::DbWriter, Role::FileWriter];
+    if config.sinks.influxdb.is_some() {
+        roles.push(Role::InfluxWriter);
     }
+    roles
+}
+
+/// Runs a consuming role's own `run` on the in-process bus.
+async fn run_role(
+    role: Role,
+    bus: LocalBus,
+    config: RuntimeConfig,
+    metrics: Metrics,
+    running: Running,
+) -> Result<(), RoleFailure> {
+    let failed = |e: &dyn std::fmt::Display| RoleFailure(role, e.to_string());
+    match role {
+        Role::Processor => process::run(&bus, config, metrics, &running)
+            .await
+            .map_err(|e| failed(&e)),
+        Role::DbWriter => write::db::run(&bus, config, metrics, &running)
+            .await
+            .map_err(|e| failed(&e)),
+        Role::FileWriter => write::files::run(&bus, config, metrics, &running)
+            .await
+            .map_err(|e| failed(&e)),
+        Role::InfluxWriter => write::influx::run(&bus, config, metrics, &running)
+            .await
+            .map_err(|e| failed(&e)),
+        other => unreachable!("local runs no {other} role"),
+    }
+}
+
+/// Why a role stopped.
+#[derive(Debug)]
+struct RoleFailure(Role, String);
+
+type RoleTasks = JoinSet<(Role, Result<(), RoleFailure>)>;
+
+/// What a role's task came to.
+fn ended(
+    joined: Result<(Role, Result<(), RoleFailure>), tokio::task::JoinError>,
+) -> Result<(), LocalError> {
+    match joined {
+        Ok((_, Ok(()))) => Ok(()),
+        Ok((_, Err(RoleFailure(role, reason)))) => Err(LocalError::RoleStopped { role, reason }),
+        Err(e) => Err(LocalError::RoleTask(e.to_string())),
+    }
+}
+
+/// Waits until every role has joined its groups; a role that stops first is an error.
+async fn until_ready(ready: &[Readiness], roles: &mut RoleTasks) -> Result<(), LocalError> {
+    while !ready.iter().all(Readiness::get) {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            Some(joined) = roles.join_next() => {
+                if let Ok((role, Ok(()))) = joined {
+                    return Err(LocalError::RoleStopped { role, reason: "stopped before it started".into() });
+                }
+                return ended(joined);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rows in each summarised table (empty if the database cannot say).

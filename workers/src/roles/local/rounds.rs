@@ -6,7 +6,6 @@ use chrono::{DateTime, NaiveTime, Utc};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use optionsflow_api::Role;
 use optionsflow_api::{Dataset, Envelope, MessageOrigin, RuntimeConfig, SchemaId, Source, Task};
-use tokio_util::sync::CancellationToken;
 
 use super::LocalError;
 use crate::budget::gate::SoloIo;
@@ -56,6 +55,8 @@ pub fn schedules(config: &RuntimeConfig) -> Result<Vec<(Dataset, Schedule)>, Loc
 pub struct Stages {
     pub raw: Vec<String>,
     pub processed: Vec<String>,
+    /// The writers, each its own group on the processed topics.
+    pub writers: Vec<Role>,
     pub dead_letter: String,
     pub dead_letter_group: String,
 }
@@ -135,7 +136,7 @@ impl Rounds<'_> {
         self.bus
             .caught_up(&topics.consumer_group(Role::Processor), &s.raw)
             .await;
-        for role in [Role::DbWriter, Role::FileWriter] {
+        for &role in &s.writers {
             self.bus
                 .caught_up(&topics.consumer_group(role), &s.processed)
                 .await;
@@ -145,12 +146,8 @@ impl Rounds<'_> {
             .await;
     }
 
-    /// Runs each dataset at its scheduled times until `shutdown`.
-    pub async fn on_schedule(
-        &self,
-        schedules: &[(Dataset, Schedule)],
-        shutdown: &CancellationToken,
-    ) {
+    /// Runs each dataset at its scheduled times, for as long as it is awaited.
+    pub async fn on_schedule(&self, schedules: &[(Dataset, Schedule)]) {
         let mut after = Utc::now();
         loop {
             let Some(at) = schedules
@@ -168,17 +165,9 @@ impl Rounds<'_> {
             let names: Vec<&str> = due.iter().map(|d| d.as_str()).collect();
             println!("next round: {} at {}", names.join(", "), at.to_rfc3339());
             let wait = (at - Utc::now()).to_std().unwrap_or_default();
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.cancelled() => return,
-            }
-            tokio::select! {
-                _ = async {
-                    self.collect(&due, at).await;
-                    self.drain().await;
-                } => {}
-                _ = shutdown.cancelled() => return,
-            }
+            tokio::time::sleep(wait).await;
+            self.collect(&due, at).await;
+            self.drain().await;
             after = at;
         }
     }

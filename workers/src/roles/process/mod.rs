@@ -15,20 +15,16 @@ use optionsflow_api::runtime_config::RuntimeConfig;
 use optionsflow_api::{Dataset, MessageOrigin, TopicKind, TopicNames};
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::Publisher;
-use crate::bus::kafka::{self, BusError};
+use crate::bus::kafka::BusError;
 use crate::bus::outbox::{Sender, publish_all};
-use crate::bus::partitions::{Delivery, PartitionConsumer, dataset_topics};
-use crate::engine::{Operator, Stop, partition_worker};
-use crate::runtime::RoleOptions;
-use crate::runtime::admin;
+use crate::bus::partitions::{Delivery, dataset_topics};
+use crate::bus::{Bus, Publisher};
+use crate::engine::{Operator, Running, Stop};
 use crate::runtime::metrics::Metrics;
 use crate::stages::process::{self as stage, Processed, Records};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
-    #[error("cannot start the admin server: {0}")]
-    Admin(#[source] std::io::Error),
     #[error(transparent)]
     Bus(#[from] BusError),
 }
@@ -135,47 +131,25 @@ impl<P: Publisher> Handler<P> {
     }
 }
 
-pub async fn run(
+/// The processor on `bus` (Kafka on Kubernetes, the in-process bus in `local`): the
+/// processors' group on the raw topics, until `running` stops.
+pub async fn run<B: Bus>(
+    bus: &B,
     config: RuntimeConfig,
-    options: RoleOptions,
-    shutdown: CancellationToken,
+    metrics: Metrics,
+    running: &Running,
 ) -> Result<(), ProcessError> {
-    let metrics = Metrics::new();
-    let ready = admin::start(&options, &metrics, &shutdown)
-        .await
-        .map_err(ProcessError::Admin)?;
     let topics = config.topics();
-    let producer = kafka::producer(&config.kafka)?;
-    let consumer = PartitionConsumer::start(
-        &config.kafka,
-        &topics.consumer_group(Role::Processor),
-        dataset_topics(&topics, TopicKind::raw),
-        options.shutdown_grace,
-    )?;
+    let group = topics.consumer_group(Role::Processor);
+    let raw = dataset_topics(&topics, TopicKind::raw);
     let handler = Arc::new(Handler {
         config,
         topics,
-        publisher: producer,
+        publisher: bus.publisher()?,
         metrics,
     });
     tracing::info!("processor started");
-    consumer
-        .run_workers(
-            options.shutdown_grace,
-            shutdown.clone(),
-            &ready,
-            |queue, committer, hard_stop| {
-                partition_worker(
-                    queue,
-                    handler.clone(),
-                    committer,
-                    shutdown.clone(),
-                    hard_stop,
-                    options.liveness.clone(),
-                )
-            },
-        )
-        .await;
+    bus.consume(&group, raw, handler, running).await?;
     Ok(())
 }
 

@@ -14,8 +14,9 @@ use optionsflow_api::{Reason, Role};
 use tokio_util::sync::CancellationToken;
 
 use super::{Destination, Refused, Span, WriterError};
+use crate::bus::Bus;
+use crate::engine::Running;
 use crate::retry::Backoff;
-use crate::runtime::RoleOptions;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::sinks::db::{Database, DbError};
@@ -168,29 +169,23 @@ pub async fn migrate(database: &Database, stop: &CancellationToken) -> Result<()
     }
 }
 
-pub async fn run(
+/// The database writer on `bus` until `running` stops ([`super::run`]), after migrating
+/// the schema.
+pub async fn run<B: Bus>(
+    bus: &B,
     config: RuntimeConfig,
-    options: RoleOptions,
-    shutdown: CancellationToken,
+    metrics: Metrics,
+    running: &Running,
 ) -> Result<(), WriteDbError> {
     let database = database(&config)?;
-    migrate(&database, &shutdown).await?;
+    migrate(&database, &running.shutdown).await?;
     tracing::info!(database = database.kind(), "schema up to date");
-    let metrics = Metrics::new();
     let destination = DbDestination {
         database: database.clone(),
         batching: config.sinks.batching.clone(),
         metrics: metrics.clone(),
     };
-    let result = super::run(
-        &config,
-        Role::DbWriter,
-        destination,
-        options,
-        metrics,
-        shutdown,
-    )
-    .await;
+    let result = super::run(bus, &config, Role::DbWriter, destination, metrics, running).await;
     database.close().await;
     result.map_err(WriteDbError::from)
 }

@@ -14,10 +14,10 @@ use chrono::NaiveDate;
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::{FileRolling, RuntimeConfig};
 use optionsflow_api::{Dataset, MessageOrigin};
-use tokio_util::sync::CancellationToken;
 
 use super::{Destination, Refused, Span, WriterError};
-use crate::runtime::RoleOptions;
+use crate::bus::Bus;
+use crate::engine::Running;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::sinks::objects::ObjectStore;
@@ -135,14 +135,15 @@ pub async fn object_store(
     Ok((ObjectStore::S3(S3Store::new(s3).await), s3.prefix.clone()))
 }
 
-pub async fn run(
+/// The file writer on `bus` until `running` stops ([`super::run`]).
+pub async fn run<B: Bus>(
+    bus: &B,
     config: RuntimeConfig,
-    options: RoleOptions,
-    shutdown: CancellationToken,
+    metrics: Metrics,
+    running: &Running,
 ) -> Result<(), WriteFilesError> {
     let (store, prefix) = object_store(&config).await?;
     tracing::info!(location = %store.location(), %prefix, "writing CSV files");
-    let metrics = Metrics::new();
     let destination = FilesDestination {
         store,
         prefix,
@@ -150,12 +151,12 @@ pub async fn run(
         metrics: metrics.clone(),
     };
     super::run(
+        bus,
         &config,
         Role::FileWriter,
         destination,
-        options,
         metrics,
-        shutdown,
+        running,
     )
     .await?;
     Ok(())

@@ -13,10 +13,10 @@ use std::time::Duration;
 use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
 use optionsflow_api::{Dataset, MessageOrigin, Reason, Role};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use super::{Destination, Refused, Span, WriterError};
-use crate::runtime::RoleOptions;
+use crate::bus::Bus;
+use crate::engine::Running;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::sinks::influx::{Influx, InfluxError};
@@ -122,29 +122,30 @@ pub fn influx(config: &RuntimeConfig) -> Result<Influx, WriteInfluxError> {
     Ok(Influx::new(sink, token.as_deref())?)
 }
 
-pub async fn run(
+/// The InfluxDB writer on `bus` until `running` stops ([`super::run`]).
+pub async fn run<B: Bus>(
+    bus: &B,
     config: RuntimeConfig,
-    options: RoleOptions,
-    shutdown: CancellationToken,
+    metrics: Metrics,
+    running: &Running,
 ) -> Result<(), WriteInfluxError> {
     let influx = influx(&config)?;
     tracing::info!(
         endpoint = influx.endpoint(),
         "writing intraday bars to InfluxDB"
     );
-    let metrics = Metrics::new();
     let destination = InfluxDestination {
         influx,
         batching: config.sinks.batching.clone(),
         metrics: metrics.clone(),
     };
     super::run(
+        bus,
         &config,
         Role::InfluxWriter,
         destination,
-        options,
         metrics,
-        shutdown,
+        running,
     )
     .await?;
     Ok(())

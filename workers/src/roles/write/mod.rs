@@ -24,16 +24,13 @@ use chrono::NaiveDate;
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
 use optionsflow_api::{Dataset, DeadLetter, MessageOrigin, Reason, TopicKind, TopicNames};
-use tokio_util::sync::CancellationToken;
 
-use crate::bus::Publisher;
-use crate::bus::kafka::{self, BusError};
+use crate::bus::kafka::BusError;
 use crate::bus::outbox::{Outgoing, Sender, dead_letter, publish_all};
-use crate::bus::partitions::{Delivery, PartitionConsumer, dataset_topics};
-use crate::engine::{Halt, Operator, Stop, partition_worker};
+use crate::bus::partitions::{Delivery, dataset_topics};
+use crate::bus::{Bus, Publisher};
+use crate::engine::{Halt, Operator, Running, Stop};
 use crate::retry::Backoff;
-use crate::runtime::RoleOptions;
-use crate::runtime::admin;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::stages::write::{Incoming, decode};
@@ -104,8 +101,6 @@ pub struct Refused {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriterError {
-    #[error("cannot start the admin server: {0}")]
-    Admin(#[source] std::io::Error),
     #[error(transparent)]
     Bus(#[from] BusError),
     #[error("stopped: {0}")]
@@ -338,56 +333,32 @@ fn symbol_of(bytes: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-/// Runs a writer until `shutdown`, or until its store refuses it ([`WriterError::Halted`]):
-/// joins `role`'s group on the processed topics of `destination`'s datasets and stores each
-/// partition's batches through it.
-pub async fn run<D: Destination>(
+/// Runs a writer on `bus` until `running` stops, or until its store refuses it
+/// ([`WriterError::Halted`]): joins `role`'s group on the processed topics of
+/// `destination`'s datasets and stores each partition's batches through it.
+pub async fn run<B: Bus, D: Destination>(
+    bus: &B,
     config: &RuntimeConfig,
     role: Role,
     destination: D,
-    options: RoleOptions,
     metrics: Metrics,
-    shutdown: CancellationToken,
+    running: &Running,
 ) -> Result<(), WriterError> {
-    let ready = admin::start(&options, &metrics, &shutdown)
-        .await
-        .map_err(WriterError::Admin)?;
-    let halt = Halt::under(&shutdown);
-    let shutdown = halt.token().clone();
-    let producer = kafka::producer(&config.kafka)?;
+    let halt = Halt::under(&running.shutdown);
+    let running = running.under(halt.token().clone());
     let writer = Arc::new(Writer {
         destination,
-        publisher: producer,
+        publisher: bus.publisher()?,
         topics: config.topics(),
         pipeline: config.pipeline.id(),
         role,
         metrics,
         halt: halt.clone(),
     });
-    let consumer = PartitionConsumer::start(
-        &config.kafka,
-        &writer.topics.consumer_group(role),
-        writer.subscribed(),
-        options.shutdown_grace,
-    )?;
+    let group = writer.topics.consumer_group(role);
+    let topics = writer.subscribed();
     tracing::info!(store = writer.destination.store(), "writer started");
-    consumer
-        .run_workers(
-            options.shutdown_grace,
-            shutdown.clone(),
-            &ready,
-            |queue, committer, hard_stop| {
-                partition_worker(
-                    queue,
-                    writer.clone(),
-                    committer,
-                    shutdown.clone(),
-                    hard_stop,
-                    options.liveness.clone(),
-                )
-            },
-        )
-        .await;
+    bus.consume(&group, topics, writer, &running).await?;
     match halt.reason() {
         Some(reason) => Err(WriterError::Halted(reason)),
         None => Ok(()),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{TimeZone, Utc};
 use optionsflow_testkit::records;
+use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::bus::testing::FlakyBroker;

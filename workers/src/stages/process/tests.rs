@@ -705,49 +705,11 @@ mod never_panics {
     use super::*;
     use proptest::prelude::*;
 
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("JSON numbers are finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            "[A-Z0-9 .:-]{0,24}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 64, 8, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                prop::collection::btree_map(
-                    prop_oneof![
-                        Just("options".to_owned()),
-                        Just("calls".to_owned()),
-                        Just("puts".to_owned()),
-                        Just("quote".to_owned()),
-                        Just("regularMarketPrice".to_owned()),
-                        Just("contractSymbol".to_owned()),
-                        Just("strike".to_owned()),
-                        Just("bid".to_owned()),
-                        Just("ask".to_owned()),
-                        Just("data".to_owned()),
-                        Just("values".to_owned()),
-                        Just("datetime".to_owned()),
-                        Just("open".to_owned()),
-                        "[a-z]{1,8}",
-                    ],
-                    inner,
-                    0..6,
-                )
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 
         #[test]
-        fn arbitrary_payloads(payload in json_value(), which in 0usize..4) {
+        fn arbitrary_payloads(payload in crate::sources::fuzz::provider_json(), which in 0usize..4) {
             let (schema, source, dataset) = [
                 (SchemaId::YAHOO_OPTION_CHAIN, "yahoo", Dataset::Options),
                 (SchemaId::CBOE_DELAYED_QUOTES, "cboe", Dataset::Options),
