@@ -50,6 +50,25 @@ impl Moto {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections are accepted by the kernel and nothing is
+    /// answered, as with a hung S3 endpoint, until [`Moto::thaw`].
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT); what it was sent meanwhile is answered then.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} moto");
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -262,6 +262,47 @@ async fn transient_failures_are_retried_and_yahoo_sessions_renewed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_never_answers_costs_a_dead_letter_not_the_collector() {
+    let h = Harness::start(|s| {
+        s.config.sources.twelve_data.budget.per_window = 100;
+        s.twelvedata.per_window = 100;
+        s.config.sources.retry.timeout_seconds = 1;
+        s.config.sources.retry.max_attempts = 2;
+        s.config.sources.retry.initial_backoff_ms = 50;
+        s.config.datasets.daily.symbols = as_symbols(&["AAPL"]);
+    })
+    .await;
+    h.twelvedata.fail_next(twelvedata::Failure::NoAnswer);
+    h.twelvedata.fail_next(twelvedata::Failure::NoAnswer);
+    let (collector, admin) = h.collector("collector");
+    wait_ready(&collector, &admin);
+    h.trigger_ok("daily", AFTER_CLOSE);
+    wait_for(
+        "the hung task given up and committed",
+        Duration::from_secs(60),
+        &[&collector],
+        || dead_letters(&h).len() == 1 && all_committed(&h),
+    );
+    let letter = &dead_letters(&h)[0]["payload"];
+    assert_eq!(letter["reason"], "transport_error", "{letter}");
+    assert_eq!(letter["stage"], "collect", "{letter}");
+    assert_eq!(h.count(TopicKind::DailyData), 0);
+
+    // The provider answers again: the next run collects, with the same process.
+    h.trigger_ok("daily", "2026-11-25T22:00:00Z");
+    wait_for(
+        "the next run's bars",
+        Duration::from_secs(60),
+        &[&collector],
+        || h.count(TopicKind::DailyData) == 1 && all_committed(&h),
+    );
+    let outcomes: Vec<String> = h.twelvedata.log().into_iter().map(|l| l.outcome).collect();
+    assert_eq!(outcomes, ["no_answer", "no_answer", "ok"]);
+    assert_eq!(admin_get(&admin, "/healthz").unwrap().0, 200);
+    assert_eq!(admin_get(&admin, "/readyz").unwrap().0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_pages_intraday_bars_and_cboe_chains() {
     let h = Harness::start(|s| {
         s.config.sources.twelve_data.budget.per_window = 100;

@@ -434,41 +434,6 @@ async fn influxdb_down_or_refusing_holds_back_only_its_own_writer() {
     assert!(!t.all_committed(Role::InfluxWriter));
 }
 
-/// Object keys and bodies in a bucket of moto's, read with signed requests as any S3 client
-/// makes them.
-async fn bucket_objects(moto: &Moto, bucket: &str) -> BTreeMap<String, String> {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
-        .force_path_style(true)
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
-    let listing = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listing.is_truncated(), Some(false));
-    let mut objects = BTreeMap::new();
-    for object in listing.contents() {
-        let key = object.key().unwrap().to_owned();
-        let body = client
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .unwrap();
-        let bytes = body.body.collect().await.unwrap().into_bytes();
-        objects.insert(key, String::from_utf8(bytes.to_vec()).unwrap());
-    }
-    objects
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_files_stores_each_record_once_in_csv_objects_named_by_offsets() {
     let moto = Moto::start();
@@ -496,6 +461,29 @@ async fn write_files_stores_each_record_once_in_csv_objects_named_by_offsets() {
         sent.quotes(&t, s, 0, 100).await;
         sent.bars(&t, s).await;
     }
+    // First, a writer pointed at a bucket that does not exist: the role stops and says why,
+    // committing nothing (the writers below then store every message).
+    let wrong = t.config_with("no-bucket.json", |c| {
+        c.sinks.s3.as_mut().unwrap().bucket = "no-such-bucket".into();
+    });
+    let (mut refused, _) = t.writer_on(&wrong, "write-files", "file-writer-refused", &env);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while refused.exited().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refused writer did not stop:\n{}",
+            tail(&refused.log(), 30)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = refused.log();
+    assert!(!refused.exited().unwrap().success(), "{log}");
+    assert!(
+        log.contains("refuses this writer") && log.contains("NoSuchBucket"),
+        "{}",
+        tail(&log, 20)
+    );
+    assert!(!t.all_committed(Role::FileWriter), "nothing committed");
     let (leader, leader_admin) = t.writer("write-files", "file-writer-leader", &env);
     wait_for("the leader", Duration::from_secs(60), &[&leader], || {
         admin_get(&leader_admin, "/readyz").is_some_and(|(s, _)| s == 200)

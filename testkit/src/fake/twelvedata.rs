@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::{Logged, Server};
@@ -57,6 +57,9 @@ pub enum Failure {
     Truncated,
     /// A bar whose close is not a number.
     BadNumber,
+    /// No answer at all: the request is held open until the client gives up (a provider
+    /// that hangs).
+    NoAnswer,
 }
 
 #[derive(Default)]
@@ -158,6 +161,25 @@ fn error(code: u16, message: String, with_200: bool) -> Response {
         .into_response()
 }
 
+/// Takes a [`Failure::NoAnswer`] if it is next, logging it (without the ledger's lock held
+/// across the handler's wait).
+fn no_answer(shared: &Shared, at: DateTime<Utc>, key: &Option<String>, symbols: &[String]) -> bool {
+    let mut ledger = shared.ledger.lock().unwrap();
+    if ledger.failures.front() != Some(&Failure::NoAnswer) {
+        return false;
+    }
+    ledger.failures.pop_front();
+    ledger.log.push(Logged {
+        at,
+        path: "/time_series".into(),
+        who: key.clone().unwrap_or_default(),
+        symbols: symbols.to_vec(),
+        status: 0,
+        outcome: "no_answer".into(),
+    });
+    true
+}
+
 async fn time_series(
     State(shared): State<Shared>,
     Query(query): Query<HashMap<String, String>>,
@@ -184,6 +206,9 @@ async fn time_series(
                 .collect()
         })
         .unwrap_or_default();
+    if no_answer(&shared, now, &key, &symbols) {
+        return std::future::pending().await;
+    }
     let mut ledger = shared.ledger.lock().unwrap();
     let log = |status: u16, outcome: &str, ledger: &mut Ledger| {
         ledger.log.push(Logged {
@@ -283,6 +308,8 @@ async fn time_series(
             )
                 .into_response();
         }
+        // Queued while this request was under way: the next request takes it.
+        Some(Failure::NoAnswer) => ledger.failures.push_front(Failure::NoAnswer),
         Some(Failure::BadNumber) => {
             log(200, "bad_number", &mut ledger);
             let mut answer = series_for(config, &symbols[0], interval, &query, outputsize);

@@ -266,3 +266,41 @@ pub fn wait_ready(worker: &Worker, admin: &str) {
         },
     );
 }
+
+/// Object keys and bodies in a bucket of moto's, read with signed requests as any S3 client
+/// makes them.
+pub async fn bucket_objects(
+    moto: &optionsflow_testkit::moto::Moto,
+    bucket: &str,
+) -> std::collections::BTreeMap<String, String> {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto.endpoint())
+        .force_path_style(true)
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let listing = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listing.is_truncated(), Some(false));
+    let mut objects = std::collections::BTreeMap::new();
+    for object in listing.contents() {
+        let key = object.key().unwrap().to_owned();
+        let body = client
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        let bytes = body.body.collect().await.unwrap().into_bytes();
+        objects.insert(key, String::from_utf8(bytes.to_vec()).unwrap());
+    }
+    objects
+}

@@ -15,14 +15,18 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, PodTemplateSpec, Secret};
 use kube::core::DeserializeGuard;
 use kube::runtime::events::{Recorder, Reporter};
+use optionsflow_api::RuntimeConfig;
 use optionsflow_api::crd::OptionsPipeline;
 use optionsflow_api::schedule::Schedule;
 use optionsflow_operator::reconcile::{Context, Retries, reconcile};
 use optionsflow_operator::topics::kafka::KafkaAdmins;
 use optionsflow_operator::validate::Settings;
+use optionsflow_testkit::fake::{cboe, twelvedata};
 use optionsflow_testkit::fake_api::FakeApi;
 use optionsflow_testkit::kubelet::Namespace;
+use optionsflow_testkit::moto::Moto;
 use optionsflow_testkit::process::Worker;
+use optionsflow_testkit::tansu::Tansu;
 use serde_json::{Value, json};
 
 use crate::common::{WORKER, admin_get, trading_day, wait_for};
@@ -300,6 +304,14 @@ impl Cluster {
         pod.worker.name.clone()
     }
 
+    /// Every replica of every Deployment started, ready and reported, and the pipeline
+    /// reconciled again.
+    pub async fn run_deployments(&mut self) {
+        self.start_deployments();
+        self.wait_ready_and_report();
+        self.reconcile().await;
+    }
+
     pub fn alive(pod: &Pod) -> bool {
         admin_get(&pod.admin, "/healthz").is_some()
     }
@@ -307,6 +319,95 @@ impl Cluster {
     pub fn workers(&self) -> Vec<&Worker> {
         self.pods.iter().map(|p| &p.worker).collect()
     }
+}
+
+/// The parts a cluster would have: Kafka, PostgreSQL, S3 with the bucket `lake`, and the
+/// providers (Twelve Data with `keys`, Cboe).
+pub struct Parts {
+    pub tansu: Tansu,
+    pub database_url: String,
+    pub moto: Moto,
+    pub td: twelvedata::FakeTwelveData,
+    pub cboe: cboe::FakeCboe,
+    pub keys: Vec<String>,
+}
+
+impl Parts {
+    pub async fn start(tansu: Tansu, database_url: String, td: twelvedata::Config) -> Parts {
+        let moto = Moto::start();
+        let bucket = reqwest::Client::new()
+            .put(format!("{}/lake", moto.endpoint()))
+            .send()
+            .await
+            .unwrap();
+        assert!(bucket.status().is_success());
+        let keys = td.keys.clone();
+        Parts {
+            tansu,
+            database_url,
+            moto,
+            td: twelvedata::FakeTwelveData::start(td).await,
+            cboe: cboe::FakeCboe::start(cboe::Config::new(trading_day())).await,
+            keys,
+        }
+    }
+
+    /// The Secrets the pipeline names: the Twelve Data keys, the database URL, S3
+    /// credentials and the API's tokens.
+    pub fn secrets(&self, api_tokens: &str) -> Vec<Value> {
+        vec![
+            secret("twelvedata", json!({"api-keys": self.keys.join(",")})),
+            secret("db", json!({"url": self.database_url})),
+            secret(
+                "s3",
+                json!({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}),
+            ),
+            secret("api", json!({"tokens": api_tokens})),
+        ]
+    }
+
+    /// A pipeline on these parts (options from Cboe, CSV files under `prefix` in the bucket),
+    /// with `overrides` merged in.
+    pub fn spec(&self, prefix: &str, overrides: Value) -> Value {
+        let mut spec = json!({
+            "datasets": {"options": {"source": "cboe", "horizonDays": 30}},
+            "sources": {
+              "twelveData": {"apiKeysSecret": {"name": "twelvedata", "key": "api-keys"},
+                             "baseUrl": self.td.url()},
+              "cboe": {"baseUrl": self.cboe.url()}},
+            "kafka": {"bootstrapServers": self.tansu.bootstrap(), "replicationFactor": 1},
+            "sinks": {
+              "postgres": {"urlSecret": {"name": "db", "key": "url"}},
+              "s3": {"bucket": "lake", "prefix": prefix, "endpoint": self.moto.endpoint(),
+                     "pathStyle": true, "credentialsSecret": "s3"}},
+            "api": {"tokensSecret": {"name": "api", "key": "tokens"}}});
+        merge(&mut spec, overrides);
+        spec
+    }
+}
+
+/// Merges `from` into `into`, object by object; anything else in `from` replaces.
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(into), Value::Object(from)) => {
+            for (key, value) in from {
+                merge(into.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (into, from) => *into = from,
+    }
+}
+
+/// The runtime config the operator rendered into the pipeline's ConfigMap.
+pub fn runtime_config(cluster: &Cluster) -> RuntimeConfig {
+    RuntimeConfig::from_json(
+        cluster.objects::<ConfigMap>("configmaps")[0]
+            .data
+            .as_ref()
+            .unwrap()["runtime.json"]
+            .as_str(),
+    )
+    .unwrap()
 }
 
 /// What a user applies: the SymbolSet `watchlist` (SPY, AAPL), Secrets, and the pipeline.

@@ -16,6 +16,7 @@
 mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
+mod faults;
 mod soak;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,14 +24,14 @@ use std::time::Duration;
 
 use chrono::{NaiveTime, TimeZone, Utc};
 use chrono_tz::America::New_York;
-use cluster::{Cluster, PIPELINE, TOKEN, collection, pod_spec, secret, user_objects};
+use cluster::{
+    Cluster, PIPELINE, Parts, TOKEN, collection, pod_spec, runtime_config, secret, user_objects,
+};
 use common::{trading_day, wait_for};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::ConfigMap;
 use optionsflow_api::{Dataset, Role, RuntimeConfig, TopicKind};
 use optionsflow_testkit::fake::{cboe, twelvedata};
 use optionsflow_testkit::kafka;
-use optionsflow_testkit::moto::Moto;
 use optionsflow_testkit::postgres::{TestDatabase, psql};
 use optionsflow_testkit::tansu::{SecuredKafka, Tansu};
 use optionsflow_workers::stages::process::Records;
@@ -111,19 +112,25 @@ fn settle(
     }
 }
 
-/// The primary keys of every record on the processed topics, per table, read within
-/// `timeout` per topic.
-fn published_keys(
-    bootstrap: &str,
-    config: &RuntimeConfig,
-    timeout: Duration,
-) -> BTreeMap<&'static str, BTreeSet<String>> {
+/// What the processed topics hold.
+struct Published {
+    /// The primary keys of every record, per table.
+    keys: BTreeMap<&'static str, BTreeSet<String>>,
+    /// Records per dataset, counting each copy (a round that re-delivers a day publishes
+    /// its bars again).
+    records: BTreeMap<Dataset, usize>,
+}
+
+/// Every record on the processed topics, read within `timeout` per topic.
+fn published(bootstrap: &str, config: &RuntimeConfig, timeout: Duration) -> Published {
     let mut keys: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    let mut records = BTreeMap::new();
     for dataset in Dataset::ALL {
         let topic = config.topics().name(TopicKind::processed(dataset));
         for record in kafka::read_all(bootstrap, &topic, timeout) {
             let incoming = decode(&serde_json::to_vec(&record.value).unwrap(), dataset)
                 .expect("processed messages decode");
+            *records.entry(dataset).or_default() += incoming.records.len();
             match incoming.records {
                 Records::Bars(batch) => {
                     for b in batch.records {
@@ -150,7 +157,7 @@ fn published_keys(
             }
         }
     }
-    keys
+    Published { keys, records }
 }
 
 fn stored_keys(url: &str) -> BTreeMap<&'static str, BTreeSet<String>> {
@@ -201,53 +208,25 @@ fn kubectl_get_line(status: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_kills() {
     // The parts a cluster would have: Kafka, PostgreSQL, S3, and the providers.
-    let tansu = Tansu::start();
     let database = TestDatabase::create("deployed");
-    let moto = Moto::start();
-    let bucket = reqwest::Client::new()
-        .put(format!("{}/lake", moto.endpoint()))
-        .send()
-        .await
-        .unwrap();
-    assert!(bucket.status().is_success());
     let day = trading_day();
-    let td = twelvedata::FakeTwelveData::start(twelvedata::Config::free_plan(
-        &["key-one", "key-two"],
-        day,
-    ))
+    let parts = Parts::start(
+        Tansu::start(),
+        database.url.clone(),
+        twelvedata::Config::free_plan(&["key-one", "key-two"], day),
+    )
     .await;
-    let cboe = cboe::FakeCboe::start(cboe::Config::new(day)).await;
 
     // What a user applies.
     let api = user_objects(
-        vec![
-            secret("twelvedata", json!({"api-keys": "key-one,key-two"})),
-            secret("db", json!({"url": database.url})),
-            secret(
-                "s3",
-                json!({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}),
-            ),
-            secret(
-                "api",
-                json!({"tokens": format!("{TOKEN}\nanother-token\n")}),
-            ),
-        ],
-        json!({
-            "symbolSets": ["watchlist"],
-            "datasets": {
-              "historical": {"startDate": "2026-06-01"},
-              "options": {"source": "cboe", "horizonDays": 30}},
-            "sources": {
-              "twelveData": {"apiKeysSecret": {"name": "twelvedata", "key": "api-keys"},
-                             "baseUrl": td.url()},
-              "cboe": {"baseUrl": cboe.url()}},
-            "kafka": {"bootstrapServers": tansu.bootstrap(), "replicationFactor": 1},
-            "sinks": {
-              "postgres": {"urlSecret": {"name": "db", "key": "url"}},
-              "s3": {"bucket": "lake", "prefix": "market/", "endpoint": moto.endpoint(),
-                     "pathStyle": true, "credentialsSecret": "s3",
-                     "maxFileAgeSeconds": 2}},
-            "api": {"tokensSecret": {"name": "api", "key": "tokens"}}}),
+        parts.secrets(&format!("{TOKEN}\nanother-token\n")),
+        parts.spec(
+            "market/",
+            json!({
+                "symbolSets": ["watchlist"],
+                "datasets": {"historical": {"startDate": "2026-06-01"}},
+                "sinks": {"s3": {"maxFileAgeSeconds": 2}}}),
+        ),
     );
 
     let mut cluster = Cluster::new(api);
@@ -255,20 +234,11 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
     let status = cluster.status();
     assert_eq!(status["phase"], "Progressing", "{status}");
     assert_eq!(status["topics"].as_array().unwrap().len(), 11, "{status}");
-    let config = RuntimeConfig::from_json(
-        cluster.objects::<ConfigMap>("configmaps")[0]
-            .data
-            .as_ref()
-            .unwrap()["runtime.json"]
-            .as_str(),
-    )
-    .unwrap();
+    let config = runtime_config(&cluster);
 
     // The kubelet: every replica of every Deployment, ready, reported.
-    cluster.start_deployments();
+    cluster.run_deployments().await;
     assert_eq!(cluster.pods.len(), 10, "5 roles × 2 replicas");
-    cluster.wait_ready_and_report();
-    cluster.reconcile().await;
 
     // The schedules: each CronJob once, in the afternoon session; the backfill Job.
     cluster.fire_cron_jobs(NaiveTime::from_hms_opt(15, 0, 0).unwrap());
@@ -289,7 +259,7 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
     }
 
     let url = database.url.clone();
-    let bootstrap = tansu.bootstrap();
+    let bootstrap = parts.tansu.bootstrap();
     let historical_before = day - chrono::Duration::days(60);
     wait_for(
         "rows of every dataset in PostgreSQL",
@@ -315,7 +285,7 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
     // CSV files in S3, one folder per dataset.
     let listing = reqwest::get(format!(
         "{}/lake?list-type=2&prefix=market/",
-        moto.endpoint()
+        parts.moto.endpoint()
     ))
     .await
     .unwrap()
@@ -372,7 +342,7 @@ async fn the_operators_output_runs_stores_every_dataset_serves_it_and_survives_k
     });
 
     // Nothing lost: every record published is stored; nothing duplicated: nothing else is.
-    let published = published_keys(&bootstrap, &config, Duration::from_secs(30));
+    let published = published(&bootstrap, &config, Duration::from_secs(30)).keys;
     let stored = stored_keys(&url);
     for (table, keys) in &published {
         assert_eq!(

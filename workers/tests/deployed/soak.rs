@@ -21,18 +21,16 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveTime;
-use k8s_openapi::api::core::v1::ConfigMap;
-use optionsflow_api::{Dataset, RuntimeConfig, TopicKind};
-use optionsflow_testkit::fake::{cboe, twelvedata};
+use optionsflow_api::{Dataset, TopicKind};
+use optionsflow_testkit::fake::twelvedata;
 use optionsflow_testkit::kafka;
-use optionsflow_testkit::moto::Moto;
 use optionsflow_testkit::postgres::TestDatabase;
 use optionsflow_testkit::tansu::Tansu;
 use serde_json::json;
 
-use super::cluster::{Cluster, NS, PIPELINE, collection, secret, user_objects};
+use super::cluster::{Cluster, NS, PIPELINE, Parts, collection, runtime_config, user_objects};
 use super::common::{tickers, trading_day};
-use super::{published_keys, settle, stored_keys};
+use super::{published, settle, stored_keys};
 
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -67,49 +65,30 @@ fn sample_memory(cluster: &Cluster, peaks: &mut BTreeMap<String, u64>) {
 async fn soak() {
     let minutes = setting("SOAK_MINUTES", 60);
     let kill_every = Duration::from_secs(setting("SOAK_KILL_SECONDS", 180));
-    let tansu = Tansu::start();
     let database = TestDatabase::create("soak");
-    let moto = Moto::start();
-    reqwest::Client::new()
-        .put(format!("{}/lake", moto.endpoint()))
-        .send()
-        .await
-        .unwrap();
-    let day = trading_day();
     let keys = ["soak-1", "soak-2", "soak-3", "soak-4"];
-    let td = twelvedata::FakeTwelveData::start(twelvedata::Config {
-        per_window: 800,
-        per_day: None,
-        ..twelvedata::Config::free_plan(&keys, day)
-    })
+    let parts = Parts::start(
+        Tansu::start(),
+        database.url.clone(),
+        twelvedata::Config {
+            per_window: 800,
+            per_day: None,
+            ..twelvedata::Config::free_plan(&keys, trading_day())
+        },
+    )
     .await;
-    let cboe = cboe::FakeCboe::start(cboe::Config::new(day)).await;
     let symbols = tickers(130);
-
     let api = user_objects(
-        vec![
-            secret("twelvedata", json!({"api-keys": keys.join(",")})),
-            secret("db", json!({"url": database.url})),
-            secret(
-                "s3",
-                json!({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}),
-            ),
-            secret("api", json!({"tokens": "soak-token"})),
-        ],
-        json!({
-            "symbolSets": ["soak"],
-            "datasets": {"options": {"source": "cboe", "horizonDays": 30}},
-            "sources": {
-              "twelveData": {"apiKeysSecret": {"name": "twelvedata", "key": "api-keys"},
-                             "baseUrl": td.url(),
-                             "budget": {"perMinute": 800, "perDay": 1000000}},
-              "cboe": {"baseUrl": cboe.url(), "budget": {"perMinute": 600, "burst": 10}}},
-            "kafka": {"bootstrapServers": tansu.bootstrap(), "replicationFactor": 1},
-            "sinks": {
-              "postgres": {"urlSecret": {"name": "db", "key": "url"}},
-              "s3": {"bucket": "lake", "prefix": "soak/", "endpoint": moto.endpoint(),
-                     "pathStyle": true, "credentialsSecret": "s3", "maxFileAgeSeconds": 10}},
-            "api": {"tokensSecret": {"name": "api", "key": "tokens"}}}),
+        parts.secrets("soak-token"),
+        parts.spec(
+            "soak/",
+            json!({
+                "symbolSets": ["soak"],
+                "sources": {
+                  "twelveData": {"budget": {"perMinute": 800, "perDay": 1000000}},
+                  "cboe": {"budget": {"perMinute": 600, "burst": 10}}},
+                "sinks": {"s3": {"maxFileAgeSeconds": 10}}}),
+        ),
     );
     api.put(
         &collection("symbolsets"),
@@ -119,17 +98,8 @@ async fn soak() {
     );
     let mut cluster = Cluster::new(api);
     cluster.reconcile().await;
-    let config = RuntimeConfig::from_json(
-        cluster.objects::<ConfigMap>("configmaps")[0]
-            .data
-            .as_ref()
-            .unwrap()["runtime.json"]
-            .as_str(),
-    )
-    .unwrap();
-    cluster.start_deployments();
-    cluster.wait_ready_and_report();
-    cluster.reconcile().await;
+    let config = runtime_config(&cluster);
+    cluster.run_deployments().await;
     assert_eq!(cluster.status()["symbols"], 130, "{}", cluster.status());
 
     let started = Instant::now();
@@ -159,7 +129,7 @@ async fn soak() {
         let rest = Duration::from_secs(60).saturating_sub(round_started.elapsed());
         tokio::time::sleep(rest).await;
     }
-    let bootstrap = tansu.bootstrap();
+    let bootstrap = parts.tansu.bootstrap();
     settle(
         &cluster,
         &bootstrap,
@@ -177,7 +147,7 @@ async fn soak() {
         })
         .sum();
     // An hour's option quotes are about a gigabyte on the processed topic.
-    let published = published_keys(&bootstrap, &config, Duration::from_secs(1800));
+    let published = published(&bootstrap, &config, Duration::from_secs(1800)).keys;
     let stored = stored_keys(&database.url);
     println!(
         "soak: {minutes} min, {round} rounds, {} symbols, {} kills ({})",
