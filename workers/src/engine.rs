@@ -22,9 +22,10 @@ use crate::runtime::admin::Readiness;
 use crate::runtime::liveness::Liveness;
 
 /// How a consuming role runs and stops, whichever bus it is on.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Running {
-    /// Stop taking work: each worker flushes and commits what it holds, then stops.
+    /// Stop taking work: each worker flushes and commits what it holds, then stops. A child
+    /// of the role's shutdown token, also cancelled when the role halts.
     pub shutdown: CancellationToken,
     /// How long the workers may take over that before they stop without committing.
     pub grace: Duration,
@@ -33,14 +34,25 @@ pub struct Running {
     pub ready: Readiness,
     /// What `/healthz` watches.
     pub liveness: Liveness,
+    /// How the role stops itself when going on is pointless.
+    pub halt: Halt,
 }
 
 impl Running {
-    /// The same, stopped by `shutdown` instead.
-    pub fn under(&self, shutdown: CancellationToken) -> Running {
+    /// A role stopped by `shutdown` or by its own [`Halt`].
+    pub fn new(
+        shutdown: &CancellationToken,
+        grace: Duration,
+        ready: Readiness,
+        liveness: Liveness,
+    ) -> Running {
+        let halt = Halt::under(shutdown);
         Running {
-            shutdown,
-            ..self.clone()
+            shutdown: halt.token().clone(),
+            grace,
+            ready,
+            liveness,
+            halt,
         }
     }
 }
@@ -67,9 +79,8 @@ pub async fn run_partitions<O: Operator>(
                         queue,
                         operator.clone(),
                         committer.clone(),
-                        running.shutdown.clone(),
+                        running.clone(),
                         hard_stop.clone(),
-                        running.liveness.clone(),
                     ));
                 }
                 // No partition will come any more; those given go on.
@@ -99,19 +110,27 @@ pub async fn run_partitions<O: Operator>(
 pub struct Stop<'a> {
     pub revoked: &'a CancellationToken,
     pub hard: &'a CancellationToken,
+    /// The role's halt, for what makes going on pointless (a store that refuses the role,
+    /// a producer that failed for good).
+    pub halt: &'a Halt,
 }
 
-impl Stop<'_> {
+impl<'a> Stop<'a> {
+    /// Stopped by `token` alone (standing for both revocation and the hard stop).
+    #[cfg(test)]
+    pub fn on(token: &'a CancellationToken, halt: &'a Halt) -> Stop<'a> {
+        Stop {
+            revoked: token,
+            hard: token,
+            halt,
+        }
+    }
+
     pub async fn cancelled(&self) {
         tokio::select! {
             _ = self.revoked.cancelled() => {}
             _ = self.hard.cancelled() => {}
         }
-    }
-
-    /// Both tokens, for [`crate::bus::outbox::publish_all`].
-    pub fn tokens(&self) -> [&CancellationToken; 2] {
-        [self.revoked, self.hard]
     }
 }
 
@@ -179,22 +198,28 @@ pub trait Operator: Send + Sync + 'static {
     fn last<'h>(&self, held: &'h Self::Held) -> Option<&'h MessageOrigin>;
 }
 
-/// Runs `operator` over one partition until it is revoked, the queue ends, or `shutdown`
-/// (after flushing what it holds) or `hard_stop` (without). Tells `liveness` when it makes
-/// progress on what it holds, and when it holds nothing.
+/// Runs `operator` over one partition until it is revoked, the queue ends, or
+/// `running.shutdown` (after flushing what it holds) or `hard_stop` (without). Tells
+/// `running.liveness` when it makes progress on what it holds, and when it holds nothing.
 pub async fn partition_worker<O: Operator>(
     mut queue: PartitionQueue,
     operator: Arc<O>,
     committer: Committer,
-    shutdown: CancellationToken,
+    running: Running,
     hard_stop: CancellationToken,
-    liveness: Liveness,
 ) {
+    let Running {
+        shutdown,
+        liveness,
+        halt,
+        ..
+    } = running;
     let partition = format!("{}/{}", queue.topic, queue.partition);
     let revoked = queue.revoked.clone();
     let stop = Stop {
         revoked: &revoked,
         hard: &hard_stop,
+        halt: &halt,
     };
     let mut held = O::Held::default();
     loop {
@@ -331,13 +356,18 @@ mod tests {
         let operator = Arc::new(Hangs::default());
         let liveness = Liveness::new(Duration::from_millis(50));
         let hard_stop = CancellationToken::new();
+        let running = Running::new(
+            &CancellationToken::new(),
+            Duration::ZERO,
+            Readiness::default(),
+            liveness.clone(),
+        );
         let worker = tokio::spawn(partition_worker(
             queue,
             operator.clone(),
             Committer::Local(committer),
-            CancellationToken::new(),
+            running,
             hard_stop.clone(),
-            liveness.clone(),
         ));
 
         sender.send(delivery(0)).await.unwrap();

@@ -140,6 +140,57 @@ fn once_exit_runs_from_an_empty_folder_and_a_missing_config_is_an_error() {
     );
 }
 
+/// `local` runs every writer the config names, InfluxDB's too: `local --once --exit` fills
+/// InfluxDB with the round's intraday bars. A writer its store refuses stops `local` with the
+/// role and the reason (a non-zero exit), instead of waiting for a drain that cannot come.
+#[test]
+fn local_runs_the_influxdb_writer_and_stops_with_a_refused_writer_s_reason() {
+    let influx = optionsflow_testkit::influx::Influxd::start();
+    influx.query("", "CREATE DATABASE market");
+    let run = |database: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config: Value =
+            serde_json::from_str(include_str!("../../config/samples/local.json")).unwrap();
+        config["sinks"]["influxdb"] =
+            serde_json::json!({"url": influx.url(), "database": database});
+        std::fs::write(dir.path().join("with-influx.json"), config.to_string()).unwrap();
+        let out = Command::new(BINARY)
+            .args([
+                "local",
+                "--once",
+                "--exit",
+                "--no-progress",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--source", "sample", "--config", "with-influx.json"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), said)
+    };
+
+    let (ok, said) = run("market");
+    assert!(ok, "{said}");
+    let answer = influx.query("market", "SELECT count(close) FROM intraday_bars");
+    let bars = answer["results"][0]["series"][0]["values"][0][1]
+        .as_i64()
+        .unwrap_or(0);
+    assert!(bars > 0, "no intraday bars in InfluxDB: {answer}\n{said}");
+
+    let (ok, said) = run("nowhere");
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("write-influx: stopped") && said.contains("database not found"),
+        "{said}"
+    );
+}
+
 async fn get(url: &str) -> reqwest::Response {
     reqwest::get(url).await.unwrap()
 }

@@ -44,7 +44,7 @@ async fn a_message_over_the_size_limit_becomes_a_dead_letter_not_an_endless_retr
     };
     let done = tokio::time::timeout(
         Duration::from_secs(60),
-        publish_all(&producer, &metrics, sender, &[fits.clone(), big], &[]),
+        publish_all(&producer, &metrics, sender, &[fits.clone(), big], None),
     )
     .await
     .expect("a message the broker refuses for its size is not retried forever");

@@ -13,7 +13,7 @@ use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -47,6 +47,10 @@ pub enum BusError {
     TopicMissing { topic: String },
     #[error("cannot create topic {topic}: {message}")]
     CreateTopic { topic: String, message: String },
+    #[error(
+        "the Kafka producer failed for good ({reason}); it cannot publish again, so the role stops and its restart makes a new one"
+    )]
+    ProducerFailed { reason: String },
 }
 
 impl BusError {
@@ -60,6 +64,12 @@ impl BusError {
                 ..
             }
         )
+    }
+
+    /// The producer can never publish again (librdkafka raised a fatal error, as an
+    /// idempotent producer does when the broker breaks its sequence guarantees).
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, BusError::ProducerFailed { .. })
     }
 }
 
@@ -235,10 +245,15 @@ pub async fn publish(
         .await
     {
         Ok(delivery) => Ok((delivery.partition, delivery.offset)),
-        Err((source, _)) => Err(BusError::Publish {
-            topic: topic.to_owned(),
-            source,
-        }),
+        Err((source, _)) => match producer.client().fatal_error() {
+            Some((code, reason)) => Err(BusError::ProducerFailed {
+                reason: format!("{code}: {reason}"),
+            }),
+            None => Err(BusError::Publish {
+                topic: topic.to_owned(),
+                source,
+            }),
+        },
     }
 }
 

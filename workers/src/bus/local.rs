@@ -4,8 +4,8 @@
 //! Each topic has one partition. A message gets the topic's next offset and is delivered,
 //! in order, to every consumer group subscribed to the topic; a full queue makes the
 //! publisher wait, as a slow Kafka consumer would make its partition lag. Groups commit
-//! offsets as on Kafka, which is how `local --once` knows a stage has finished: every
-//! message published to its topics has been committed.
+//! offsets as on Kafka, which is how `local --once` knows the pipeline has finished: every
+//! group has committed every message published to the topics it subscribed to.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,8 @@ struct Shared {
     topics: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Topic>>>>,
     /// (group, topic) → last committed offset.
     committed: Mutex<HashMap<(String, String), i64>>,
+    /// Every (group, topic) subscribed to.
+    subscriptions: Mutex<Vec<(String, String)>>,
     /// Bumped on every publish and commit, for whoever waits for a group to catch up.
     progress: watch::Sender<u64>,
 }
@@ -93,6 +95,7 @@ impl LocalBus {
     ) -> (Vec<PartitionQueue>, LocalCommitter) {
         let mut queues = Vec::new();
         for (name, dataset) in topics {
+            self.subscribed(group, &name);
             let (queue, messages) = mpsc::channel(QUEUE_DEPTH);
             self.topic(&name)
                 .lock()
@@ -118,6 +121,7 @@ impl LocalBus {
         topic: &str,
     ) -> (mpsc::Receiver<Delivery>, LocalCommitter) {
         let (queue, messages) = mpsc::channel(QUEUE_DEPTH);
+        self.subscribed(group, topic);
         self.topic(topic)
             .lock()
             .await
@@ -138,28 +142,49 @@ impl LocalBus {
         self.topic(topic).lock().await.next_offset
     }
 
-    /// Waits until `group` has committed every message published so far to `topics`.
-    pub async fn caught_up(&self, group: &str, topics: &[String]) {
+    fn subscribed(&self, group: &str, topic: &str) {
+        self.shared
+            .subscriptions
+            .lock()
+            .expect("lock")
+            .push((group.to_owned(), topic.to_owned()));
+    }
+
+    /// Waits until every group has committed every message published to the topics it
+    /// subscribed to, with nothing published or committed while that was checked (so no
+    /// stage is still passing something on).
+    pub async fn caught_up(&self) {
         let mut progress = self.shared.progress.subscribe();
         loop {
             progress.borrow_and_update();
-            let mut behind = false;
-            for topic in topics {
-                let published = self.published(topic).await;
-                let committed = self
-                    .shared
-                    .committed
-                    .lock()
-                    .expect("lock")
-                    .get(&(group.to_owned(), topic.clone()))
-                    .copied()
-                    .unwrap_or(-1);
-                behind |= committed + 1 < published;
+            let behind = self.behind().await;
+            if !behind && !progress.has_changed().unwrap_or(false) {
+                return;
             }
-            if !behind || progress.changed().await.is_err() {
+            if behind && progress.changed().await.is_err() {
                 return;
             }
         }
+    }
+
+    /// Some group has not committed everything published to one of its topics.
+    async fn behind(&self) -> bool {
+        let subscriptions = self.shared.subscriptions.lock().expect("lock").clone();
+        for (group, topic) in subscriptions {
+            let published = self.published(&topic).await;
+            let committed = self
+                .shared
+                .committed
+                .lock()
+                .expect("lock")
+                .get(&(group, topic))
+                .copied()
+                .unwrap_or(-1);
+            if committed + 1 < published {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -238,7 +263,7 @@ mod tests {
         let bus = LocalBus::new();
         let topics = HashMap::from([("raw".to_owned(), Dataset::Daily)]);
         let (mut a, commit_a) = bus.subscribe("a", topics.clone()).await;
-        let (mut b, _) = bus.subscribe("b", topics).await;
+        let (mut b, commit_b) = bus.subscribe("b", topics).await;
         for n in 0..3 {
             bus.publish("raw", "SPY", vec![n]).await.unwrap();
         }
@@ -254,21 +279,20 @@ mod tests {
         }
         assert_eq!(bus.published("raw").await, 3);
 
-        let names = vec!["raw".to_owned()];
+        commit_a.commit(&origin("raw", 2));
         let wait = tokio::spawn({
             let bus = bus.clone();
-            let names = names.clone();
-            async move { bus.caught_up("a", &names).await }
+            async move { bus.caught_up().await }
         });
-        commit_a.commit(&origin("raw", 1));
-        tokio::task::yield_now().await;
-        assert!(!wait.is_finished(), "offset 2 is not committed yet");
-        commit_a.commit(&origin("raw", 2));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!wait.is_finished(), "group b has committed nothing");
+        commit_b.commit(&origin("raw", 1));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!wait.is_finished(), "group b has not committed offset 2");
+        commit_b.commit(&origin("raw", 2));
         tokio::time::timeout(std::time::Duration::from_secs(5), wait)
             .await
-            .expect("caught up once the last offset is committed")
+            .expect("caught up once every group committed the last offset")
             .unwrap();
-        // A topic nobody published to is caught up at once.
-        bus.caught_up("b", &["empty".to_owned()]).await;
     }
 }

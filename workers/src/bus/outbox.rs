@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::future::{join_all, select_all};
+use futures::future::join_all;
 use optionsflow_api::{
     DeadLetter, Envelope, Reason, Role, SchemaId, Source, TopicKind, TopicNames,
 };
-use tokio_util::sync::CancellationToken;
 
 use super::{BusError, Publisher};
+use crate::engine::Stop;
 use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 
@@ -136,14 +136,14 @@ fn smaller(sender: Sender<'_>, m: &Outgoing, error: &BusError) -> Option<Outgoin
 
 /// Publishes every message, each retried with backoff until acknowledged, and counts it
 /// (`published`, and `dead_letters` for a dead letter); one the broker will never take
-/// becomes a `too_large` dead letter ([`smaller`]). False if one of `stop` was cancelled
-/// first; with none, it never gives up.
+/// becomes a `too_large` dead letter ([`smaller`]). False if `stop` came first, or if the
+/// producer failed for good, which halts the role; with no `stop`, it never gives up.
 pub async fn publish_all<P: Publisher>(
     publisher: &P,
     metrics: &Metrics,
     sender: Sender<'_>,
     outgoing: &[Outgoing],
-    stop: &[&CancellationToken],
+    stop: Option<Stop<'_>>,
 ) -> bool {
     let sends = outgoing.iter().map(|m| async move {
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
@@ -172,12 +172,17 @@ pub async fn publish_all<P: Publisher>(
                         return true;
                     }
                 },
+                Err(e) if e.is_fatal() && stop.is_some() => {
+                    tracing::error!(topic = %m.topic, error = %e, "stopping the role");
+                    stop.expect("checked").halt.halt(e.to_string());
+                    return false;
+                }
                 Err(e) => {
                     let wait = backoff.next_delay();
                     tracing::warn!(topic = %m.topic, error = %e, ?wait, "publish failed; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
-                        _ = any_cancelled(stop) => return false,
+                        _ = until(stop) => return false,
                     }
                 }
             }
@@ -186,12 +191,12 @@ pub async fn publish_all<P: Publisher>(
     join_all(sends).await.into_iter().all(|ok| ok)
 }
 
-/// Ends when any of `tokens` is cancelled; never, for none.
-async fn any_cancelled(tokens: &[&CancellationToken]) {
-    if tokens.is_empty() {
-        return std::future::pending().await;
+/// Ends when `stop` does; never, for none.
+async fn until(stop: Option<Stop<'_>>) {
+    match stop {
+        Some(stop) => stop.cancelled().await,
+        None => std::future::pending().await,
     }
-    select_all(tokens.iter().map(|t| Box::pin(t.cancelled()))).await;
 }
 
 #[cfg(test)]
@@ -247,7 +252,7 @@ mod tests {
             value: serde_json::to_vec(&serde_json::json!({"body": "x".repeat(bytes)})).unwrap(),
             dead_letter: None,
         };
-        assert!(publish_all(&broker, &metrics, sender, &[message], &[]).await);
+        assert!(publish_all(&broker, &metrics, sender, &[message], None).await);
         let stored = broker.stored.lock().unwrap();
         assert!(
             stored

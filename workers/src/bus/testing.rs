@@ -14,6 +14,8 @@ use super::{BusError, Publisher};
 pub struct FlakyBroker {
     pub failures: usize,
     pub max_bytes: Option<usize>,
+    /// Fails every publish as a producer that failed for good.
+    pub fatal: bool,
     pub attempts: AtomicUsize,
     /// (topic, key, value) of every message stored.
     pub stored: Mutex<Vec<(String, String, Value)>>,
@@ -25,6 +27,11 @@ impl Publisher for FlakyBroker {
             return Err(BusError::Publish {
                 topic: topic.to_owned(),
                 source: KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+            });
+        }
+        if self.fatal {
+            return Err(BusError::ProducerFailed {
+                reason: "Fatal: OUT_OF_ORDER_SEQUENCE_NUMBER".into(),
             });
         }
         if self.attempts.fetch_add(1, Ordering::SeqCst) < self.failures {

@@ -30,11 +30,11 @@ impl RoleOptions {
         shutdown: &tokio_util::sync::CancellationToken,
     ) -> std::io::Result<crate::engine::Running> {
         let ready = admin::start(self, metrics, shutdown).await?;
-        Ok(crate::engine::Running {
-            shutdown: shutdown.clone(),
-            grace: self.shutdown_grace,
+        Ok(crate::engine::Running::new(
+            shutdown,
+            self.shutdown_grace,
             ready,
-            liveness: self.liveness.clone(),
-        })
+            self.liveness.clone(),
+        ))
     }
 }

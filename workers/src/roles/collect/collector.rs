@@ -277,7 +277,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             &self.metrics,
             self.sender(),
             &[letter],
-            &[],
+            None,
         )
         .await;
     }
@@ -295,7 +295,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             &self.metrics,
             self.sender(),
             &[message],
-            &[],
+            None,
         )
         .await;
     }

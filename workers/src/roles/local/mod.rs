@@ -5,9 +5,11 @@
 //! database is SQLite, the file store a folder, and `serve` answers on a local port. The
 //! trigger and the collector are the exception: there is no CronJob and no other collector
 //! to share budgets with, so the trigger's decisions feed the collector's core directly,
-//! which is also what lets each round show its progress per symbol. With `--once` it collects one round of every dataset (the latest
-//! session's data), waits until every stage has committed everything, and prints a
-//! [`summary`]; otherwise it runs each dataset on its schedule until Ctrl-C.
+//! which is also what lets each round show its progress per symbol.
+//!
+//! With `--once` it collects one round of every dataset (the latest session's data), waits
+//! until every stage has committed everything, and prints a [`summary`]; otherwise it runs
+//! each dataset on its schedule until Ctrl-C.
 
 pub mod rounds;
 pub mod summary;
@@ -26,7 +28,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::BudgetGate;
 use crate::bus::local::{LocalBus, LocalCommitter};
-use crate::bus::partitions::dataset_topics;
 use crate::engine::Running;
 use crate::roles::collect::collector::Collector;
 use crate::roles::collect::{self, WINDOW_GUARD};
@@ -38,7 +39,7 @@ use crate::runtime::liveness::Liveness;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::db::{Database, DbError};
 use optionsflow_api::schedule::ScheduleError;
-use rounds::{Rounds, Stages, once_at};
+use rounds::{Rounds, once_at};
 use summary::Summary;
 
 /// The sample config, compiled in so that `local` works from any folder.
@@ -111,7 +112,7 @@ pub enum LocalError {
         #[source]
         source: ScheduleError,
     },
-    #[error("{role} stopped: {reason}")]
+    #[error("{}: {reason}", role.subcommand())]
     RoleStopped { role: Role, reason: String },
     #[error("a role's task failed: {0}")]
     RoleTask(String),
@@ -191,34 +192,22 @@ pub async fn run(
 
     // The consuming roles, as on Kubernetes, on the in-process bus; they must have joined
     // their groups before anything is published.
-    let writers = writer_roles(&config);
     let mut roles = JoinSet::new();
     let mut ready = Vec::new();
-    for role in std::iter::once(Role::Processor).chain(writers.iter().copied()) {
-        let running = Running {
-            shutdown: stop.clone(),
-            grace: options.shutdown_grace,
-            ready: Readiness::default(),
-            liveness: Liveness::default(),
-        };
+    for role in std::iter::once(Role::Processor).chain(writer_roles(&config)) {
+        let running = Running::new(
+            &stop,
+            options.shutdown_grace,
+            Readiness::default(),
+            Liveness::default(),
+        );
         ready.push(running.ready.clone());
         let work = run_role(role, bus.clone(), config.clone(), metrics.clone(), running);
-        roles.spawn(async move { (role, work.await) });
+        roles.spawn(work);
     }
     // Dead letters go to a file people can read.
-    let stages = Stages {
-        raw: dataset_topics(&topics, TopicKind::raw)
-            .into_keys()
-            .collect(),
-        processed: dataset_topics(&topics, TopicKind::processed)
-            .into_keys()
-            .collect(),
-        writers,
-        dead_letter: topics.name(TopicKind::DeadLetter),
-        dead_letter_group: "local-dead-letters".into(),
-    };
     let (letters, committer) = bus
-        .subscribe_plain(&stages.dead_letter_group, &stages.dead_letter)
+        .subscribe_plain("local-dead-letters", &topics.name(TopicKind::DeadLetter))
         .await;
     let keeper = tokio::spawn(keep_dead_letters(
         letters,
@@ -272,7 +261,6 @@ pub async fn run(
         config: &config,
         collector: &collector,
         bus: &bus,
-        stages,
         progress: options.progress,
     };
     let work = async {
@@ -326,47 +314,45 @@ fn writer_roles(config: &RuntimeConfig) -> Vec<Role> {
     roles
 }
 
-/// Runs a consuming role's own `run` on the in-process bus.
+/// Runs a consuming role's own `run` on the in-process bus; it comes back before `local`
+/// stops it only when it stopped on its own, which is an error.
 async fn run_role(
     role: Role,
     bus: LocalBus,
     config: RuntimeConfig,
     metrics: Metrics,
     running: Running,
-) -> Result<(), RoleFailure> {
-    let failed = |e: &dyn std::fmt::Display| RoleFailure(role, e.to_string());
-    match role {
+) -> Result<(), LocalError> {
+    let result = match role {
         Role::Processor => process::run(&bus, config, metrics, &running)
             .await
-            .map_err(|e| failed(&e)),
+            .map_err(|e| e.to_string()),
         Role::DbWriter => write::db::run(&bus, config, metrics, &running)
             .await
-            .map_err(|e| failed(&e)),
+            .map_err(|e| e.to_string()),
         Role::FileWriter => write::files::run(&bus, config, metrics, &running)
             .await
-            .map_err(|e| failed(&e)),
+            .map_err(|e| e.to_string()),
         Role::InfluxWriter => write::influx::run(&bus, config, metrics, &running)
             .await
-            .map_err(|e| failed(&e)),
+            .map_err(|e| e.to_string()),
         other => unreachable!("local runs no {other} role"),
+    };
+    match result {
+        Err(reason) => Err(LocalError::RoleStopped { role, reason }),
+        Ok(()) if !running.shutdown.is_cancelled() => Err(LocalError::RoleStopped {
+            role,
+            reason: "it stopped without being asked to".into(),
+        }),
+        Ok(()) => Ok(()),
     }
 }
 
-/// Why a role stopped.
-#[derive(Debug)]
-struct RoleFailure(Role, String);
-
-type RoleTasks = JoinSet<(Role, Result<(), RoleFailure>)>;
+type RoleTasks = JoinSet<Result<(), LocalError>>;
 
 /// What a role's task came to.
-fn ended(
-    joined: Result<(Role, Result<(), RoleFailure>), tokio::task::JoinError>,
-) -> Result<(), LocalError> {
-    match joined {
-        Ok((_, Ok(()))) => Ok(()),
-        Ok((_, Err(RoleFailure(role, reason)))) => Err(LocalError::RoleStopped { role, reason }),
-        Err(e) => Err(LocalError::RoleTask(e.to_string())),
-    }
+fn ended(joined: Result<Result<(), LocalError>, tokio::task::JoinError>) -> Result<(), LocalError> {
+    joined.map_err(|e| LocalError::RoleTask(e.to_string()))?
 }
 
 /// Waits until every role has joined its groups; a role that stops first is an error.
@@ -374,12 +360,7 @@ async fn until_ready(ready: &[Readiness], roles: &mut RoleTasks) -> Result<(), L
     while !ready.iter().all(Readiness::get) {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(10)) => {}
-            Some(joined) = roles.join_next() => {
-                if let Ok((role, Ok(()))) = joined {
-                    return Err(LocalError::RoleStopped { role, reason: "stopped before it started".into() });
-                }
-                return ended(joined);
-            }
+            Some(joined) = roles.join_next() => return ended(joined),
         }
     }
     Ok(())

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, NaiveTime, Utc};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use optionsflow_api::Role;
 use optionsflow_api::{Dataset, Envelope, MessageOrigin, RuntimeConfig, SchemaId, Source, Task};
 
 use super::LocalError;
@@ -51,22 +50,11 @@ pub fn schedules(config: &RuntimeConfig) -> Result<Vec<(Dataset, Schedule)>, Loc
     Ok(out)
 }
 
-/// The topics each consumer group of the in-process bus reads.
-pub struct Stages {
-    pub raw: Vec<String>,
-    pub processed: Vec<String>,
-    /// The writers, each its own group on the processed topics.
-    pub writers: Vec<Role>,
-    pub dead_letter: String,
-    pub dead_letter_group: String,
-}
-
 /// What a round needs.
 pub struct Rounds<'a> {
     pub config: &'a RuntimeConfig,
     pub collector: &'a Collector<SoloIo, LocalBus>,
     pub bus: &'a LocalBus,
-    pub stages: Stages,
     pub progress: bool,
 }
 
@@ -131,19 +119,7 @@ impl Rounds<'_> {
 
     /// Waits until every stage has stored everything published so far.
     pub async fn drain(&self) {
-        let topics = self.config.topics();
-        let s = &self.stages;
-        self.bus
-            .caught_up(&topics.consumer_group(Role::Processor), &s.raw)
-            .await;
-        for &role in &s.writers {
-            self.bus
-                .caught_up(&topics.consumer_group(role), &s.processed)
-                .await;
-        }
-        self.bus
-            .caught_up(&s.dead_letter_group, std::slice::from_ref(&s.dead_letter))
-            .await;
+        self.bus.caught_up().await;
     }
 
     /// Runs each dataset at its scheduled times, for as long as it is awaited.

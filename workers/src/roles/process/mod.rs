@@ -13,7 +13,6 @@ use std::sync::Arc;
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
 use optionsflow_api::{Dataset, MessageOrigin, TopicKind, TopicNames};
-use tokio_util::sync::CancellationToken;
 
 use crate::bus::kafka::BusError;
 use crate::bus::outbox::{Sender, publish_all};
@@ -27,6 +26,8 @@ use crate::stages::process::{self as stage, Processed, Records};
 pub enum ProcessError {
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error("stopped: {0}")]
+    Halted(String),
 }
 
 /// Turns raw messages into published records; shared by every partition's worker.
@@ -48,8 +49,8 @@ pub enum Outcome {
 
 impl<P: Publisher> Handler<P> {
     /// Processes and publishes one message, retrying the broker until it acknowledges or
-    /// one of `stop` is cancelled.
-    pub async fn handle(&self, delivery: &Delivery, stop: &[&CancellationToken]) -> Outcome {
+    /// `stop` comes.
+    pub async fn handle(&self, delivery: &Delivery, stop: Stop<'_>) -> Outcome {
         let pipeline = self.config.pipeline.id();
         let dataset = delivery.dataset;
         let (outgoing, processed) = match stage::process(
@@ -76,7 +77,15 @@ impl<P: Publisher> Handler<P> {
             pipeline: &pipeline,
             topics: &self.topics,
         };
-        if !publish_all(&self.publisher, &self.metrics, sender, &outgoing, stop).await {
+        if !publish_all(
+            &self.publisher,
+            &self.metrics,
+            sender,
+            &outgoing,
+            Some(stop),
+        )
+        .await
+        {
             return Outcome::Abandoned;
         }
         self.count(dataset, processed.as_ref());
@@ -132,7 +141,8 @@ impl<P: Publisher> Handler<P> {
 }
 
 /// The processor on `bus` (Kafka on Kubernetes, the in-process bus in `local`): the
-/// processors' group on the raw topics, until `running` stops.
+/// processors' group on the raw topics, until `running` stops or the producer fails for
+/// good ([`ProcessError::Halted`]).
 pub async fn run<B: Bus>(
     bus: &B,
     config: RuntimeConfig,
@@ -150,7 +160,10 @@ pub async fn run<B: Bus>(
     });
     tracing::info!("processor started");
     bus.consume(&group, raw, handler, running).await?;
-    Ok(())
+    match running.halt.reason() {
+        Some(reason) => Err(ProcessError::Halted(reason)),
+        None => Ok(()),
+    }
 }
 
 /// The processor in the engine: each message is its own flush, committed once everything
@@ -173,7 +186,7 @@ impl<P: Publisher> Operator for Handler<P> {
 
     async fn flush(&self, held: &Option<Delivery>, stop: Stop<'_>) -> bool {
         match held {
-            Some(delivery) => self.handle(delivery, &stop.tokens()).await == Outcome::Done,
+            Some(delivery) => self.handle(delivery, stop).await == Outcome::Done,
             None => true,
         }
     }

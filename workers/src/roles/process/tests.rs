@@ -8,7 +8,9 @@ use serde_json::json;
 
 use super::*;
 use crate::bus::testing::FlakyBroker;
+use crate::engine::Halt;
 use std::sync::atomic::Ordering;
+use tokio_util::sync::CancellationToken;
 
 fn handler(failures: usize) -> Handler<FlakyBroker> {
     let config = RuntimeConfig::from_json(
@@ -70,7 +72,10 @@ fn counter(h: &Handler<FlakyBroker>, name: &str, labels: &[&str]) -> u64 {
 async fn output_is_retried_until_acknowledged_then_counted() {
     let h = handler(2);
     let outcome = h
-        .handle(&delivery(bars()), &[&CancellationToken::new()])
+        .handle(
+            &delivery(bars()),
+            Stop::on(&CancellationToken::new(), &Halt::default()),
+        )
         .await;
     assert_eq!(outcome, Outcome::Done);
     let stored = h.publisher.stored.lock().unwrap().clone();
@@ -105,7 +110,8 @@ async fn a_broker_that_never_answers_leaves_the_message_uncommitted_and_uncounte
         tokio::time::sleep(Duration::from_millis(500)).await;
         stopper.cancel();
     });
-    let outcome = h.handle(&delivery(bars()), &[&stop]).await;
+    let halt = Halt::default();
+    let outcome = h.handle(&delivery(bars()), Stop::on(&stop, &halt)).await;
     assert_eq!(outcome, Outcome::Abandoned);
     assert!(
         h.publisher.attempts.load(Ordering::SeqCst) >= 4,
@@ -116,12 +122,30 @@ async fn a_broker_that_never_answers_leaves_the_message_uncommitted_and_uncounte
 }
 
 #[tokio::test]
+async fn a_producer_that_failed_for_good_halts_the_role_instead_of_retrying() {
+    let mut h = handler(0);
+    h.publisher.fatal = true;
+    let (stop, halt) = (CancellationToken::new(), Halt::default());
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(5),
+        h.handle(&delivery(bars()), Stop::on(&stop, &halt)),
+    )
+    .await
+    .expect("no endless retry");
+    assert_eq!(outcome, Outcome::Abandoned, "nothing to commit");
+    let reason = halt.reason().expect("the role halts");
+    assert!(reason.contains("failed for good"), "{reason}");
+    assert!(halt.token().is_cancelled());
+    assert_eq!(counter(&h, "messages", &["daily", "processed"]), 0);
+}
+
+#[tokio::test]
 async fn an_unusable_message_becomes_one_dead_letter_with_the_original() {
     let h = handler(0);
     let outcome = h
         .handle(
             &delivery(b"{\"schema\": tru".to_vec()),
-            &[&CancellationToken::new()],
+            Stop::on(&CancellationToken::new(), &Halt::default()),
         )
         .await;
     assert_eq!(outcome, Outcome::Done);

@@ -29,7 +29,7 @@ use crate::bus::kafka::BusError;
 use crate::bus::outbox::{Outgoing, Sender, dead_letter, publish_all};
 use crate::bus::partitions::{Delivery, dataset_topics};
 use crate::bus::{Bus, Publisher};
-use crate::engine::{Halt, Operator, Running, Stop};
+use crate::engine::{Operator, Running, Stop};
 use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
@@ -116,8 +116,6 @@ pub struct Writer<D, P> {
     /// The writer's role, the `stage` of its dead letters.
     pub role: Role,
     pub metrics: Metrics,
-    /// Stops the role when its store refuses the writer itself.
-    pub halt: Halt,
 }
 
 impl<D: Destination, P> Writer<D, P> {
@@ -273,7 +271,7 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
                         .inc();
                     if e.is_misconfiguration() {
                         tracing::error!(error = %e, "the store refuses this writer; stopping the role");
-                        self.halt.halt(e.to_string());
+                        stop.halt.halt(e.to_string());
                         return None;
                     }
                     let wait = backoff.next_delay();
@@ -319,7 +317,7 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
             &self.metrics,
             sender,
             &outgoing,
-            &stop.tokens(),
+            Some(stop),
         )
         .await
     }
@@ -344,8 +342,6 @@ pub async fn run<B: Bus, D: Destination>(
     metrics: Metrics,
     running: &Running,
 ) -> Result<(), WriterError> {
-    let halt = Halt::under(&running.shutdown);
-    let running = running.under(halt.token().clone());
     let writer = Arc::new(Writer {
         destination,
         publisher: bus.publisher()?,
@@ -353,13 +349,12 @@ pub async fn run<B: Bus, D: Destination>(
         pipeline: config.pipeline.id(),
         role,
         metrics,
-        halt: halt.clone(),
     });
     let group = writer.topics.consumer_group(role);
     let topics = writer.subscribed();
     tracing::info!(store = writer.destination.store(), "writer started");
-    bus.consume(&group, topics, writer, &running).await?;
-    match halt.reason() {
+    bus.consume(&group, topics, writer, running).await?;
+    match running.halt.reason() {
         Some(reason) => Err(WriterError::Halted(reason)),
         None => Ok(()),
     }

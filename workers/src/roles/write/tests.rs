@@ -73,16 +73,16 @@ fn writer(destination: Memory) -> Writer<Memory, FlakyBroker> {
         pipeline: "m/p".into(),
         role: Role::DbWriter,
         metrics: Metrics::new(),
-        halt: crate::engine::Halt::default(),
     }
 }
 
+/// A halt no test here triggers (the in-memory store never refuses the writer).
+static NEVER_HALTED: std::sync::LazyLock<crate::engine::Halt> =
+    std::sync::LazyLock::new(crate::engine::Halt::default);
+
 /// Stops on `token` (standing for both revocation and the hard stop).
 fn stop(token: &CancellationToken) -> Stop<'_> {
-    Stop {
-        revoked: token,
-        hard: token,
-    }
+    Stop::on(token, &NEVER_HALTED)
 }
 
 fn delivery(offset: i64, payload: Vec<u8>) -> Delivery {
