@@ -16,11 +16,13 @@ ARG RUNTIME_BASE=gcr.io/distroless/cc-debian12:nonroot
 ARG RUST_IMAGE=docker.io/library/rust:1.95-bookworm
 
 FROM ${RUST_IMAGE} AS builder
+# The commit optionsflow_build_info reports: --build-arg COMMIT=$(git rev-parse --short HEAD)
+ARG COMMIT=unknown
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin optionsflow-worker --bin optionsflow-operator \
+    OPTIONSFLOW_COMMIT="${COMMIT}" cargo build --release --locked --bin optionsflow-worker --bin optionsflow-operator \
  && mkdir /out \
  && cp target/release/optionsflow-worker target/release/optionsflow-operator /out/
 

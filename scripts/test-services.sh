@@ -18,6 +18,9 @@
 # - PostgreSQL's server binaries (initdb, pg_ctl), already on the development machines: the
 #   tests that stop and start PostgreSQL run a private cluster in a temporary folder; the
 #   others create their own database on the running server at 127.0.0.1:5432.
+# - prometheus (Debian) for scripts/alerts-check.sh (promtool checks and unit-tests the
+#   chart's rules) and workers/tests/observability.rs, which runs a real Prometheus against
+#   `local` and asks it every dashboard query and rule expression.
 # - chromium (Debian) for the web page's test, which loads the page from a running
 #   `optionsflow-worker serve` in headless Chromium and keeps a screenshot.
 # - stunnel4 and openssl (Debian) for the secured-Kafka tests: TLS (and client certificates)
@@ -26,7 +29,8 @@
 #   runtime stage on a locally made base and runs the binaries from the image.
 #
 # Exports TANSU_BIN, OPTIONSFLOW_PYTHON, HELM_BIN, MOTO_SERVER_BIN, LUA_BIN, INFLUXD_BIN,
-# PG_BINDIR, CHROMIUM_BIN, STUNNEL_BIN and SCHEMATHESIS_BIN for the tests.
+# PG_BINDIR, CHROMIUM_BIN, STUNNEL_BIN, SCHEMATHESIS_BIN, PROMETHEUS_BIN and PROMTOOL_BIN for
+# the tests.
 set -euo pipefail
 
 tansu_version="0.6.0"
@@ -101,6 +105,18 @@ install_influxdb() {
   INFLUXD_BIN="$(command -v influxd)"
 }
 
+install_prometheus() {
+  if command -v prometheus >/dev/null && command -v promtool >/dev/null; then
+    echo "prometheus: installed"
+  else
+    echo "prometheus: installing from Debian"
+    apt_install prometheus
+  fi
+  export PROMETHEUS_BIN PROMTOOL_BIN
+  PROMETHEUS_BIN="$(command -v prometheus)"
+  PROMTOOL_BIN="$(command -v promtool)"
+}
+
 install_chromium() {
   if command -v chromium >/dev/null; then
     echo "chromium: installed"
@@ -144,6 +160,7 @@ install_python_tools
 install_schemathesis
 install_lua
 install_influxdb
+install_prometheus
 install_chromium
 install_debian_tools
 find_postgres

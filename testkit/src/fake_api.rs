@@ -35,6 +35,9 @@ struct State {
     objects: BTreeMap<String, BTreeMap<String, Value>>,
     calls: Vec<Call>,
     version: u64,
+    /// API group versions served beyond the built-in ones (`monitoring.coreos.com/v1`), with
+    /// their resources: what discovery (`GET /apis/<group>/<version>`) answers.
+    groups: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -54,6 +57,15 @@ impl FakeApi {
             }
         });
         Client::new(service, "default")
+    }
+
+    /// Serves `group_version` (as if its CRDs were installed) with these resources, for
+    /// discovery; any other group version asked about is a 404.
+    pub fn serve_group(&self, group_version: &str, resources: &[&str]) {
+        self.state.lock().unwrap().groups.insert(
+            group_version.to_owned(),
+            resources.iter().map(|r| (*r).to_owned()).collect(),
+        );
     }
 
     /// Stores an object as if it had been created.
@@ -134,6 +146,12 @@ impl FakeApi {
             .body(Body::from(serde_json::to_vec(&value).unwrap()))
             .unwrap()
     }
+}
+
+/// The group version of a discovery request (`GET /apis/<group>/<version>`).
+fn discovery<'a>(method: &Method, path: &'a str) -> Option<&'a str> {
+    let group_version = path.strip_prefix("/apis/")?;
+    (method == Method::GET && group_version.matches('/').count() == 1).then_some(group_version)
 }
 
 /// Splits `/apis/g/v/namespaces/ns/plural/name/status` into collection, name, subresource.
@@ -221,6 +239,21 @@ impl State {
         content_type: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        if let Some(group_version) = discovery(method, path) {
+            return match self.groups.get(group_version) {
+                Some(resources) => (
+                    StatusCode::OK,
+                    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+                           "resources": resources.iter().map(|r| json!({
+                               "name": r, "singularName": "", "namespaced": true, "kind": "",
+                               "verbs": ["get", "list", "create", "patch", "delete"]})).collect::<Vec<_>>()}),
+                ),
+                None => status_error(
+                    StatusCode::NOT_FOUND,
+                    "the server could not find the requested resource",
+                ),
+            };
+        }
         let (collection, name, sub) = split(path);
         let existing = name.as_ref().and_then(|n| {
             self.objects

@@ -291,6 +291,7 @@ where
             .map_err(|e| format!("cannot start the admin server: {e}"))?;
         let bus = KafkaBus {
             settings: config.kafka.clone(),
+            metrics: metrics.clone(),
         };
         role(bus, config, metrics, running).await?;
         Ok(())

@@ -6,86 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::WORKER as BINARY;
+use common::local::Local;
 use optionsflow_testkit::tansu::free_port;
 use serde_json::Value;
 use sqlx::Row;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_optionsflow-worker");
-
-struct Local {
-    child: std::process::Child,
-    log: PathBuf,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Local {
-    /// Starts `local --once` in an empty folder (so on the built-in sample config) and waits
-    /// for its summary.
-    fn start() -> Local {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let log = dir.path().join("local.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(BINARY)
-            .args(["local", "--once", "--listen", &listen])
-            .current_dir(dir.path())
-            .env_remove("TWELVEDATA_API_KEYS")
-            .env_remove("OPTIONSFLOW_CONFIG")
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap();
-        let local = Local {
-            child,
-            log,
-            url: format!("http://{listen}/"),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(240);
-        while !local.output().contains("until Ctrl-C") {
-            assert!(
-                Instant::now() < deadline,
-                "no summary within 240 s:\n{}",
-                local.output()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        local
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("optionsflow-data")
-    }
-
-    /// Ctrl-C, and the exit status.
-    fn interrupt(&mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running 30 s after Ctrl-C");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Local {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
 
 /// A table's (rows written, rows in the table) in the summary.
 fn summary_count(summary: &str, table: &str) -> (u64, u64) {
@@ -294,7 +221,21 @@ async fn the_first_command_collects_sample_data_stores_it_serves_it_and_stops_on
             .all(|l| serde_json::from_str::<Value>(l).is_ok())
     );
 
+    // The db-writer keeps every dead letter in the database too, once.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    let kept: i64 = sqlx::query("SELECT count(*) FROM dead_letters")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(kept > 0, "the sample's dirty rows make dead letters");
+    assert_eq!(kept as usize, dead_letters.lines().count());
+
     api_answers(&local.url, quotes).await;
+    status_matches_the_database(&local.url, &pool).await;
+    pool.close().await;
     page_shows_the_chain_the_smile_and_the_bars(&local.url);
 
     let status = local.interrupt();
@@ -348,7 +289,12 @@ async fn api_answers(url: &str, quotes: u64) {
     assert!(
         text.starts_with("symbol,trade_date,bar_time,open,high,low,close,volume,source,flags\r\n")
     );
-    assert!(text.lines().count() > 10);
+    // As many rows as the JSON page has (a session's bars that ended by the round: how many
+    // depends on the time of day).
+    let bars = json(&format!("{api}/bars/SPY?interval=15min")).await;
+    let bars = bars["data"].as_array().unwrap().len();
+    assert!(bars > 0);
+    assert_eq!(text.lines().count(), bars + 1);
 
     // Chains, smiles and the term structure of every expiry.
     let expiries = json(&format!("{api}/options/SPY/expiries")).await;
@@ -452,6 +398,80 @@ async fn api_answers(url: &str, quotes: u64) {
     }
 }
 
+/// `/api/v1/status` says what the database holds, computed here the plain way.
+async fn status_matches_the_database(url: &str, pool: &sqlx::SqlitePool) {
+    use optionsflow_workers::market::calendar;
+    let status = json(&format!("{url}api/v1/status")).await;
+    let day: chrono::NaiveDate = status["day"].as_str().unwrap().parse().unwrap();
+    let start = calendar::exchange_instant(day, chrono::NaiveTime::MIN)
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    let as_of: chrono::DateTime<chrono::Utc> = status["as_of"].as_str().unwrap().parse().unwrap();
+    let scalar = |sql: &'static str, bind: String| async move {
+        sqlx::query(sql).bind(bind).fetch_one(pool).await.unwrap()
+    };
+    let checks = [
+        (
+            "daily",
+            "SELECT max(bar_time), (SELECT count(*) FROM daily_bars WHERE trade_date >= ?1) FROM daily_bars",
+            day.to_string(),
+        ),
+        (
+            "intraday",
+            "SELECT max(bar_time), (SELECT count(*) FROM intraday_bars WHERE bar_time >= ?1) FROM intraday_bars",
+            start.clone(),
+        ),
+        (
+            "options",
+            "SELECT max(snapshot_time), (SELECT count(*) FROM option_quotes WHERE snapshot_time >= ?1) FROM option_quotes",
+            start.clone(),
+        ),
+    ];
+    for (dataset, sql, bind) in checks {
+        let row = scalar(sql, bind).await;
+        let (newest, today): (Option<String>, i64) = (row.get(0), row.get(1));
+        let shown = status["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["dataset"] == dataset)
+            .unwrap();
+        assert!(newest.is_some(), "{dataset}");
+        assert_eq!(
+            shown["newest_stored"].as_str(),
+            newest.as_deref(),
+            "{dataset}"
+        );
+        assert_eq!(shown["rows_today"].as_i64(), Some(today), "{dataset}");
+        // The sample config schedules every dataset it collects.
+        let next: chrono::DateTime<chrono::Utc> =
+            shown["next_run"].as_str().unwrap().parse().unwrap();
+        assert!(next > as_of, "{dataset}: {next}");
+        assert!(
+            calendar::is_trading_day(calendar::exchange_date(next)),
+            "{dataset}: {next}"
+        );
+    }
+    let letters = sqlx::query(
+        "SELECT coalesce(dataset, ''), count(*) FROM dead_letters WHERE dead_at >= ?1 GROUP BY 1",
+    )
+    .bind(&start)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut shown_total = status["other_dead_letters_today"].as_i64().unwrap();
+    for d in status["datasets"].as_array().unwrap() {
+        shown_total += d["dead_letters_today"].as_i64().unwrap();
+        let expected = letters
+            .iter()
+            .find(|r| r.get::<String, _>(0) == d["dataset"].as_str().unwrap())
+            .map_or(0, |r| r.get::<i64, _>(1));
+        assert_eq!(d["dead_letters_today"].as_i64(), Some(expected), "{d}");
+    }
+    let total: i64 = letters.iter().map(|r| r.get::<i64, _>(1)).sum();
+    assert_eq!(shown_total, total);
+}
+
 fn page_shows_the_chain_the_smile_and_the_bars(url: &str) {
     let chromium = std::env::var("CHROMIUM_BIN")
         .expect("CHROMIUM_BIN names Debian's chromium: run scripts/test-services.sh");
@@ -490,6 +510,16 @@ fn page_shows_the_chain_the_smile_and_the_bars(url: &str) {
     );
     assert!(html.contains(r#"class="series""#));
     assert!(html.contains(r#"<option value="SPY""#));
+    // The status view: a row per enabled dataset, with its newest data and next run.
+    for dataset in ["daily", "intraday", "options"] {
+        assert!(
+            html.contains(&format!(
+                r#"<tr class="dataset" data-dataset="{dataset}"><td>{dataset}</td><td>20"#
+            )),
+            "status row of {dataset}:\n{html}"
+        );
+    }
+    assert!(html.contains(", market "), "{html}");
     assert!(
         html.contains(r#"id="sample" style="display: block;""#),
         "the sample banner shows"

@@ -531,4 +531,57 @@ async fn raw_messages_become_typed_records_and_nothing_is_lost() {
         "{metrics}"
     );
     assert!(metrics.contains("optionsflow_process_implied_vols_total{status=\"ok\"}"));
+    assert!(
+        metrics.contains(
+            "optionsflow_process_newest_record_timestamp_seconds{dataset=\"daily\",symbol=\"TAA\"}"
+        ),
+        "{metrics}"
+    );
+
+    // Consumer lag, from librdkafka's statistics: every raw partition that holds messages is
+    // reported by the member that owns it now (the survivor owns them all), at 0 once
+    // everything is committed.
+    let with_messages: BTreeSet<(String, i32)> = raw_kinds
+        .iter()
+        .flat_map(|k| {
+            let topic = p.topic(*k);
+            kafka::counts(&p.tansu.bootstrap(), &topic)
+                .into_iter()
+                .filter(|(_, end)| *end > 0)
+                .map(move |(partition, _)| (topic.clone(), partition))
+        })
+        .collect();
+    assert!(with_messages.len() > 5, "{with_messages:?}");
+    wait_for(
+        "the consumer lag of every partition with messages at 0",
+        Duration::from_secs(40),
+        &[&leader],
+        || {
+            let (_, metrics) = admin_get(&leader_admin, "/metrics").unwrap();
+            let lags = lag_series(&metrics, &group);
+            with_messages.iter().all(|tp| lags.get(tp) == Some(&0))
+        },
+    );
+}
+
+/// `optionsflow_consumer_lag_messages` of `group` in a metrics page: (topic, partition) → lag.
+fn lag_series(metrics: &str, group: &str) -> BTreeMap<(String, i32), i64> {
+    metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("optionsflow_consumer_lag_messages{"))
+        .filter_map(|rest| {
+            let (labels, value) = rest.split_once("} ")?;
+            let label = |name: &str| {
+                labels
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")))
+                    .map(|v| v.trim_end_matches('"').to_owned())
+            };
+            (label("group")? == group).then_some(())?;
+            Some((
+                (label("topic")?, label("partition")?.parse().ok()?),
+                value.trim().parse().ok()?,
+            ))
+        })
+        .collect()
 }

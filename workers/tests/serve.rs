@@ -13,6 +13,7 @@ use optionsflow_testkit::postgres::TestDatabase;
 use optionsflow_testkit::records;
 use optionsflow_testkit::tansu::free_port;
 use optionsflow_workers::roles::serve::{self, Access};
+use optionsflow_workers::runtime::metrics::Metrics;
 use optionsflow_workers::sinks::db::Database;
 use optionsflow_workers::stages::process::Records;
 use optionsflow_workers::stages::write::Rows;
@@ -48,14 +49,22 @@ fn rows() -> Rows {
 async fn api_on(database: Database, shutdown: &CancellationToken) -> SocketAddr {
     database.migrate().await.unwrap();
     database.write(&rows()).await.unwrap();
-    let server = serve::start(
-        "127.0.0.1:0".parse().unwrap(),
+    let state = serve::ApiState {
         database,
-        Access::tokens([TOKEN.to_owned()]),
-        shutdown.clone(),
-    )
-    .await
-    .unwrap();
+        access: Access::tokens([TOKEN.to_owned()]),
+        config: std::sync::Arc::new(
+            optionsflow_api::RuntimeConfig::from_json(
+                r#"{"pipeline":{"namespace":"m","name":"p"},"kafka":{"bootstrapServers":"x"},
+                    "datasets":{"daily":{"symbols":["SPY"],"schedule":"30 16 * * 1-5"}}}"#,
+            )
+            .unwrap(),
+        ),
+        metrics: Metrics::new(),
+        metrics_page: false,
+    };
+    let server = serve::start("127.0.0.1:0".parse().unwrap(), state, shutdown.clone())
+        .await
+        .unwrap();
     server.local_addr
 }
 

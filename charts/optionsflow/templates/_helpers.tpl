@@ -64,6 +64,11 @@ What the operator does to pipelines, SymbolSets and their children. Shared by th
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# The Prometheus Operator's PodMonitor over the workers (spec.monitoring.podMonitor), where
+# its CRD is installed.
+- apiGroups: ["monitoring.coreos.com"]
+  resources: ["podmonitors"]
+  verbs: ["get", "list", "create", "patch", "delete"]
 # Kafka credentials, read by name only: no list, no watch.
 - apiGroups: [""]
   resources: ["secrets"]

@@ -4,6 +4,8 @@
 //! compute topic names with [`TopicNames`] and exchange [`Envelope`]s on those topics. This
 //! crate is pure data: no I/O, no clocks, no Kubernetes client.
 
+#[cfg(feature = "metrics")]
+pub mod build;
 pub mod collection;
 #[cfg(feature = "crd")]
 pub mod crd;

@@ -96,36 +96,44 @@ impl Schedule {
 
     /// The first time after `after` the schedule fires, if any within five years.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let local = after.with_timezone(&self.zone).naive_local();
-        let mut date = local.date();
-        let last = date + Duration::days(5 * 366);
-        while date <= last {
-            if self.months & (1 << date.month()) != 0 && self.day_matches(date) {
-                for hour in 0..24u32 {
-                    if self.hours & (1 << hour) == 0 {
-                        continue;
-                    }
-                    for minute in 0..60u32 {
-                        if self.minutes & (1 << minute) == 0 {
-                            continue;
-                        }
-                        let naive = date.and_hms_opt(hour, minute, 0)?;
-                        // A time skipped by a DST change does not fire; a repeated one fires once.
-                        let Some(at) = self.zone.from_local_datetime(&naive).earliest() else {
-                            continue;
-                        };
-                        let at = at.with_timezone(&Utc);
-                        if at > after {
-                            return Some(at);
-                        }
-                    }
-                }
-            }
-            date += Duration::days(1);
-        }
-        None
+        let first = after.with_timezone(&self.zone).date_naive();
+        (0..=SEARCH_DAYS)
+            .map(|n| first + Duration::days(n))
+            .find_map(|date| self.fires_on(date).find(|at| *at > after))
+    }
+
+    /// The last time at or before `at` the schedule fired, if any within five years.
+    pub fn last_at_or_before(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let first = at.with_timezone(&self.zone).date_naive();
+        (0..=SEARCH_DAYS)
+            .map(|n| first - Duration::days(n))
+            .find_map(|date| {
+                let fires: Vec<DateTime<Utc>> = self.fires_on(date).collect();
+                fires.into_iter().rev().find(|t| *t <= at)
+            })
+    }
+
+    /// The instants the schedule fires on a local `date`, in order.
+    fn fires_on(&self, date: NaiveDate) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let day = self.months & (1 << date.month()) != 0 && self.day_matches(date);
+        (0..24u32)
+            .filter(move |hour| day && self.hours & (1 << hour) != 0)
+            .flat_map(move |hour| {
+                (0..60u32)
+                    .filter(|minute| self.minutes & (1 << minute) != 0)
+                    .map(move |minute| (hour, minute))
+            })
+            .filter_map(move |(hour, minute)| {
+                let naive = date.and_hms_opt(hour, minute, 0)?;
+                // A time skipped by a DST change does not fire; a repeated one fires once.
+                let at = self.zone.from_local_datetime(&naive).earliest()?;
+                Some(at.with_timezone(&Utc))
+            })
     }
 }
+
+/// How far [`Schedule::next_after`] and [`Schedule::last_at_or_before`] look: five years.
+const SEARCH_DAYS: i64 = 5 * 366;
 
 /// A field as a bit set: `*`, `N`, `A-B`, any of them with `/STEP`, comma-separated.
 fn field(text: &str, low: u32, high: u32) -> Option<u64> {
@@ -205,6 +213,26 @@ mod tests {
         assert_eq!(
             s.next_after(utc("2026-11-29T00:00:00Z")),
             Some(utc("2026-12-01T00:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_last_fire_at_or_before_an_instant() {
+        let s = Schedule::parse("30 16 * * 1-5", "America/New_York").unwrap();
+        // Sunday 2026-11-22: the last was Friday 16:30 EST.
+        assert_eq!(
+            s.last_at_or_before(utc("2026-11-22T12:00:00Z")),
+            Some(utc("2026-11-20T21:30:00Z"))
+        );
+        // Exactly at a fire time, that one.
+        assert_eq!(
+            s.last_at_or_before(utc("2026-11-23T21:30:00Z")),
+            Some(utc("2026-11-23T21:30:00Z"))
+        );
+        let s = Schedule::parse("*/15 9-16 * * 1-5", "America/New_York").unwrap();
+        assert_eq!(
+            s.last_at_or_before(utc("2026-11-24T14:44:59Z")),
+            Some(utc("2026-11-24T14:30:00Z"))
         );
     }
 

@@ -48,6 +48,12 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    #[error("asking the apiserver whether it serves {group_version} failed: {source}")]
+    Discovery {
+        group_version: &'static str,
+        #[source]
+        source: kube::Error,
+    },
     #[error("updating the finalizers of {name} failed: {source}")]
     Finalizer {
         name: String,
@@ -74,6 +80,7 @@ impl Error {
             Error::SecretKeyMissing { .. } => "SecretKeyMissing",
             Error::Apply { .. } => "ApplyFailed",
             Error::Prune { .. } => "PruneFailed",
+            Error::Discovery { .. } => "DiscoveryFailed",
             Error::Finalizer { .. } => "FinalizerFailed",
             Error::Status { .. } => "StatusFailed",
             Error::Topics(TopicError::Unreachable { .. }) => "KafkaUnreachable",

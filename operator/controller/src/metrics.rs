@@ -1,11 +1,15 @@
 //! The operator's own Prometheus metrics: reconciles, failures by reason, how long they take,
-//! and whether this replica leads.
+//! and whether this replica leads; with `optionsflow_build_info` and the process metrics
+//! every binary exports.
 
 use std::time::Duration;
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+
+/// The prefix of the operator's own metrics (the process and build metrics have none).
+const NAMESPACE: &str = "optionsflow_operator";
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -24,10 +28,11 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let registry = Registry::new_custom(Some("optionsflow_operator".into()), None)
-            .expect("a valid prefix");
+        let registry = Registry::new();
+        optionsflow_api::build::register(&registry, "optionsflow-operator")
+            .expect("registered once");
         let reconciles = IntCounterVec::new(
-            Opts::new("reconciles_total", "Reconciles run, by kind of object"),
+            Opts::new("reconciles_total", "Reconciles run, by kind of object").namespace(NAMESPACE),
             &["kind"],
         )
         .expect("valid metric");
@@ -35,7 +40,8 @@ impl Metrics {
             Opts::new(
                 "reconcile_failures_total",
                 "Reconciles that failed, by kind of object and reason",
-            ),
+            )
+            .namespace(NAMESPACE),
             &["kind", "reason"],
         )
         .expect("valid metric");
@@ -44,12 +50,15 @@ impl Metrics {
                 "reconcile_duration_seconds",
                 "How long a reconcile took, by kind of object",
             )
+            .namespace(NAMESPACE)
             .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
             &["kind"],
         )
         .expect("valid metric");
-        let leader = IntGauge::new("leader", "1 while this replica holds the leader Lease")
-            .expect("valid metric");
+        let leader = IntGauge::with_opts(
+            Opts::new("leader", "1 while this replica holds the leader Lease").namespace(NAMESPACE),
+        )
+        .expect("valid metric");
         for c in [
             Box::new(reconciles.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(failures.clone()),
@@ -115,5 +124,7 @@ mod tests {
             "optionsflow_operator_reconcile_duration_seconds_count{kind=\"OptionsPipeline\"} 2"
         ));
         assert!(text.contains("optionsflow_operator_leader 1"));
+        assert!(text.contains("binary=\"optionsflow-operator\""), "{text}");
+        assert!(text.contains("process_resident_memory_bytes"), "{text}");
     }
 }

@@ -63,6 +63,11 @@ impl Names {
         format!("{}-metrics", self.pipeline)
     }
 
+    /// The Prometheus Operator's PodMonitor over every worker.
+    pub fn pod_monitor(&self) -> String {
+        format!("{}-workers", self.pipeline)
+    }
+
     /// A dataset's CronJob.
     pub fn cron_job(&self, dataset: Dataset) -> String {
         format!("{}-{}", self.pipeline, dataset.as_str())

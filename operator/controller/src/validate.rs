@@ -10,8 +10,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    ApiSpec, KafkaSecurity, KafkaSpec, OptionsSourceName, PodSettings, ProcessingSpec, RoleSpec,
-    SinksSpec, SourcesSpec, TopicConfigSpec, TopicsOnDelete, defaults,
+    ApiSpec, KafkaSecurity, KafkaSpec, MonitoringSpec, OptionsSourceName, PodMonitorSpec,
+    PodSettings, ProcessingSpec, RoleSpec, SinksSpec, SourcesSpec, TopicConfigSpec, TopicsOnDelete,
+    defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::{Dataset, Symbol, TopicKind, TopicNames};
@@ -182,6 +183,8 @@ pub struct ValidatedPipeline {
     pub sinks: SinksSpec,
     pub api: ApiSpec,
     pub processing: ProcessingSpec,
+    /// `spec.monitoring.podMonitor`, when asked for.
+    pub pod_monitor: Option<PodMonitorSpec>,
 }
 
 impl ValidatedPipeline {
@@ -426,6 +429,11 @@ pub fn validate(
         sinks: spec.sinks.clone().unwrap_or_default(),
         api: spec.api.clone().unwrap_or_default(),
         processing: spec.processing.clone().unwrap_or_default(),
+        pod_monitor: spec
+            .monitoring
+            .as_ref()
+            .and_then(MonitoringSpec::pod_monitor)
+            .cloned(),
     })
 }
 

@@ -119,6 +119,11 @@ const NEEDED: &[(&str, &str, &[&str])] = &[
         "ingresses",
         &["list", "watch", "create", "patch", "delete"],
     ),
+    (
+        "monitoring.coreos.com",
+        "podmonitors",
+        &["get", "list", "create", "patch", "delete"],
+    ),
     ("", "secrets", &["get"]),
     ("events.k8s.io", "events", &["create", "patch"]),
 ];
@@ -328,4 +333,109 @@ fn a_typo_in_the_values_fails_the_install_and_the_allowlists_reach_the_operator(
     );
     assert_eq!(value("ALLOWED_PROVIDER_HOSTS"), "api.twelvedata.com");
     assert_eq!(value("HTTPS_PROXY"), "http://proxy:3128");
+}
+
+#[test]
+fn monitoring_renders_the_service_monitor_the_rules_promtool_checks_and_the_dashboards() {
+    // Off by default: a cluster without the Prometheus Operator's CRDs installs as before.
+    let plain = render(&[]).objects;
+    for kind in ["ServiceMonitor", "PrometheusRule"] {
+        assert!(find(&plain, kind).is_empty(), "{kind} rendered by default");
+    }
+
+    let Rendered { objects, _dir, .. } = render(&[
+        "monitoring.serviceMonitor.enabled=true",
+        "monitoring.serviceMonitor.labels.release=kps",
+        "monitoring.prometheusRule.enabled=true",
+        "monitoring.prometheusRule.labels.release=kps",
+        "monitoring.dashboards.enabled=true",
+        "monitoring.dashboards.namespace=grafana",
+    ]);
+    // The Kubernetes objects among them are valid (the validator has no schema of the
+    // Prometheus Operator's kinds; their fields are checked below).
+    let native: Vec<&Value> = objects
+        .iter()
+        .filter(|o| {
+            !o["apiVersion"]
+                .as_str()
+                .unwrap()
+                .starts_with("monitoring.coreos.com/")
+        })
+        .collect();
+    let file = _dir.path().join("native.yaml");
+    let docs: Vec<String> = native
+        .iter()
+        .map(|o| serde_norway::to_string(o).unwrap())
+        .collect();
+    std::fs::write(&file, docs.join("---\n")).unwrap();
+    let (ok, report) = validate_manifests(&[file]);
+    assert!(ok, "{report}");
+
+    let monitor = find(&objects, "ServiceMonitor")[0];
+    assert_eq!(monitor["metadata"]["labels"]["release"], "kps");
+    let service = find(&objects, "Service")[0];
+    for (k, v) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(
+            &service["metadata"]["labels"][k], v,
+            "the ServiceMonitor selects the metrics Service"
+        );
+    }
+    assert_eq!(
+        monitor["spec"]["endpoints"][0]["port"],
+        service["spec"]["ports"][0]["name"]
+    );
+
+    // The PrometheusRule carries exactly the rule file promtool checks.
+    let rule = find(&objects, "PrometheusRule")[0];
+    assert_eq!(rule["metadata"]["labels"]["release"], "kps");
+    let file = common::yaml_docs(&root().join("charts/optionsflow/files/alerts.yaml"));
+    assert_eq!(rule["spec"]["groups"], file[0]["groups"]);
+    let alerts: Vec<&Value> = rule["spec"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .filter(|r| r.get("alert").is_some())
+        .collect();
+    assert!(alerts.len() >= 9, "{alerts:?}");
+    for alert in alerts {
+        for key in ["summary", "description", "runbook_url"] {
+            assert!(
+                alert["annotations"][key].is_string(),
+                "{} has no {key}",
+                alert["alert"]
+            );
+        }
+    }
+
+    // One ConfigMap per dashboard, labelled for the sidecar, holding the dashboard's JSON.
+    let dashboards: Vec<&Value> = find(&objects, "ConfigMap")
+        .into_iter()
+        .filter(|c| c["metadata"]["labels"]["grafana_dashboard"] == "1")
+        .collect();
+    assert_eq!(dashboards.len(), 3);
+    for map in dashboards {
+        assert_eq!(map["metadata"]["namespace"], "grafana");
+        let (name, text) = map["data"].as_object().unwrap().iter().next().unwrap();
+        let dashboard: Value = serde_json::from_str(text.as_str().unwrap()).unwrap();
+        let shipped: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                root()
+                    .join("charts/optionsflow/files/dashboards")
+                    .join(name),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(dashboard, shipped, "{name}");
+        assert!(
+            dashboard["uid"]
+                .as_str()
+                .unwrap()
+                .starts_with("optionsflow-")
+        );
+    }
 }

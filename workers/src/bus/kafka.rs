@@ -74,9 +74,11 @@ impl BusError {
 }
 
 /// The Kafka cluster of a runtime config, as a [`super::Bus`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct KafkaBus {
     pub settings: KafkaSettings,
+    /// Where the groups' consumer lag goes.
+    pub metrics: crate::runtime::metrics::Metrics,
 }
 
 impl super::Bus for KafkaBus {
@@ -98,6 +100,7 @@ impl super::Bus for KafkaBus {
             group,
             topics,
             running.grace,
+            super::lag::Lag::new(&self.metrics.consumer_lag, group),
         )?;
         consumer.run(operator, running).await;
         Ok(())
@@ -169,6 +172,11 @@ where
             (settings.session_timeout_ms / 4).max(100).to_string(),
         )
         .set("max.poll.interval.ms", "300000")
+        // The consumer lag metric comes from librdkafka's statistics.
+        .set(
+            "statistics.interval.ms",
+            super::lag::STATISTICS_INTERVAL.as_millis().to_string(),
+        )
         // Incremental rebalances: nobody stops for a rebalance, and a member's join states
         // the partitions it owns (see docs/budgets.md on tansu).
         .set("partition.assignment.strategy", "cooperative-sticky")

@@ -169,7 +169,13 @@ impl LocalBus {
 
     /// Some group has not committed everything published to one of its topics.
     async fn behind(&self) -> bool {
+        self.lags().await.iter().any(|(_, _, lag)| *lag > 0)
+    }
+
+    /// Each subscription's lag: (group, topic, messages published and not committed).
+    pub async fn lags(&self) -> Vec<(String, String, i64)> {
         let subscriptions = self.shared.subscriptions.lock().expect("lock").clone();
+        let mut lags = Vec::with_capacity(subscriptions.len());
         for (group, topic) in subscriptions {
             let published = self.published(&topic).await;
             let committed = self
@@ -177,14 +183,20 @@ impl LocalBus {
                 .committed
                 .lock()
                 .expect("lock")
-                .get(&(group, topic))
+                .get(&(group.clone(), topic.clone()))
                 .copied()
                 .unwrap_or(-1);
-            if committed + 1 < published {
-                return true;
-            }
+            lags.push((group, topic, published - (committed + 1)));
         }
-        false
+        lags
+    }
+
+    /// Sets `optionsflow_consumer_lag_messages` for every group (each topic has one
+    /// partition, 0).
+    pub async fn report_lag(&self, gauge: &prometheus::IntGaugeVec) {
+        for (group, topic, lag) in self.lags().await {
+            gauge.with_label_values(&[&group, &topic, "0"]).set(lag);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! roles `local` runs are the roles Kubernetes runs.
 
 pub mod kafka;
+pub mod lag;
 pub mod local;
 pub mod outbox;
 pub mod partitions;

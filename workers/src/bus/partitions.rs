@@ -20,11 +20,13 @@ use optionsflow_api::{Dataset, MessageOrigin};
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::TopicPartitionList;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::kafka::{self, BusError};
+use crate::bus::lag::Lag;
 use crate::engine::{self, Operator, Running};
 
 /// Messages waiting per partition before the partition is paused.
@@ -80,6 +82,7 @@ struct Shared {
     partitions: Mutex<HashMap<Key, PartitionEntry>>,
     new_queues: mpsc::UnboundedSender<PartitionQueue>,
     drain_timeout: Duration,
+    lag: Lag,
 }
 
 impl Shared {
@@ -117,7 +120,11 @@ impl Shared {
 
 pub struct GroupContext(Arc<Shared>);
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    fn stats(&self, statistics: Statistics) {
+        self.0.lag.from_statistics(&statistics);
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -187,12 +194,14 @@ pub enum Committer {
 }
 
 impl PartitionConsumer {
-    /// Joins `group` on `topics` (topic name → dataset) and starts polling.
+    /// Joins `group` on `topics` (topic name → dataset) and starts polling; reports the
+    /// group's lag to `lag`.
     pub fn start(
         settings: &KafkaSettings,
         group: &str,
         topics: HashMap<String, Dataset>,
         drain_timeout: Duration,
+        lag: Lag,
     ) -> Result<PartitionConsumer, BusError> {
         let (new_queues, queues) = mpsc::unbounded_channel();
         let names: Vec<String> = topics.keys().cloned().collect();
@@ -201,6 +210,7 @@ impl PartitionConsumer {
             partitions: Mutex::new(HashMap::new()),
             new_queues,
             drain_timeout,
+            lag,
         });
         let consumer: Arc<GroupConsumer> = Arc::new(kafka::group_consumer(
             settings,

@@ -31,7 +31,6 @@ impl Readiness {
 
 #[derive(Clone)]
 struct AdminState {
-    metrics: Metrics,
     ready: Readiness,
     live: Liveness,
 }
@@ -66,14 +65,10 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = Router::new()
-        .route("/metrics", get(metrics_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(AdminState {
-            metrics,
-            ready,
-            live,
-        });
+        .merge(metrics_route(metrics))
+        .with_state(AdminState { ready, live });
     tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -86,10 +81,15 @@ pub async fn serve(
     Ok(bound)
 }
 
-async fn metrics_page(State(state): State<AdminState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+/// `/metrics` in Prometheus' text format, for any router (the admin server's, and `local`'s
+/// API server, which has no admin server beside it).
+pub fn metrics_route<S: Clone + Send + Sync + 'static>(metrics: Metrics) -> Router<S> {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let text = metrics.render();
+            async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+        }),
     )
 }
 

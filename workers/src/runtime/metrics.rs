@@ -1,10 +1,14 @@
 //! Prometheus metrics. One [`Metrics`] per process, registered once; components get cheap
-//! clonable handles to the families they update.
+//! clonable handles to the families they update. Every family is listed, with the alerts and
+//! dashboards that read it, in docs/observability.md.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use optionsflow_api::Source;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 use crate::sources::RateScope;
 
@@ -22,6 +26,18 @@ pub struct Metrics {
     pub dead_letters: IntCounterVec,
     pub processing: ProcessingMetrics,
     pub writing: WriterMetrics,
+    /// Messages not yet committed, by consumer group, topic and partition.
+    pub consumer_lag: IntGaugeVec,
+    pub http: HttpMetrics,
+}
+
+/// The API's requests.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    /// Time to answer, by method, route (its pattern) and status; its `_count` counts them.
+    pub duration: HistogramVec,
+    /// Requests being answered now.
+    pub in_flight: IntGauge,
 }
 
 /// What the writers stored, and what kept them waiting.
@@ -37,6 +53,10 @@ pub struct WriterMetrics {
     pub failures: IntCounterVec,
     /// How long a batch took to store, by store.
     pub flush_seconds: HistogramVec,
+    /// Source time of the newest record stored, by store, dataset and symbol.
+    pub newest: GaugeVec,
+    /// How far the newest stored data is behind the schedule, by store and dataset.
+    pub behind_schedule: GaugeVec,
 }
 
 /// What the processor made of the rows it read: nothing disappears without a count.
@@ -54,6 +74,8 @@ pub struct ProcessingMetrics {
     pub implied_vols: IntCounterVec,
     /// Bar-series gaps too long to fill, by dataset.
     pub gaps_left_open: IntCounterVec,
+    /// Source time of the newest record processed, by dataset and symbol.
+    pub newest: GaugeVec,
 }
 
 /// Requests to providers.
@@ -74,12 +96,20 @@ pub struct BudgetMetrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
+        optionsflow_api::build::register(&registry, "optionsflow-worker").expect("registered once");
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry
                 .register(Box::new(c.clone()))
                 .expect("registered once");
             c
+        };
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("registered once");
+            g
         };
         let requests = counter(
             "optionsflow_provider_requests_total",
@@ -142,6 +172,11 @@ impl Metrics {
                 "Gaps in bar series too long to carry the previous close across, by dataset.",
                 &["dataset"],
             ),
+            newest: gauge(
+                "optionsflow_process_newest_record_timestamp_seconds",
+                "Source time (bar open, quote snapshot) of the newest record processed, by dataset and symbol.",
+                &["dataset", "symbol"],
+            ),
         };
         let flush_seconds = HistogramVec::new(
             HistogramOpts::new(
@@ -179,7 +214,50 @@ impl Metrics {
                 &["store", "kind"],
             ),
             flush_seconds,
+            newest: gauge(
+                "optionsflow_write_newest_record_timestamp_seconds",
+                "Source time (bar open, quote snapshot) of the newest record stored, by store, dataset and symbol.",
+                &["store", "dataset", "symbol"],
+            ),
+            behind_schedule: gauge(
+                "optionsflow_write_behind_schedule_seconds",
+                "How far the newest data stored is behind what the schedule and the NYSE calendar say should be there (0 on days the market is closed), by store and dataset.",
+                &["store", "dataset"],
+            ),
         };
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "optionsflow_consumer_lag_messages",
+                "Messages on a partition not yet committed by the group (high watermark minus committed offset), by group, topic and partition.",
+            ),
+            &["group", "topic", "partition"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(consumer_lag.clone()))
+            .expect("registered once");
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "optionsflow_http_request_duration_seconds",
+                "Time to answer an API request, by method, route and status.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(duration.clone()))
+            .expect("registered once");
+        let in_flight = IntGauge::new(
+            "optionsflow_http_requests_in_flight",
+            "API requests being answered now.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(in_flight.clone()))
+            .expect("registered once");
         let latency = HistogramVec::new(
             HistogramOpts::new(
                 "optionsflow_provider_request_duration_seconds",
@@ -218,6 +296,11 @@ impl Metrics {
             dead_letters,
             processing,
             writing,
+            consumer_lag,
+            http: HttpMetrics {
+                duration,
+                in_flight,
+            },
         }
     }
 
@@ -235,6 +318,16 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+/// Sets `gauge` to `time` (as Unix seconds) unless it already holds a later one: records of
+/// one symbol may be stored out of order (a replay, two partitions' batches).
+pub fn newest(gauge: &GaugeVec, labels: &[&str], time: DateTime<Utc>) {
+    let g = gauge.with_label_values(labels);
+    let seconds = time.timestamp_millis() as f64 / 1000.0;
+    if seconds > g.get() {
+        g.set(seconds);
     }
 }
 

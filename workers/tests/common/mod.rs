@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod local;
+
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};

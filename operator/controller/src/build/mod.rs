@@ -4,6 +4,7 @@
 mod config_map;
 mod deployment;
 mod pod;
+pub mod pod_monitor;
 mod runtime_config;
 mod schedule;
 pub mod secrets;
@@ -35,6 +36,8 @@ pub struct Resources {
     pub deployments: Vec<Deployment>,
     pub cron_jobs: Vec<CronJob>,
     pub jobs: Vec<Job>,
+    /// Applied apart, only where the cluster serves PodMonitors.
+    pub pod_monitors: Vec<pod_monitor::PodMonitor>,
 }
 
 pub fn build(p: &ValidatedPipeline) -> Resources {
@@ -79,6 +82,7 @@ pub fn build(p: &ValidatedPipeline) -> Resources {
                 }),
             )
             .collect(),
+        pod_monitors: pod_monitor::pod_monitor(p).into_iter().collect(),
         runtime,
     }
 }
@@ -93,6 +97,7 @@ impl Resources {
         docs.extend(self.deployments.iter().map(yaml));
         docs.extend(self.cron_jobs.iter().map(yaml));
         docs.extend(self.jobs.iter().map(yaml));
+        docs.extend(self.pod_monitors.iter().map(yaml));
         docs.into_iter().map(|d| format!("---\n{d}")).collect()
     }
 }

@@ -5,6 +5,7 @@
 mod apply;
 pub mod fetch;
 pub mod finalizer;
+mod monitoring;
 mod prune;
 pub mod report;
 mod retries;
@@ -58,6 +59,8 @@ struct Progress {
     observed: Option<Observed>,
     topics: Option<Vec<TopicStatus>>,
     pruned: Vec<String>,
+    /// Warnings of steps that went on regardless (a PodMonitor the cluster cannot hold).
+    warnings: Vec<report::Note>,
 }
 
 pub async fn reconcile<F: AdminFactory>(
@@ -131,6 +134,10 @@ async fn reconcile_pipeline<F: AdminFactory>(
         }),
     };
     publish(ctx, p, inputs, &progress.pruned, outcome.as_ref().err()).await?;
+    let reference = p.object_ref(&());
+    for warning in progress.warnings {
+        report::publish(ctx, &reference, warning).await;
+    }
     outcome.map(|()| Action::requeue(RESYNC))
 }
 
@@ -195,6 +202,9 @@ async fn steps<F: AdminFactory>(
     let children = apply::all(&ctx.client, &namespace, &wanted).await?;
     progress.observed = Some(observe(&pipeline, &children));
     progress.pruned = prune::stale(&ctx.client, &pipeline, &wanted).await?;
+    let monitoring = monitoring::sync(&ctx.client, &pipeline, &wanted.pod_monitors).await?;
+    progress.pruned.extend(monitoring.pruned);
+    progress.warnings.extend(monitoring.warning);
     let properties =
         fetch::kafka_properties(&ctx.client, &namespace, pipeline.kafka.security.as_ref()).await?;
     let admin = ctx

@@ -34,7 +34,11 @@ pub async fn stale(
 
 /// Deletes the owned objects of one kind whose names are not in `wanted`. Background
 /// propagation: a Job's or a Deployment's pods go with it.
-async fn kind<K>(client: &Client, p: &ValidatedPipeline, wanted: &[K]) -> Result<Vec<String>, Error>
+pub async fn kind<K>(
+    client: &Client,
+    p: &ValidatedPipeline,
+    wanted: &[K],
+) -> Result<Vec<String>, Error>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + k8s_openapi::Resource

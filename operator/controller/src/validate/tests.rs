@@ -32,6 +32,7 @@ fn minimal() -> OptionsPipelineSpec {
         api: None,
         processing: None,
         workers: None,
+        monitoring: None,
         suspend: None,
         restart_nonce: None,
     }

@@ -18,12 +18,14 @@ use optionsflow_api::runtime_config::KafkaSettings;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::TopicPartitionList;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::{BudgetGate, GateIo};
 use crate::bus::kafka::{self, BusError};
+use crate::bus::lag::Lag;
 
 /// A task message handed to the worker.
 pub struct Delivery {
@@ -42,6 +44,7 @@ struct Shared<Io> {
     /// Deliveries handed out or buffered and not yet finished: id, partition, token.
     outstanding: Mutex<Vec<(u64, i32, CancellationToken)>>,
     drain_timeout: Duration,
+    lag: Lag,
 }
 
 /// The consumer's rebalance callbacks.
@@ -57,7 +60,11 @@ impl<Io> GroupContext<Io> {
     }
 }
 
-impl<Io: GateIo> ClientContext for GroupContext<Io> {}
+impl<Io: GateIo> ClientContext for GroupContext<Io> {
+    fn stats(&self, statistics: Statistics) {
+        self.0.lag.from_statistics(&statistics);
+    }
+}
 
 impl<Io: GateIo> ConsumerContext for GroupContext<Io> {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -110,19 +117,21 @@ pub struct TaskConsumer<Io: GateIo> {
 }
 
 impl<Io: GateIo> TaskConsumer<Io> {
-    /// Joins `group` on `topic` and starts polling.
+    /// Joins `group` on `topic` and starts polling; reports the group's lag to `lag`.
     pub fn start(
         settings: &KafkaSettings,
         group: &str,
         topic: &str,
         gate: Arc<BudgetGate<Io>>,
         drain_timeout: Duration,
+        lag: Lag,
     ) -> Result<TaskConsumer<Io>, BusError> {
         let shared = Arc::new(Shared {
             gate,
             topic: topic.to_owned(),
             outstanding: Mutex::new(Vec::new()),
             drain_timeout,
+            lag,
         });
         let consumer: Arc<GroupConsumer<Io>> = Arc::new(kafka::group_consumer(
             settings,

@@ -22,6 +22,7 @@ use crate::budget::ledger::KafkaLedger;
 use crate::budget::{AccountSpec, BudgetGate, GateIo, Pool, key_fingerprint};
 use crate::bus::Publisher;
 use crate::bus::kafka::{self, BusError};
+use crate::bus::lag::Lag;
 use crate::runtime::RoleOptions;
 use crate::runtime::admin;
 use crate::runtime::metrics::Metrics;
@@ -125,12 +126,14 @@ pub async fn run(
     );
     // A revocation waits this long for the partitions' requests to finish.
     let drain = Duration::from_secs(config.sources.retry.timeout_seconds + 5);
+    let group = topics.consumer_group(Role::Collector);
     let mut tasks = TaskConsumer::start(
         &config.kafka,
-        &topics.consumer_group(Role::Collector),
+        &group,
         &task_topic,
         gate,
         drain,
+        Lag::new(&metrics.consumer_lag, &group),
     )?;
     ready.set(true);
     tracing::info!(topic = %task_topic, "collector started");

@@ -33,7 +33,11 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                         .await;
                 }
                 Dataset::Intraday => {
-                    let series = sample.intraday(symbol, day);
+                    let mut series = sample.intraday(symbol, day);
+                    // Mid-session, a provider has only the bars that ended by the run.
+                    series
+                        .values
+                        .retain(|bar| ended_by(&bar.datetime, task.scheduled_at));
                     if series.values.is_empty() {
                         report.no_data += 1;
                         continue;
@@ -120,6 +124,14 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     }
 }
 
+/// Whether the 15-minute bar that opens at `datetime` (exchange time, as Twelve Data writes
+/// it) had ended by `at`.
+fn ended_by(datetime: &str, at: chrono::DateTime<Utc>) -> bool {
+    chrono::NaiveDateTime::parse_from_str(datetime, "%Y-%m-%d %H:%M:%S").is_ok_and(|open| {
+        calendar::exchange_instant(open.date(), open.time()) + Duration::minutes(15) <= at
+    })
+}
+
 /// The first of the `n` trading days ending on `day`.
 fn first_of_last(day: NaiveDate, n: usize) -> NaiveDate {
     let days: Vec<NaiveDate> =
@@ -128,4 +140,18 @@ fn first_of_last(day: NaiveDate, n: usize) -> NaiveDate {
         .first()
         .copied()
         .unwrap_or(day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_counts_once_it_ended() {
+        // 2026-11-24 10:00 New York is 15:00 UTC; the bar ends at 10:15.
+        let at = |t: &str| t.parse::<chrono::DateTime<Utc>>().unwrap();
+        assert!(!ended_by("2026-11-24 10:00:00", at("2026-11-24T15:14:59Z")));
+        assert!(ended_by("2026-11-24 10:00:00", at("2026-11-24T15:15:00Z")));
+        assert!(!ended_by("not a time", at("2026-11-24T15:15:00Z")));
+    }
 }

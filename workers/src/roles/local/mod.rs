@@ -7,6 +7,8 @@
 //! to share budgets with, so the trigger's decisions feed the collector's core directly,
 //! which is also what lets each round show its progress per symbol.
 //!
+//! `/metrics` is served beside the API on the listen address (there is no admin server).
+//!
 //! With `--once` it collects one round of every dataset (the latest session's data), waits
 //! until every stage has committed everything, and prints a [`summary`]; otherwise it runs
 //! each dataset on its schedule until Ctrl-C.
@@ -62,6 +64,9 @@ pub fn config(given: Option<&Path>) -> Result<RuntimeConfig, LoadError> {
 
 /// How long a file stays open in `--once` mode.
 const ONCE_FILE_AGE_SECONDS: u64 = 1;
+
+/// How often the in-process bus's consumer lag is measured for `/metrics`.
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where the data comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -222,13 +227,27 @@ pub async fn run(
     }
 
     // The API and the page.
-    let server = serve::start(
-        options.listen,
-        database.clone(),
-        options.access.clone(),
-        stop.clone(),
-    )
-    .await?;
+    let state = serve::ApiState {
+        database: database.clone(),
+        access: options.access.clone(),
+        config: Arc::new(config.clone()),
+        metrics: metrics.clone(),
+        metrics_page: true,
+    };
+    let server = serve::start(options.listen, state, stop.clone()).await?;
+    // Consumer lag on the in-process bus, for /metrics.
+    let lag = tokio::spawn({
+        let (bus, gauge, stop) = (bus.clone(), metrics.consumer_lag.clone(), stop.clone());
+        async move {
+            let mut tick = tokio::time::interval(LAG_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => bus.report_lag(&gauge).await,
+                    _ = stop.cancelled() => return,
+                }
+            }
+        }
+    });
     let url = format!("http://{}/", server.local_addr);
 
     // The collector, alone with every credit.
@@ -300,6 +319,7 @@ pub async fn run(
     }
     let _ = keeper.await;
     server.stopped().await;
+    let _ = lag.await;
     database.close().await;
     outcome
 }

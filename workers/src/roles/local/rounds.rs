@@ -14,13 +14,15 @@ use crate::roles::collect::collector::{Collector, TaskContext};
 use crate::roles::trigger::{self, Decision};
 use optionsflow_api::schedule::Schedule;
 
-/// When a one-off round collects: now during a session (or up to ten minutes after its
-/// close, so intraday still counts it), else ten minutes after the last close.
+/// When a one-off round collects: now during a session once its first 15-minute bar ended
+/// (or up to ten minutes after its close, so intraday still counts it), else ten minutes
+/// after the last close.
 pub fn once_at(now: DateTime<Utc>) -> DateTime<Utc> {
     let after_close = chrono::Duration::minutes(10);
+    let first_bar = chrono::Duration::minutes(15);
     let today = calendar::exchange_date(now);
     if let Some(s) = calendar::session(today)
-        && now >= s.open
+        && now >= s.open + first_bar
     {
         return now.min(s.close + after_close);
     }
@@ -183,10 +185,18 @@ mod tests {
             once_at(utc("2026-11-25T02:00:00Z")),
             utc("2026-11-24T21:10:00Z")
         );
-        // Before Wednesday's open: still Tuesday's close.
+        // Before Wednesday's first bar ended: still Tuesday's close.
         assert_eq!(
             once_at(utc("2026-11-25T13:00:00Z")),
             utc("2026-11-24T21:10:00Z")
+        );
+        assert_eq!(
+            once_at(utc("2026-11-25T14:44:00Z")),
+            utc("2026-11-24T21:10:00Z")
+        );
+        assert_eq!(
+            once_at(utc("2026-11-25T14:45:00Z")),
+            utc("2026-11-25T14:45:00Z")
         );
         // Thanksgiving (closed) and the weekend after the early close (13:00).
         assert_eq!(

@@ -19,7 +19,7 @@ use crate::bus::outbox::{Sender, publish_all};
 use crate::bus::partitions::{Delivery, dataset_topics};
 use crate::bus::{Bus, Publisher};
 use crate::engine::{Operator, Running, Stop};
-use crate::runtime::metrics::Metrics;
+use crate::runtime::metrics::{self, Metrics};
 use crate::stages::process::{self as stage, Processed, Records};
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +101,9 @@ impl<P: Publisher> Handler<P> {
             return;
         };
         m.messages.with_label_values(&[d, "processed"]).inc();
+        if let Some(newest) = p.records.newest() {
+            metrics::newest(&m.newest, &[d, &p.symbol], newest);
+        }
         m.records
             .with_label_values(&[d])
             .inc_by(p.records.len() as u64);

@@ -2,7 +2,8 @@
 //! and the web page.
 //!
 //! - `/api/v1/...` ([`api`]): symbols, bars, chains, a contract's history, the smile, the
-//!   term structure, predictions; JSON or CSV; keyset pagination; bearer tokens.
+//!   term structure, predictions; JSON or CSV; keyset pagination; bearer tokens; and the
+//!   pipeline's [`status`] per dataset.
 //! - `/openapi.json` ([`openapi`]) and `/` (the page, [`page`]) need no token: the page asks
 //!   for one when the API does.
 //! - Errors are `application/problem+json` ([`problem`]).
@@ -21,14 +22,15 @@ pub mod openapi;
 pub mod page;
 pub mod problem;
 pub mod query;
+pub mod status;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -41,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use crate::roles::write::db::{WriteDbError, database};
 use crate::runtime::RoleOptions;
 use crate::runtime::admin;
-use crate::runtime::metrics::Metrics;
+use crate::runtime::metrics::{HttpMetrics, Metrics};
 use crate::sinks::db::Database;
 use problem::Problem;
 
@@ -100,6 +102,13 @@ impl Access {
 pub struct ApiState {
     pub database: Database,
     pub access: Access,
+    /// The pipeline's datasets and schedules, for the status view.
+    pub config: Arc<RuntimeConfig>,
+    /// Where request durations and in-flight requests are counted.
+    pub metrics: Metrics,
+    /// Serve `/metrics` beside the API too (`local`, which has no admin server; `serve` has
+    /// one on its admin address).
+    pub metrics_page: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +152,7 @@ pub fn router(state: ApiState) -> Router {
             get(api::contract_history),
         )
         .route("/predictions/{symbol}", get(api::predictions))
+        .route("/status", get(status::status))
         .fallback(|| async { Problem::not_found("no such API endpoint: see /openapi.json") })
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(tower::limit::ConcurrencyLimitLayer::new(
@@ -152,13 +162,48 @@ pub fn router(state: ApiState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ));
-    Router::new()
+    let mut app = Router::new()
         .nest("/api/v1", api)
         .route("/", get(page::index))
         .route("/openapi.json", get(openapi::document))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .fallback(|| async { Problem::not_found("no such page: the API is under /api/v1") })
+        .route("/healthz", get(|| async { "ok\n" }));
+    if state.metrics_page {
+        app = app.merge(admin::metrics_route(state.metrics.clone()));
+    }
+    let http = state.metrics.http.clone();
+    app.fallback(|| async { Problem::not_found("no such page: the API is under /api/v1") })
+        .layer(middleware::from_fn_with_state(http, track))
         .with_state(state)
+}
+
+/// Counts a request in `optionsflow_http_requests_in_flight` while it is answered, then its
+/// duration by method, route pattern (`/api/v1/bars/{symbol}`, never the symbol: bounded
+/// labels) and status; requests no route matched are `unmatched`.
+async fn track(State(http): State<HttpMetrics>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    http.in_flight.inc();
+    // Dropped if the client goes away mid-request, so the gauge still comes down.
+    let _in_flight = InFlight(http.in_flight.clone());
+    let response = next.run(request).await;
+    http.duration
+        .with_label_values(&[&method, &route, response.status().as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Decrements the in-flight gauge when dropped.
+struct InFlight(prometheus::IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 async fn authenticate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
@@ -195,8 +240,7 @@ impl Server {
 /// Binds `listen` and serves until `shutdown`.
 pub async fn start(
     listen: SocketAddr,
-    database: Database,
-    access: Access,
+    state: ApiState,
     shutdown: CancellationToken,
 ) -> Result<Server, ServeError> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -209,7 +253,7 @@ pub async fn start(
         addr: listen,
         source,
     })?;
-    let app = router(ApiState { database, access });
+    let app = router(state);
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -261,7 +305,14 @@ pub async fn run(
         .await
         .map_err(ServeError::Admin)?;
     let database = database(&config)?.with_statement_timeout(STATEMENT_TIMEOUT);
-    let server = start(listen, database.clone(), access, shutdown).await?;
+    let state = ApiState {
+        database: database.clone(),
+        access,
+        config: Arc::new(config),
+        metrics,
+        metrics_page: false,
+    };
+    let server = start(listen, state, shutdown).await?;
     ready.set(true);
     server.stopped().await;
     database.close().await;

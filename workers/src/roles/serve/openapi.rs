@@ -44,6 +44,7 @@ pub const PATHS: &[&str] = &[
     "/api/v1/options/{underlying}/term-structure",
     "/api/v1/options/contracts/{contract}/history",
     "/api/v1/predictions/{symbol}",
+    "/api/v1/status",
 ];
 
 pub async fn document() -> Json<Value> {
@@ -144,6 +145,47 @@ fn operation(summary: &str, row: &str, params: Vec<Value>) -> Value {
                 "401": {"$ref": "#/components/responses/Problem"},
                 "404": {"$ref": "#/components/responses/Problem"},
                 "406": {"$ref": "#/components/responses/Problem"},
+                "503": {"$ref": "#/components/responses/Problem"}
+            }
+        }
+    })
+}
+
+/// `/api/v1/status`: one JSON document, not a page.
+fn status_operation() -> Value {
+    let nullable_time = json!({"type": ["string", "null"], "format": "date-time"});
+    let dataset = json!({
+        "type": "object",
+        "required": ["dataset", "enabled", "schedule", "newest_stored", "rows_today", "dead_letters_today", "next_run"],
+        "properties": {
+            "dataset": {"type": "string", "enum": ["daily", "intraday", "historical", "options"]},
+            "enabled": {"type": "boolean"},
+            "schedule": {"type": ["string", "null"], "description": "Cron expression, in the dataset's time zone."},
+            "newest_stored": {"type": ["string", "null"], "description": "Source time of the newest record stored (UTC)."},
+            "rows_today": {"type": ["integer", "null"], "description": "Rows stored whose data belongs to today's session."},
+            "dead_letters_today": {"type": "integer"},
+            "next_run": nullable_time,
+        }
+    });
+    json!({
+        "get": {
+            "summary": "Per dataset: the newest data stored, today's rows and dead letters, the next run",
+            "responses": {
+                "200": {
+                    "description": "The pipeline's status. \"Today\" is the exchange's (New York) calendar day.",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["as_of", "day", "market", "datasets", "other_dead_letters_today"],
+                        "properties": {
+                            "as_of": {"type": "string", "format": "date-time"},
+                            "day": {"type": "string", "format": "date"},
+                            "market": {"type": "string", "description": "open, closed, weekend or the holiday's name."},
+                            "datasets": {"type": "array", "items": dataset},
+                            "other_dead_letters_today": {"type": "integer", "description": "Dead letters today whose dataset could not be told."}
+                        }
+                    }}}
+                },
+                "401": {"$ref": "#/components/responses/Problem"},
                 "503": {"$ref": "#/components/responses/Problem"}
             }
         }
@@ -324,6 +366,7 @@ pub fn spec() -> Value {
                 range("A date or an RFC 3339 time; inclusive.")), page_params(date_or_time()))),
             PATHS[7]: operation("A symbol's predictions", "Prediction", with(vec![symbol("symbol")],
                 page_params(json!({"type": "string", "pattern": PREDICTION_CURSOR})))),
+            PATHS[8]: status_operation(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

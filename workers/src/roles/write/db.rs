@@ -1,6 +1,8 @@
 //! `optionsflow-worker write-db`: stores processed records in PostgreSQL (or SQLite).
 //! (InfluxDB has a role of its own, [`super::influx`], so that it cannot hold this one back.)
 //!
+//! It also keeps the dead letters in the `dead_letters` table ([`super::dead_letters`]).
+//!
 //! A batch is one transaction of upserts ([`crate::sinks::db`]). If the database refuses
 //! the batch for its data (a constraint, a value out of range), each message is written on
 //! its own, so only the refused ones go to `dead-letter`.
@@ -17,6 +19,7 @@ use super::{Destination, Refused, Span, WriterError};
 use crate::bus::Bus;
 use crate::engine::Running;
 use crate::retry::Backoff;
+use crate::runtime::admin::Readiness;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::sinks::db::{Database, DbError};
@@ -170,7 +173,7 @@ pub async fn migrate(database: &Database, stop: &CancellationToken) -> Result<()
 }
 
 /// The database writer on `bus` until `running` stops ([`super::run`]), after migrating
-/// the schema.
+/// the schema, with the dead letters' keeper beside it ([`super::dead_letters`]).
 pub async fn run<B: Bus>(
     bus: &B,
     config: RuntimeConfig,
@@ -185,7 +188,34 @@ pub async fn run<B: Bus>(
         batching: config.sinks.batching.clone(),
         metrics: metrics.clone(),
     };
-    let result = super::run(bus, &config, Role::DbWriter, destination, metrics, running).await;
+    // The keeper has a readiness of its own, and the role is ready (the writer joins its
+    // group) only once the keeper is: on the in-process bus a group sees only what is
+    // published after it subscribed.
+    let keeper = Running {
+        ready: Readiness::default(),
+        ..running.clone()
+    };
+    let records = async {
+        while !keeper.ready.get() && !running.shutdown.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        super::run(
+            bus,
+            &config,
+            Role::DbWriter,
+            destination,
+            metrics.clone(),
+            running,
+        )
+        .await
+    };
+    let (records, letters) = tokio::join!(
+        records,
+        super::dead_letters::run(bus, &config, database.clone(), metrics.clone(), &keeper),
+    );
     database.close().await;
-    result.map_err(WriteDbError::from)
+    // A halt (a refusing database) stops both, and `records` says so.
+    records?;
+    letters.map_err(super::WriterError::from)?;
+    Ok(())
 }

@@ -13,14 +13,16 @@
 //! than retrying what cannot succeed.
 
 pub mod db;
+pub mod dead_letters;
 pub mod files;
+pub mod freshness;
 pub mod influx;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
 use optionsflow_api::{Dataset, DeadLetter, MessageOrigin, Reason, TopicKind, TopicNames};
@@ -34,6 +36,7 @@ use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::stages::write::{Incoming, decode};
+use freshness::Freshness;
 
 /// Where a writer stores its batches.
 pub trait Destination: Send + Sync + 'static {
@@ -116,6 +119,8 @@ pub struct Writer<D, P> {
     /// The writer's role, the `stage` of its dead letters.
     pub role: Role,
     pub metrics: Metrics,
+    /// What was stored, for the freshness and behind-schedule metrics.
+    pub freshness: Freshness,
 }
 
 impl<D: Destination, P> Writer<D, P> {
@@ -139,6 +144,8 @@ pub struct Batch<T> {
     boundary_checked: bool,
     messages: usize,
     dead_letters: Vec<Refused>,
+    /// Each message's dataset, symbol and newest record time, noted once the batch is stored.
+    newest: Vec<(Dataset, String, DateTime<Utc>)>,
 }
 
 impl<T: Default> Default for Batch<T> {
@@ -152,6 +159,7 @@ impl<T: Default> Default for Batch<T> {
             boundary_checked: false,
             messages: 0,
             dead_letters: Vec::new(),
+            newest: Vec::new(),
         }
     }
 }
@@ -191,6 +199,11 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
                         tracing::info!(topic = %first.topic, partition = first.partition, from = first.offset, to = end,
                             "a previous owner stored this range without committing it: storing it again as one batch");
                     }
+                }
+                if let Some(time) = message.records.newest() {
+                    batch
+                        .newest
+                        .push((delivery.dataset, message.symbol.clone(), time));
                 }
                 self.destination
                     .add(&mut batch.pending, &delivery.origin, message);
@@ -249,40 +262,19 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
             .messages
             .with_label_values(&[span.dataset.as_str()])
             .inc_by(batch.messages as u64);
+        for (dataset, symbol, time) in &batch.newest {
+            self.freshness.stored(*dataset, symbol, *time);
+        }
         true
     }
 
-    /// Calls `attempt` until it succeeds, backing off while the store is unavailable; `None`
-    /// if `stop` came first.
-    async fn retry<T, F, Fut>(&self, stop: Stop<'_>, mut attempt: F) -> Option<T>
+    /// [`retry`] against this writer's store.
+    async fn retry<T, F, Fut>(&self, stop: Stop<'_>, attempt: F) -> Option<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, WriteError>>,
     {
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        loop {
-            match attempt().await {
-                Ok(value) => return Some(value),
-                Err(e) => {
-                    self.metrics
-                        .writing
-                        .failures
-                        .with_label_values(&[self.destination.store(), e.kind()])
-                        .inc();
-                    if e.is_misconfiguration() {
-                        tracing::error!(error = %e, "the store refuses this writer; stopping the role");
-                        stop.halt.halt(e.to_string());
-                        return None;
-                    }
-                    let wait = backoff.next_delay();
-                    tracing::warn!(error = %e, ?wait, "storing failed; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = stop.cancelled() => return None,
-                    }
-                }
-            }
-        }
+        retry(self.destination.store(), &self.metrics, stop, attempt).await
     }
 
     async fn publish_dead_letters(&self, letters: &[&Refused], stop: Stop<'_>) -> bool {
@@ -323,6 +315,44 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
     }
 }
 
+/// Calls `attempt` until it succeeds, backing off while `store` is unavailable; `None` if
+/// `stop` came first, or if the store refuses the writer (the role is halted then).
+pub async fn retry<T, F, Fut>(
+    store: &'static str,
+    metrics: &Metrics,
+    stop: Stop<'_>,
+    mut attempt: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, WriteError>>,
+{
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+    loop {
+        match attempt().await {
+            Ok(value) => return Some(value),
+            Err(e) => {
+                metrics
+                    .writing
+                    .failures
+                    .with_label_values(&[store, e.kind()])
+                    .inc();
+                if e.is_misconfiguration() {
+                    tracing::error!(error = %e, "the store refuses this writer; stopping the role");
+                    stop.halt.halt(e.to_string());
+                    return None;
+                }
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, ?wait, "storing failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.cancelled() => return None,
+                }
+            }
+        }
+    }
+}
+
 /// The symbol of a message that could not be read, if it has one (it keys the dead letter).
 fn symbol_of(bytes: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(bytes)
@@ -330,6 +360,9 @@ fn symbol_of(bytes: &[u8]) -> String {
         .and_then(|v| v["symbol"].as_str().map(str::to_owned))
         .unwrap_or_default()
 }
+
+/// How often a writer recomputes how far behind schedule its data is.
+const FRESHNESS_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Runs a writer on `bus` until `running` stops, or until its store refuses it
 /// ([`WriterError::Halted`]): joins `role`'s group on the processed topics of
@@ -342,6 +375,13 @@ pub async fn run<B: Bus, D: Destination>(
     metrics: Metrics,
     running: &Running,
 ) -> Result<(), WriterError> {
+    let freshness = Freshness::new(
+        destination.store(),
+        config,
+        destination.datasets(),
+        metrics.clone(),
+        Utc::now(),
+    );
     let writer = Arc::new(Writer {
         destination,
         publisher: bus.publisher()?,
@@ -349,11 +389,27 @@ pub async fn run<B: Bus, D: Destination>(
         pipeline: config.pipeline.id(),
         role,
         metrics,
+        freshness,
     });
     let group = writer.topics.consumer_group(role);
     let topics = writer.subscribed();
     tracing::info!(store = writer.destination.store(), "writer started");
-    bus.consume(&group, topics, writer, running).await?;
+    let reporting = {
+        let writer = writer.clone();
+        let stop = running.shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FRESHNESS_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => writer.freshness.report(Utc::now()),
+                    _ = stop.cancelled() => return,
+                }
+            }
+        })
+    };
+    let consumed = bus.consume(&group, topics, writer, running).await;
+    reporting.abort();
+    consumed?;
     match running.halt.reason() {
         Some(reason) => Err(WriterError::Halted(reason)),
         None => Ok(()),

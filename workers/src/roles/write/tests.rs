@@ -66,13 +66,24 @@ impl Destination for Memory {
 }
 
 fn writer(destination: Memory) -> Writer<Memory, FlakyBroker> {
+    let metrics = Metrics::new();
     Writer {
         destination,
         publisher: FlakyBroker::default(),
         topics: TopicNames::new("m.p."),
         pipeline: "m/p".into(),
         role: Role::DbWriter,
-        metrics: Metrics::new(),
+        freshness: super::Freshness::new(
+            "memory",
+            &RuntimeConfig::from_json(
+                r#"{"pipeline":{"namespace":"m","name":"p"},"kafka":{"bootstrapServers":"x"}}"#,
+            )
+            .unwrap(),
+            &Dataset::ALL,
+            metrics.clone(),
+            chrono::Utc::now(),
+        ),
+        metrics,
     }
 }
 

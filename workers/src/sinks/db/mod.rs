@@ -3,6 +3,7 @@
 //! tables ([`crate::stages::write::Table`]), created by embedded migrations that
 //! [`Database::migrate`] applies; every write is one transaction of idempotent upserts.
 
+pub mod dead_letters;
 pub mod postgres;
 pub mod sqlite;
 
@@ -154,6 +155,7 @@ impl Database {
             "intraday_bars" => "SELECT count(*) FROM intraday_bars",
             "option_quotes" => "SELECT count(*) FROM option_quotes",
             "predictions" => "SELECT count(*) FROM predictions",
+            "dead_letters" => "SELECT count(*) FROM dead_letters",
             _ => return Ok(0),
         };
         let n = match self {

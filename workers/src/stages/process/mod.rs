@@ -83,6 +83,15 @@ impl Records {
         }
     }
 
+    /// The source time of the newest record (a bar's open, a quote's snapshot), for the
+    /// freshness metrics. A message's records are one symbol's (an option's underlying).
+    pub fn newest(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Records::Bars(b) => b.records.iter().map(|r| r.bar_time).max(),
+            Records::Quotes(b) => b.records.iter().map(|r| r.snapshot_time).max(),
+        }
+    }
+
     /// The processed envelope's schema.
     pub fn schema(&self) -> SchemaId {
         match self {

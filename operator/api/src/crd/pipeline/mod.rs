@@ -7,6 +7,7 @@ pub mod api;
 pub mod datasets;
 pub mod defaults;
 pub mod kafka;
+pub mod monitoring;
 pub mod pod;
 pub mod processing;
 pub mod sinks;
@@ -25,6 +26,7 @@ pub use kafka::{
     KafkaSasl, KafkaSecurity, KafkaSpec, KafkaTls, SaslMechanism, SecretProperty, SecurityProtocol,
     TopicConfigSpec, TopicsOnDelete,
 };
+pub use monitoring::{MonitoringSpec, PodMonitorSpec};
 pub use pod::PodSettings;
 pub use processing::ProcessingSpec;
 pub use sinks::{InfluxApiVersion, InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
@@ -81,6 +83,9 @@ pub struct OptionsPipelineSpec {
     /// The worker Deployments: image, replicas and resources per role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<WorkersSpec>,
+    /// How Prometheus finds the workers' metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSpec>,
     /// Stops the schedules and scales every worker to zero, keeping topics and data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,

@@ -1,0 +1,180 @@
+//! `GET /api/v1/status`: per dataset, the newest data stored, the rows stored for today's
+//! session, the dead letters written today and the next scheduled run, from the database and
+//! the NYSE calendar. The page's status view shows it.
+//!
+//! "Today" is the exchange's calendar day (New York). The stored figures come from one
+//! index lookup per symbol of the `symbols` summary, so they cost the same with years of data.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use optionsflow_api::Dataset;
+use optionsflow_api::schedule::Schedule;
+use serde::Serialize;
+
+use super::ApiState;
+use super::api::stored;
+use super::problem::Problem;
+use super::query::{self, Bind, Sql};
+use crate::market::{Day, calendar};
+use crate::roles::write::freshness::next_run;
+
+/// The whole answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Status {
+    /// When it was computed.
+    pub as_of: DateTime<Utc>,
+    /// The exchange's calendar day.
+    pub day: NaiveDate,
+    /// `open`, `closed` (a trading day outside its session), `weekend` or the holiday's name.
+    pub market: String,
+    pub datasets: Vec<DatasetStatus>,
+    /// Dead letters today whose dataset could not be told.
+    pub other_dead_letters_today: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DatasetStatus {
+    pub dataset: Dataset,
+    pub enabled: bool,
+    pub schedule: Option<String>,
+    /// Source time of the newest record stored (the historical backfill's bars are counted
+    /// with the daily ones: they share a table).
+    pub newest_stored: Option<String>,
+    /// Rows stored whose data belongs to today's session.
+    pub rows_today: Option<i64>,
+    pub dead_letters_today: i64,
+    /// The next time the schedule fires on a day and at a time the trigger collects.
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    dataset: String,
+    newest: Option<String>,
+    rows_today: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct LettersRow {
+    dataset: Option<String>,
+    letters: i64,
+}
+
+/// The newest record and today's rows of each dataset's table, symbol by symbol. `$1` is
+/// today's start (UTC, stored form), `$2` today's date.
+const STORED: Sql = Sql {
+    postgres: r#"
+WITH per_symbol AS (
+  SELECT (SELECT d.bar_time FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1) AS daily_newest,
+         (SELECT count(*) FROM daily_bars d WHERE d.symbol = s.symbol AND d.trade_date >= $2::date) AS daily_today,
+         (SELECT i.bar_time FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' ORDER BY i.bar_time DESC LIMIT 1) AS intraday_newest,
+         (SELECT count(*) FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' AND i.bar_time >= $1::timestamptz) AS intraday_today,
+         (SELECT q.snapshot_time FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1) AS options_newest,
+         (SELECT count(*) FROM option_quotes q WHERE q.underlying = s.symbol AND q.snapshot_time >= $1::timestamptz) AS options_today
+    FROM symbols s
+)
+SELECT 'daily' AS dataset,
+       to_char(max(daily_newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS newest,
+       coalesce(sum(daily_today), 0)::bigint AS rows_today FROM per_symbol
+UNION ALL
+SELECT 'intraday', to_char(max(intraday_newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       coalesce(sum(intraday_today), 0)::bigint FROM per_symbol
+UNION ALL
+SELECT 'options', to_char(max(options_newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       coalesce(sum(options_today), 0)::bigint FROM per_symbol"#,
+    sqlite: r#"
+WITH per_symbol AS (
+  SELECT (SELECT d.bar_time FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1) AS daily_newest,
+         (SELECT count(*) FROM daily_bars d WHERE d.symbol = s.symbol AND d.trade_date >= ?2) AS daily_today,
+         (SELECT i.bar_time FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' ORDER BY i.bar_time DESC LIMIT 1) AS intraday_newest,
+         (SELECT count(*) FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' AND i.bar_time >= ?1) AS intraday_today,
+         (SELECT q.snapshot_time FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1) AS options_newest,
+         (SELECT count(*) FROM option_quotes q WHERE q.underlying = s.symbol AND q.snapshot_time >= ?1) AS options_today
+    FROM symbols s
+)
+SELECT 'daily' AS dataset, max(daily_newest) AS newest, coalesce(sum(daily_today), 0) AS rows_today FROM per_symbol
+UNION ALL
+SELECT 'intraday', max(intraday_newest), coalesce(sum(intraday_today), 0) FROM per_symbol
+UNION ALL
+SELECT 'options', max(options_newest), coalesce(sum(options_today), 0) FROM per_symbol"#,
+};
+
+/// Dead letters since `$1` (today's start), by dataset.
+const LETTERS: Sql = Sql {
+    postgres: r#"
+SELECT dataset, count(*) AS letters FROM dead_letters
+ WHERE dead_at >= $1::timestamptz GROUP BY dataset"#,
+    sqlite: r#"
+SELECT dataset, count(*) AS letters FROM dead_letters
+ WHERE dead_at >= ?1 GROUP BY dataset"#,
+};
+
+/// What the market is doing at `now`.
+fn market(now: DateTime<Utc>) -> String {
+    match calendar::day(calendar::exchange_date(now)) {
+        Day::Open(session) if session.contains(now) => "open".into(),
+        Day::Open(_) => "closed".into(),
+        Day::Weekend => "weekend".into(),
+        Day::Closed(closure) => closure.name.into(),
+    }
+}
+
+/// `GET /api/v1/status`
+pub async fn status(State(state): State<ApiState>) -> Result<Json<Status>, Problem> {
+    let now = Utc::now();
+    let day = calendar::exchange_date(now);
+    let start = calendar::exchange_instant(day, NaiveTime::MIN);
+    let binds = [Bind::Text(stored(start)), Bind::Text(day.to_string())];
+    let failed = |e: sqlx::Error| {
+        tracing::error!(error = %e, "status query failed");
+        Problem::unavailable()
+    };
+    let stored_rows: Vec<StoredRow> = query::fetch(&state.database, &STORED, &binds)
+        .await
+        .map_err(failed)?;
+    let letter_rows: Vec<LettersRow> = query::fetch(&state.database, &LETTERS, &binds[..1])
+        .await
+        .map_err(failed)?;
+    let stored_by: BTreeMap<String, StoredRow> = stored_rows
+        .into_iter()
+        .map(|r| (r.dataset.clone(), r))
+        .collect();
+    let mut letters: BTreeMap<Option<String>, i64> = letter_rows
+        .into_iter()
+        .map(|r| (r.dataset, r.letters))
+        .collect();
+    let config = &state.config;
+    let datasets = Dataset::ALL
+        .into_iter()
+        .map(|dataset| {
+            let common = config.datasets.common(dataset);
+            let schedule = common
+                .schedule
+                .and_then(|s| Schedule::parse(s, common.time_zone).ok());
+            let row = stored_by.get(dataset.as_str());
+            DatasetStatus {
+                dataset,
+                enabled: common.enabled,
+                schedule: common.schedule.map(str::to_owned),
+                newest_stored: row.and_then(|r| r.newest.clone()),
+                rows_today: row.map(|r| r.rows_today),
+                dead_letters_today: letters
+                    .remove(&Some(dataset.as_str().to_owned()))
+                    .unwrap_or(0),
+                next_run: schedule
+                    .filter(|_| common.enabled)
+                    .and_then(|s| next_run(config, dataset, &s, now)),
+            }
+        })
+        .collect();
+    Ok(Json(Status {
+        as_of: now,
+        day,
+        market: market(now),
+        datasets,
+        other_dead_letters_today: letters.values().sum(),
+    }))
+}
