@@ -209,12 +209,21 @@ pub async fn run<B: Bus>(
         )
         .await
     };
-    let (records, letters) = tokio::join!(
-        records,
-        super::dead_letters::run(bus, &config, database.clone(), metrics.clone(), &keeper),
-    );
+    let letters = async {
+        let kept =
+            super::dead_letters::run(bus, &config, database.clone(), metrics.clone(), &keeper)
+                .await;
+        // A keeper that cannot run stops the role (and the writer waiting for it).
+        if let Err(e) = &kept {
+            running
+                .halt
+                .halt(format!("the dead-letter keeper failed: {e}"));
+        }
+        kept
+    };
+    let (records, letters) = tokio::join!(records, letters);
     database.close().await;
-    // A halt (a refusing database) stops both, and `records` says so.
+    // A halt (a refusing database, a failed keeper) stops both, and `records` says so.
     records?;
     letters.map_err(super::WriterError::from)?;
     Ok(())
