@@ -13,14 +13,18 @@ use optionsflow_api::role::env;
 use optionsflow_api::{Dataset, Role, RuntimeConfig};
 use optionsflow_workers::bus::kafka::{self, KafkaBus};
 use optionsflow_workers::engine::Running;
+use optionsflow_workers::market::calendar as market;
 use optionsflow_workers::roles::serve::Access;
 use optionsflow_workers::roles::write;
-use optionsflow_workers::roles::{calendar, collect, greeks, local, process, serve, trigger};
+use optionsflow_workers::roles::{
+    calendar, collect, greeks, local, predict, process, serve, trigger,
+};
 use optionsflow_workers::runtime::liveness::{self, Liveness};
 use optionsflow_workers::runtime::metrics::Metrics;
 use optionsflow_workers::runtime::preflight::{self, Given};
 use optionsflow_workers::runtime::{RoleOptions, config, logging, shutdown};
 use optionsflow_workers::sinks::db::Database;
+use optionsflow_workers::sources::sample::Sample;
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +78,31 @@ enum Command {
     /// (`spot,strike,years,rate,dividend_yield,right,price`), written to standard output with
     /// `iv,delta,gamma,theta,vega,rho,status` appended.
     Greeks,
+    /// Volatility forecasts. With `--backtest`, the models' walk-forward evaluation on the
+    /// sample source's daily bars (offline): per model, symbol and horizon, the forecasts
+    /// scored, MSE and QLIKE.
+    Predict {
+        /// Evaluate the models (the predictor role itself is not in this build).
+        #[arg(long)]
+        backtest: bool,
+        /// Where the history comes from.
+        #[arg(long, value_enum, default_value = "sample")]
+        source: predict::HistorySource,
+        /// Symbols to evaluate, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = predict::DEFAULT_SYMBOLS)]
+        symbols: Vec<String>,
+        /// Years of daily history per symbol.
+        #[arg(long, default_value_t = 10)]
+        years: u32,
+        /// The last day of history (the latest session by default).
+        #[arg(long)]
+        end: Option<NaiveDate>,
+        /// The sample source's seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "table")]
+        format: predict::Format,
+    },
     /// Publish a dataset's collection tasks to task-queue (run by a CronJob).
     Trigger {
         #[command(flatten)]
@@ -219,6 +248,7 @@ impl Command {
             Command::Serve { .. } => Some(Role::Api),
             Command::Calendar { .. }
             | Command::Greeks
+            | Command::Predict { .. }
             | Command::Trigger { .. }
             | Command::Topics { .. }
             | Command::Migrate { .. }
@@ -319,6 +349,33 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             on_kafka(config, &run, |bus, config, metrics, running| async move {
                 process::run(&bus, config, metrics, &running).await
             })?;
+        }
+        Command::Predict {
+            backtest,
+            source: predict::HistorySource::Sample,
+            symbols,
+            years,
+            end,
+            seed,
+            format,
+        } => {
+            if !backtest {
+                return Err("the predictor role is not in this build: `predict --backtest` evaluates the models".into());
+            }
+            if check {
+                println!("nothing to check: the backtest needs no config");
+                return Ok(());
+            }
+            let sample = Sample::new(&optionsflow_api::runtime_config::SampleSource {
+                seed,
+                dirty_per_mille: 0,
+            });
+            let end = end.unwrap_or_else(|| {
+                market::trading_day_on_or_before(market::exchange_date(Utc::now()))
+            });
+            let scores =
+                predict::sample_backtest(&sample, &symbols, years, end, &Default::default());
+            print!("{}", predict::render(&scores, format));
         }
         Command::Greeks => {
             let summary = greeks::run(std::io::stdin().lock(), std::io::stdout().lock())?;

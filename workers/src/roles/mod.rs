@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod collect;
 pub mod greeks;
 pub mod local;
+pub mod predict;
 pub mod process;
 pub mod serve;
 pub mod trigger;

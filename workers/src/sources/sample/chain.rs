@@ -3,8 +3,9 @@
 //! Expiries are the Fridays (weeklies) and the third Fridays (monthlies) within the
 //! horizon, moved to Thursday when Friday is a holiday. Each contract is priced with
 //! Black-Scholes-Merton at the configured rate and dividend yield on a volatility surface:
-//! the symbol's volatility, an upward term structure, and a smile with a put skew, so the
-//! processor's implied volatilities draw that smile back. Quotes straddle the model price
+//! at the money, the volatility the sample's GARCH expects over the option's life (so the term
+//! structure slopes up in calm markets and down after a shock) with a small premium, and a
+//! smile with a put skew, so the processor's implied volatilities draw that smile back. Quotes straddle the model price
 //! with spreads that widen for cheap and far-from-the-money contracts, on penny or nickel
 //! ticks.
 
@@ -19,6 +20,16 @@ use optionsflow_api::records::OptionRight;
 
 /// Strikes on each side of the money, at most.
 const STRIKES_PER_SIDE: usize = 30;
+
+/// Implied over expected realized volatility at the money.
+const VOLATILITY_PREMIUM: f64 = 1.05;
+
+/// The smile around `atm`: a put skew that flattens with time to expiry.
+fn smile(atm: f64, years: f64, log_moneyness: f64) -> f64 {
+    let years = years.max(1.0 / DAYS_PER_YEAR);
+    let k = (log_moneyness / years.sqrt()).clamp(-3.0, 3.0);
+    atm * (1.0 - 0.22 * k + 0.12 * k * k).max(0.5)
+}
 
 /// Pricing inputs the processor will use too, so its implied volatilities match.
 #[derive(Clone, Copy, Debug)]
@@ -49,14 +60,16 @@ impl Sample {
         out
     }
 
-    /// The volatility of a contract `years` out at log-moneyness `ln(K/F)`.
-    pub fn surface_vol(&self, symbol: &str, years: f64, log_moneyness: f64) -> f64 {
-        let base = self.profile(symbol).vol;
-        let years = years.max(1.0 / DAYS_PER_YEAR);
-        // Short expiries trade below the one-year level in calm markets.
-        let atm = base * (0.82 + 0.18 * years.min(2.0).sqrt() / 2f64.sqrt());
-        let k = (log_moneyness / years.sqrt()).clamp(-3.0, 3.0);
-        atm * (1.0 - 0.22 * k + 0.12 * k * k).max(0.5)
+    /// The volatility of a contract `years` out at log-moneyness `ln(K/F)`, quoted on `day`.
+    pub fn surface_vol(&self, symbol: &str, day: NaiveDate, years: f64, log_moneyness: f64) -> f64 {
+        smile(self.atm_vol(symbol, day, years), years, log_moneyness)
+    }
+
+    /// At the money: the volatility the sample's GARCH expects over the option's life, with
+    /// a small premium (implied volatility trades above realized, as it does in markets).
+    pub fn atm_vol(&self, symbol: &str, day: NaiveDate, years: f64) -> f64 {
+        let trading_days = years.max(1.0 / DAYS_PER_YEAR) * 252.0;
+        self.expected_vol(symbol, day, trading_days) * VOLATILITY_PREMIUM
     }
 
     /// One expiry's chain of `symbol` as Yahoo sends it (`optionChain.result[0]`, what the
@@ -75,12 +88,13 @@ impl Sample {
             calendar::exchange_instant(expiry, NaiveTime::from_hms_opt(16, 0, 0).expect("valid"));
         let years = ((expires - snapshot).num_seconds() as f64 / 86_400.0 / DAYS_PER_YEAR).max(0.0);
         let forward = spot * ((rates.rate - rates.dividend_yield) * years).exp();
-        let strikes = strikes(spot, self.profile(symbol).vol, years);
+        let atm = self.atm_vol(symbol, calendar::exchange_date(snapshot), years);
+        let strikes = strikes(spot, atm, years);
         let mut rng = self.rng(&["chain", symbol, &expiry.to_string(), &snapshot.to_rfc3339()]);
         let mut calls = Vec::with_capacity(strikes.len());
         let mut puts = Vec::with_capacity(strikes.len());
         for &strike in &strikes {
-            let sigma = self.surface_vol(symbol, years, (strike / forward).ln());
+            let sigma = smile(atm, years, (strike / forward).ln());
             for right in [Right::Call, Right::Put] {
                 let inputs = Inputs {
                     spot,

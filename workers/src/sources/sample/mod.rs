@@ -6,9 +6,12 @@
 //! answers made from them.
 //!
 //! The same seed, symbol and day always give the same numbers: a close is a mean-reverting
-//! random walk over trading days from 2000, intraday bars bridge one close to the next, and
-//! chains are priced with Black-Scholes-Merton on a volatility surface with a put skew and
-//! an upward term structure ([`chain`]). A small, configured share of rows is made dirty on
+//! random walk over trading days from 2000 whose daily variance follows a GARCH(1,1), so
+//! volatility clusters as equity volatility does (a calm month tends to follow a calm month)
+//! and can be forecast; intraday bars bridge one close to the next at the day's volatility,
+//! daily ranges widen with it, and chains are priced with Black-Scholes-Merton on a
+//! volatility surface whose level is the variance the GARCH expects over each expiry, with
+//! a put skew and an upward term structure ([`chain`]). A small, configured share of rows is made dirty on
 //! purpose (duplicates, crossed or missing quotes, impossible bars, missing bars).
 
 pub mod chain;
@@ -23,6 +26,20 @@ use crate::sources::twelvedata::wire::{Bar, DecimalText, Meta, TimeSeries};
 const WALK_START: (i32, u32, u32) = (2000, 1, 3);
 /// Pull of the log price towards its long-run level, per trading day.
 const MEAN_REVERSION: f64 = 1.0 / 500.0;
+
+/// GARCH(1,1) weights of the daily variance: yesterday's squared move and yesterday's
+/// variance (persistence 0.98, a half-life of about 35 trading days: typical of equities).
+pub const GARCH_ALPHA: f64 = 0.08;
+pub const GARCH_BETA: f64 = 0.90;
+
+/// One trading day of a symbol's walk.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub close: f64,
+    /// The variance of the day's log return, as the GARCH set it the evening before.
+    pub variance: f64,
+}
 
 /// A seeded generator of sample market data.
 #[derive(Clone, Debug)]
@@ -129,32 +146,62 @@ impl Sample {
         }
     }
 
-    /// Closes on every trading day from `start` to `end`, in order.
-    pub fn closes(&self, symbol: &str, start: NaiveDate, end: NaiveDate) -> Vec<(NaiveDate, f64)> {
+    /// Every trading day of the walk from `start` to `end`, in order: its close and its
+    /// variance. The variance is a GARCH(1,1) around the profile's volatility.
+    pub fn walk(&self, symbol: &str, start: NaiveDate, end: NaiveDate) -> Vec<Day> {
         let profile = self.profile(symbol);
-        let daily = profile.vol / 252f64.sqrt();
-        let mut x = 0.0;
+        let long_run = (profile.vol / 252f64.sqrt()).powi(2);
+        let omega = long_run * (1.0 - GARCH_ALPHA - GARCH_BETA);
+        let (mut x, mut variance, mut shock) = (0.0, long_run, 0.0);
         let walk_start = NaiveDate::from_ymd_opt(WALK_START.0, WALK_START.1, WALK_START.2)
             .expect("a valid date");
         let mut out = Vec::new();
         for day in calendar::trading_days(walk_start, end) {
             let key = day.to_string();
             let z = self.rng(&["close", symbol, &key]).normal();
-            x = x * (1.0 - MEAN_REVERSION) + daily * z;
+            variance = omega + GARCH_ALPHA * shock * shock + GARCH_BETA * variance;
+            shock = variance.sqrt() * z;
+            x = x * (1.0 - MEAN_REVERSION) + shock;
             if day >= start {
-                out.push((day, cents(profile.level * x.exp())));
+                out.push(Day {
+                    day,
+                    close: cents(profile.level * x.exp()),
+                    variance,
+                });
             }
         }
         out
     }
 
+    /// Closes on every trading day from `start` to `end`, in order.
+    pub fn closes(&self, symbol: &str, start: NaiveDate, end: NaiveDate) -> Vec<(NaiveDate, f64)> {
+        self.walk(symbol, start, end)
+            .into_iter()
+            .map(|d| (d.day, d.close))
+            .collect()
+    }
+
+    /// The walk's day on or before `day`.
+    pub fn day_on_or_before(&self, symbol: &str, day: NaiveDate) -> Day {
+        let last = calendar::trading_day_on_or_before(day);
+        self.walk(symbol, last, last)[0]
+    }
+
+    /// The annual volatility the GARCH expects on average over the next `days` trading
+    /// days, seen on the evening of `day`: what an option of that life is priced at.
+    pub fn expected_vol(&self, symbol: &str, day: NaiveDate, days: f64) -> f64 {
+        let long_run = (self.profile(symbol).vol / 252f64.sqrt()).powi(2);
+        let today = self.day_on_or_before(symbol, day).variance;
+        let persistence = GARCH_ALPHA + GARCH_BETA;
+        let n = days.max(1.0);
+        // The mean of E[h_{t+k}] = long + persistence^k (h_t - long) over k = 1..n.
+        let decay = persistence * (1.0 - persistence.powf(n)) / (n * (1.0 - persistence));
+        ((long_run + (today - long_run) * decay) * 252.0).sqrt()
+    }
+
     /// The close of the last trading day on or before `day`.
     pub fn close_on_or_before(&self, symbol: &str, day: NaiveDate) -> f64 {
-        let last = calendar::trading_day_on_or_before(day);
-        self.closes(symbol, last, last)
-            .first()
-            .map(|(_, c)| *c)
-            .expect("a trading day has a close")
+        self.day_on_or_before(symbol, day).close
     }
 
     /// Daily bars from `start` to `end`, newest first, as Twelve Data sends them.
@@ -163,16 +210,25 @@ impl Sample {
         let first = calendar::trading_days(start - Duration::days(10), start - Duration::days(1))
             .last()
             .unwrap_or(start);
-        let closes = self.closes(symbol, first, end);
+        let walk = self.walk(symbol, first, end);
+        let closes: Vec<(NaiveDate, f64)> = walk.iter().map(|d| (d.day, d.close)).collect();
         let mut bars = Vec::new();
-        for pair in closes.windows(2) {
-            let ((_, previous), (day, close)) = (pair[0], pair[1]);
+        for pair in walk.windows(2) {
+            let (
+                previous,
+                Day {
+                    day,
+                    close,
+                    variance,
+                },
+            ) = (pair[0].close, pair[1]);
             if day < start {
                 continue;
             }
             let mut rng = self.rng(&["daily", symbol, &day.to_string()]);
             let open = cents(previous * (1.0 + 0.004 * rng.normal()));
-            let range = self.profile(symbol).vol / 252f64.sqrt() * close;
+            // The day's range grows with its volatility.
+            let range = variance.sqrt() * close;
             let high = cents(open.max(close) + range * rng.unit() * 0.8);
             let low = cents(open.min(close) - range * rng.unit() * 0.8);
             let volume = (2.0e6 * (0.5 + rng.unit())) as u64;
@@ -194,11 +250,13 @@ impl Sample {
         };
         let previous = calendar::trading_day_on_or_before(day - Duration::days(1));
         let start = self.close_on_or_before(symbol, previous);
-        let end = self.close_on_or_before(symbol, day);
+        let today = self.day_on_or_before(symbol, day);
+        let end = today.close;
         let minutes = (session.close - session.open).num_minutes();
         let count = (minutes / 15).max(1) as usize;
         let mut rng = self.rng(&["intraday", symbol, &day.to_string()]);
-        let step = self.profile(symbol).vol / (252.0 * count as f64).sqrt();
+        // The day's variance, spread over its bars: their realized variance measures it.
+        let step = (today.variance / count as f64).sqrt();
         // A Brownian bridge in log price from the previous close to the day's close.
         let mut walk = vec![0.0; count + 1];
         for i in 1..=count {

@@ -191,7 +191,7 @@ fn the_processor_draws_the_generated_smile_back_from_the_quotes() {
         // Near the money the mid is close to the model price, so the IV is the surface's.
         if m.abs() < 0.05 && q.iv_status == IvStatus::Ok {
             let forward_m = m - (rates.rate - rates.dividend_yield) * q.years_to_expiry;
-            let surface = s.surface_vol("AAPL", q.years_to_expiry, forward_m);
+            let surface = s.surface_vol("AAPL", d("2026-11-20"), q.years_to_expiry, forward_m);
             assert!(
                 (iv - surface).abs() < 0.02,
                 "{} iv {iv} vs {surface}",
