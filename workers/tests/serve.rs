@@ -15,6 +15,7 @@ use optionsflow_testkit::tansu::free_port;
 use optionsflow_workers::roles::serve::{self, Access};
 use optionsflow_workers::runtime::metrics::Metrics;
 use optionsflow_workers::sinks::db::Database;
+use optionsflow_workers::sinks::db::dead_letters::DeadLetterRow;
 use optionsflow_workers::stages::process::Records;
 use optionsflow_workers::stages::write::Rows;
 use serde_json::Value;
@@ -125,6 +126,62 @@ async fn postgresql_and_sqlite_give_the_same_answers() {
         assert_eq!(a, b, "{path}: PostgreSQL and SQLite differ");
         answers.push(a);
     }
+
+    // The status: the same figures from both, with a dead letter each database keeps once.
+    let letter = DeadLetterRow {
+        at: optionsflow_api::MessageOrigin {
+            topic: "m.p.dead-letter".into(),
+            partition: 1,
+            offset: 9,
+        },
+        dead_at: chrono::Utc::now(),
+        stage: "process".into(),
+        reason: "malformed_message".into(),
+        dataset: Some(Dataset::Options),
+        symbol: "SPY".into(),
+        detail: "not JSON".into(),
+        letter: "{}".into(),
+    };
+    let mut statuses = Vec::new();
+    for (db, addr) in [
+        (Database::open(&pg.url).unwrap(), on_pg),
+        (
+            Database::open(lite_path.to_str().unwrap()).unwrap(),
+            on_lite,
+        ),
+    ] {
+        for _ in 0..2 {
+            db.keep_dead_letters(std::slice::from_ref(&letter))
+                .await
+                .unwrap();
+        }
+        let (status, _, body) = get(addr, "/api/v1/status", Some(TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
+        let mut body: Value = serde_json::from_str(&body).unwrap();
+        body.as_object_mut().unwrap().remove("as_of");
+        statuses.push(body);
+    }
+    assert_eq!(
+        statuses[0], statuses[1],
+        "PostgreSQL and SQLite differ on the status"
+    );
+    let of = |dataset: &str| {
+        statuses[0]["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["dataset"] == dataset)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of("options")["dead_letters_today"], 1);
+    assert_eq!(of("daily")["dead_letters_today"], 0);
+    assert_eq!(
+        of("intraday")["newest_stored"],
+        "2024-11-25T19:15:00.000000Z"
+    );
+    assert_eq!(of("daily")["rows_today"], 0);
+    assert!(of("daily")["next_run"].is_string(), "{}", statuses[0]);
 
     let body = |i: usize| -> Value { serde_json::from_str(&answers[i].2).unwrap() };
     assert_eq!(body(0)["data"].as_array().unwrap().len(), 2);
