@@ -39,7 +39,7 @@ fn prometheus_bin() -> String {
 struct Prometheus {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Prometheus {
@@ -71,12 +71,12 @@ impl Prometheus {
         Prometheus {
             child,
             url: format!("http://{listen}"),
-            _dir: dir,
+            dir,
         }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
 
     /// An instant query: its result vector, or the error Prometheus gave.

@@ -248,9 +248,10 @@ impl Sample {
         let Some(session) = calendar::session(day) else {
             return series(symbol, "15min", Vec::new());
         };
+        // One walk for both days (each walk starts in 2000).
         let previous = calendar::trading_day_on_or_before(day - Duration::days(1));
-        let start = self.close_on_or_before(symbol, previous);
-        let today = self.day_on_or_before(symbol, day);
+        let days = self.walk(symbol, previous, day);
+        let (start, today) = (days[0].close, days[days.len() - 1]);
         let end = today.close;
         let minutes = (session.close - session.open).num_minutes();
         let count = (minutes / 15).max(1) as usize;
