@@ -78,18 +78,25 @@ enum Command {
     /// (`spot,strike,years,rate,dividend_yield,right,price`), written to standard output with
     /// `iv,delta,gamma,theta,vega,rho,status` appended.
     Greeks,
-    /// Volatility forecasts. With `--backtest`, the models' walk-forward evaluation on the
-    /// sample source's daily bars (offline): per model, symbol and horizon, the forecasts
-    /// scored, MSE and QLIKE.
+    /// Forecast each symbol's realized volatility: consume the processed topics, write
+    /// forecasts and their walk-forward scores to the database. With `--backtest`, evaluate
+    /// the models instead and print per model, symbol and horizon the forecasts scored, MSE
+    /// and QLIKE.
+    #[command(name = Role::Predictor.subcommand())]
     Predict {
-        /// Evaluate the models (the predictor role itself is not in this build).
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Evaluate the models (walk-forward, no look-ahead) rather than run the role.
         #[arg(long)]
         backtest: bool,
-        /// Where the history comes from.
+        /// Where a backtest's history comes from: the sample source (offline), or the
+        /// database the runtime config names.
         #[arg(long, value_enum, default_value = "sample")]
-        source: predict::HistorySource,
+        source: predict::backtest::HistorySource,
         /// Symbols to evaluate, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = predict::DEFAULT_SYMBOLS)]
+        #[arg(long, value_delimiter = ',', default_value = predict::backtest::DEFAULT_SYMBOLS)]
         symbols: Vec<String>,
         /// Years of daily history per symbol.
         #[arg(long, default_value_t = 10)]
@@ -101,7 +108,7 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
         #[arg(long, value_enum, default_value = "table")]
-        format: predict::Format,
+        format: predict::backtest::Format,
     },
     /// Publish a dataset's collection tasks to task-queue (run by a CronJob).
     Trigger {
@@ -246,6 +253,9 @@ impl Command {
             Command::WriteFiles { .. } => Some(Role::FileWriter),
             Command::WriteInflux { .. } => Some(Role::InfluxWriter),
             Command::Serve { .. } => Some(Role::Api),
+            Command::Predict {
+                backtest: false, ..
+            } => Some(Role::Predictor),
             Command::Calendar { .. }
             | Command::Greeks
             | Command::Predict { .. }
@@ -351,31 +361,59 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             })?;
         }
         Command::Predict {
-            backtest,
-            source: predict::HistorySource::Sample,
+            config,
+            run,
+            backtest: false,
+            ..
+        } => {
+            let Some((config, _)) =
+                prepare(Role::Predictor, &config.config, check, Given::default())?
+            else {
+                return Ok(());
+            };
+            on_kafka(config, &run, |bus, config, metrics, running| async move {
+                predict::run(&bus, config, metrics, &running).await
+            })?;
+        }
+        Command::Predict {
+            config,
+            source,
             symbols,
             years,
             end,
             seed,
             format,
+            ..
         } => {
-            if !backtest {
-                return Err("the predictor role is not in this build: `predict --backtest` evaluates the models".into());
-            }
-            if check {
-                println!("nothing to check: the backtest needs no config");
-                return Ok(());
-            }
-            let sample = Sample::new(&optionsflow_api::runtime_config::SampleSource {
-                seed,
-                dirty_per_mille: 0,
-            });
             let end = end.unwrap_or_else(|| {
                 market::trading_day_on_or_before(market::exchange_date(Utc::now()))
             });
-            let scores =
-                predict::sample_backtest(&sample, &symbols, years, end, &Default::default());
-            print!("{}", predict::render(&scores, format));
+            let settings = Default::default();
+            let scores = match source {
+                predict::backtest::HistorySource::Sample if check => {
+                    println!("nothing to check: a backtest on the sample needs no config");
+                    return Ok(());
+                }
+                predict::backtest::HistorySource::Sample => {
+                    let sample = Sample::new(&optionsflow_api::runtime_config::SampleSource {
+                        seed,
+                        dirty_per_mille: 0,
+                    });
+                    predict::backtest::sample_backtest(&sample, &symbols, years, end, &settings)
+                }
+                predict::backtest::HistorySource::Stored => {
+                    let config = config::load(&config.config)?;
+                    let database = write::db::database(&config)?;
+                    if check {
+                        println!("predict --backtest: the config names a database");
+                        return Ok(());
+                    }
+                    runtime().block_on(predict::backtest::stored_backtest(
+                        &database, &symbols, years, end, &settings,
+                    ))?
+                }
+            };
+            print!("{}", predict::backtest::render(&scores, format));
         }
         Command::Greeks => {
             let summary = greeks::run(std::io::stdin().lock(), std::io::stdout().lock())?;

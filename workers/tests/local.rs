@@ -235,6 +235,7 @@ async fn the_first_command_collects_sample_data_stores_it_serves_it_and_stops_on
 
     api_answers(&local.url, quotes).await;
     status_matches_the_database(&local.url, &pool).await;
+    predictions_are_served(&local.url, &pool).await;
     pool.close().await;
     page_shows_the_chain_the_smile_and_the_bars(&local.url);
 
@@ -362,8 +363,6 @@ async fn api_answers(url: &str, quotes: u64) {
     assert!(low > atm, "a put skew: {low} vs {atm}");
     let term = json(&format!("{api}/options/SPY/term-structure")).await;
     assert_eq!(term["data"].as_array().unwrap().len(), expiries.len());
-    let predictions = json(&format!("{api}/predictions/SPY")).await;
-    assert_eq!(predictions["data"], serde_json::json!([]));
 
     // Bad input: problem+json saying what is wrong.
     for (path, says) in [
@@ -402,6 +401,106 @@ async fn api_answers(url: &str, quotes: u64) {
 }
 
 /// `/api/v1/status` says what the database holds, computed here the plain way.
+/// The predictor ran inside `local`: SPY (two years of daily bars, 15-minute bars, chains)
+/// has every model's forecasts for its latest session, the at-the-money IV near what the
+/// chain says, and scores; the API serves what the database holds.
+async fn predictions_are_served(url: &str, pool: &sqlx::SqlitePool) {
+    let api = format!("{url}api/v1");
+    let latest: String = sqlx::query("SELECT max(trade_date) FROM daily_bars WHERE symbol = 'SPY'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+    let stored: i64 = sqlx::query("SELECT count(*) FROM predictions WHERE symbol = 'SPY'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+    let sessions: i64 = sqlx::query("SELECT count(*) FROM daily_bars WHERE symbol = 'SPY'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+    // Naive and EWMA at three horizons for every session, HAR-RV once a fit has two months
+    // behind it, and the at-the-money IV for the sessions with a chain.
+    assert!(
+        stored >= sessions * 6 && stored <= sessions * 12,
+        "{stored} rows for {sessions} sessions"
+    );
+
+    let mut rows = Vec::new();
+    let mut next = format!("{api}/predictions/SPY?limit=5000");
+    loop {
+        let page = json(&next).await;
+        rows.extend(page["data"].as_array().unwrap().clone());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{api}/predictions/SPY?limit=5000&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        rows.len() as i64,
+        stored,
+        "every stored forecast, page by page"
+    );
+    let last: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["made_at"].as_str().unwrap().starts_with(&latest))
+        .collect();
+    assert_eq!(
+        last.len(),
+        12,
+        "4 models x 3 horizons after {latest}: {last:?}"
+    );
+    for r in &last {
+        let value = r["value"].as_f64().unwrap();
+        assert!(value > 0.03 && value < 1.5, "{r}");
+    }
+    let har5 = json(&format!(
+        "{api}/predictions/SPY?model=har_rv&horizon=5&limit=5000"
+    ))
+    .await;
+    let har5 = har5["data"].as_array().unwrap();
+    assert!(
+        har5.iter()
+            .all(|r| r["model"] == "har_rv" && r["horizon_days"] == 5)
+    );
+    let har5_sessions = har5.len() as i64;
+    assert!(
+        har5_sessions <= sessions && har5_sessions > sessions - 60,
+        "one per session after the first fit: {har5_sessions} of {sessions}"
+    );
+    // The chain's ATM IV, as the term structure shows it, is the 21-session forecast.
+    let term = json(&format!("{api}/options/SPY/term-structure")).await;
+    let atm21 = last
+        .iter()
+        .find(|r| r["model"] == "atm_iv" && r["horizon_days"] == 21)
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        term["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| (p["atm_iv"].as_f64().unwrap() - atm21).abs() < 1e-9),
+        "{atm21} in {term}"
+    );
+
+    let scores = json(&format!("{api}/backtest?symbol=SPY")).await;
+    let scores = scores["data"].as_array().unwrap();
+    assert_eq!(scores.len(), 9, "{scores:?}");
+    assert!(
+        scores
+            .iter()
+            .all(|s| s["n"].as_i64().unwrap() > 200 && s["last_day"] == latest.as_str())
+    );
+    let realized = json(&format!("{api}/volatility/SPY")).await;
+    let realized = realized["data"].as_array().unwrap();
+    assert!(realized.len() > 200, "a year of sessions");
+    assert_eq!(realized.last().unwrap()["trade_date"], latest.as_str());
+}
+
 async fn status_matches_the_database(url: &str, pool: &sqlx::SqlitePool) {
     use optionsflow_workers::market::calendar;
     let status = json(&format!("{url}api/v1/status")).await;
@@ -513,6 +612,19 @@ fn page_shows_the_chain_the_smile_and_the_bars(url: &str) {
     );
     assert!(html.contains(r#"class="series""#));
     assert!(html.contains(r#"<option value="SPY""#));
+    // SPY (options and the longest history) is chosen: its forecasts, realized and
+    // implied volatility are plotted, and every model's scores listed.
+    assert!(html.contains("SPY volatility, annualised"), "{html}");
+    for name in ["HAR-RV forecast", "realized", "at-the-money IV"] {
+        assert!(
+            html.contains(&format!(">{name}</text>")),
+            "legend {name}:\n{html}"
+        );
+    }
+    for model in ["naive", "ewma", "har_rv"] {
+        let rows = format!(r#"<tr class="score"><td>{model}</td>"#);
+        assert_eq!(html.matches(&rows).count(), 3, "{model}'s scores:\n{html}");
+    }
     // The status view: a row per enabled dataset, with its newest data and next run.
     for dataset in ["daily", "intraday", "options"] {
         assert!(

@@ -12,12 +12,14 @@ use optionsflow_api::records::Batch;
 use optionsflow_testkit::postgres::TestDatabase;
 use optionsflow_testkit::records;
 use optionsflow_testkit::tansu::free_port;
+use optionsflow_workers::roles::predict::Predictor;
 use optionsflow_workers::roles::serve::{self, Access};
+use optionsflow_workers::roles::write::{Destination, Span};
 use optionsflow_workers::runtime::metrics::Metrics;
 use optionsflow_workers::sinks::db::Database;
 use optionsflow_workers::sinks::db::dead_letters::DeadLetterRow;
 use optionsflow_workers::stages::process::Records;
-use optionsflow_workers::stages::write::Rows;
+use optionsflow_workers::stages::write::{Incoming, Rows};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +52,28 @@ fn rows() -> Rows {
 async fn api_on(database: Database, shutdown: &CancellationToken) -> SocketAddr {
     database.migrate().await.unwrap();
     database.write(&rows()).await.unwrap();
+    // The predictor's forecasts of SPY's stored daily bars.
+    let predictor = Predictor::new(database.clone(), Default::default(), Metrics::new(), 1000);
+    let mut pending = Default::default();
+    let origin = optionsflow_api::MessageOrigin {
+        topic: "t".into(),
+        partition: 0,
+        offset: 0,
+    };
+    let daily = Incoming {
+        symbol: "SPY".into(),
+        fetched_at: chrono::Utc::now(),
+        records: Records::Bars(batch(Dataset::Daily, records::daily_bars("SPY", 30))),
+    };
+    predictor.add(&mut pending, &origin, daily);
+    let span = Span {
+        topic: "t".into(),
+        partition: 0,
+        dataset: Dataset::Daily,
+        first: 0,
+        last: 0,
+    };
+    predictor.flush(&pending, &span).await.unwrap();
     let state = serve::ApiState {
         database,
         access: Access::tokens([TOKEN.to_owned()]),
@@ -116,6 +140,11 @@ async fn postgresql_and_sqlite_give_the_same_answers() {
         format!("/api/v1/options/SPY/term-structure?at={at1}"),
         "/api/v1/options/contracts/SPY250117C00050000/history".to_owned(),
         "/api/v1/predictions/SPY".to_owned(),
+        "/api/v1/predictions/SPY?model=ewma&horizon=5&limit=4".to_owned(),
+        "/api/v1/predictions/SPY?limit=7&format=csv".to_owned(),
+        "/api/v1/backtest".to_owned(),
+        "/api/v1/backtest?symbol=spy&format=csv".to_owned(),
+        "/api/v1/volatility/SPY?from=2024-01-01".to_owned(),
         "/api/v1/bars/MSFT".to_owned(),
         "/api/v1/options/SPY/chain?at=2020-01-01T00:00:00Z".to_owned(),
     ];
@@ -214,10 +243,30 @@ async fn postgresql_and_sqlite_give_the_same_answers() {
         "two snapshots"
     );
     assert_eq!(history["data"][0]["contract"], "SPY   250117C00050000");
-    assert_eq!(body(14)["data"], serde_json::json!([]));
-    assert_eq!(body(15)["data"], serde_json::json!([]));
-    assert_eq!(answers[16].0, 404);
-    assert_eq!(answers[16].1, "application/problem+json");
+    // Naive and EWMA at three horizons for each of the 30 days (too few for a HAR-RV fit
+    // at 5 and 21 days, or for a score).
+    let forecasts = body(14)["data"].as_array().unwrap().len();
+    assert!((180..=270).contains(&forecasts), "{forecasts}");
+    let ewma5 = body(15);
+    assert_eq!(ewma5["data"].as_array().unwrap().len(), 4);
+    assert!(
+        ewma5["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["model"] == "ewma" && r["horizon_days"] == 5)
+    );
+    assert!(ewma5["next_cursor"].as_str().unwrap().ends_with("/5/ewma"));
+    assert_eq!(
+        answers[16].2.lines().count(),
+        1 + 7,
+        "a header and 7 forecasts"
+    );
+    assert_eq!(body(17)["data"], serde_json::json!([]));
+    assert_eq!(body(19)["data"].as_array().unwrap().len(), 30);
+    assert_eq!(body(20)["data"], serde_json::json!([]));
+    assert_eq!(answers[21].0, 404);
+    assert_eq!(answers[21].1, "application/problem+json");
 
     // Following cursors gives every row once, on both databases.
     for addr in [on_pg, on_lite] {

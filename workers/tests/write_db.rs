@@ -281,7 +281,7 @@ async fn two_writers_migrating_at_once_both_succeed_and_apply_each_migration_onc
             &db.url,
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
         ),
-        "_sqlx_migrations,daily_bars,dead_letters,intraday_bars,option_quotes,predictions,symbols"
+        "_sqlx_migrations,daily_bars,dead_letters,intraday_bars,option_quotes,prediction_scores,predictions,symbols"
     );
     // Applying again is a no-op.
     a.migrate().await.unwrap();

@@ -51,6 +51,9 @@ pub enum Role {
     InfluxWriter,
     /// Serves the data API and the web page over the database.
     Api,
+    /// Consumes the processed topics, writes volatility forecasts and their backtest scores
+    /// to the database.
+    Predictor,
 }
 
 /// Something a role cannot start without. The operator deploys a role only when the pipeline
@@ -67,16 +70,19 @@ pub enum Need {
     TimeSeriesStore,
     /// Bearer tokens for the API's callers.
     ApiTokens,
+    /// The pipeline asks for predictions.
+    Predictions,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Collector,
         Role::Processor,
         Role::DbWriter,
         Role::FileWriter,
         Role::InfluxWriter,
         Role::Api,
+        Role::Predictor,
     ];
 
     /// The name in object names, labels, status and consumer groups.
@@ -88,6 +94,7 @@ impl Role {
             Role::FileWriter => "file-writer",
             Role::InfluxWriter => "influx-writer",
             Role::Api => "api",
+            Role::Predictor => "predictor",
         }
     }
 
@@ -100,6 +107,7 @@ impl Role {
             Role::FileWriter => "write-files",
             Role::InfluxWriter => "write-influx",
             Role::Api => "serve",
+            Role::Predictor => "predict",
         }
     }
 
@@ -111,6 +119,7 @@ impl Role {
             Role::FileWriter => &[Need::Kafka, Need::FileStore],
             Role::InfluxWriter => &[Need::Kafka, Need::TimeSeriesStore],
             Role::Api => &[Need::Database, Need::ApiTokens],
+            Role::Predictor => &[Need::Kafka, Need::Database, Need::Predictions],
         }
     }
 
@@ -158,6 +167,7 @@ impl Need {
             Need::FileStore => "a file store",
             Need::TimeSeriesStore => "an InfluxDB server",
             Need::ApiTokens => "API tokens",
+            Need::Predictions => "predictions turned on",
         }
     }
 }

@@ -242,8 +242,8 @@ mod tests {
         assert!(!yaml.contains("p-db-writer"), "no database, no db-writer");
         let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         let notes = notes(&m, &rendered[0], today);
-        assert_eq!(notes.len(), 5, "{notes:?}");
-        assert!(notes[4].starts_with("p: NoApiKeys: 28 Twelve Data credits a trading day: daily 1 (1 runs × 1 symbols), intraday 27"), "{notes:?}");
+        assert_eq!(notes.len(), 6, "{notes:?}");
+        assert!(notes[5].starts_with("p: NoApiKeys: 28 Twelve Data credits a trading day: daily 1 (1 runs × 1 symbols), intraday 27"), "{notes:?}");
         assert_eq!(yaml, to_yaml(&m.render(&settings()).unwrap()), "stable");
     }
 

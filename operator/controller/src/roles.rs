@@ -21,6 +21,7 @@ impl Omitted {
             Need::FileStore => "NoFileStore",
             Need::TimeSeriesStore => "NoInfluxDb",
             Need::ApiTokens => "NoApiTokens",
+            Need::Predictions => "PredictionsOff",
         }
     }
 
@@ -32,6 +33,7 @@ impl Omitted {
             Need::FileStore => "spec.sinks.s3",
             Need::TimeSeriesStore => "spec.sinks.influxdb",
             Need::ApiTokens => "spec.api.tokensSecret",
+            Need::Predictions => "spec.predictions.enabled",
         };
         format!("{} needs {}: set {field}", self.role, self.need.describe())
     }
@@ -47,6 +49,7 @@ pub fn provided(spec: &OptionsPipelineSpec, need: Need) -> bool {
         Need::FileStore => sinks.is_some_and(|s| s.s3.is_some()),
         Need::TimeSeriesStore => sinks.is_some_and(|s| s.influxdb.is_some()),
         Need::ApiTokens => spec.api.as_ref().is_some_and(|a| a.tokens_secret.is_some()),
+        Need::Predictions => spec.predictions.as_ref().is_some_and(|p| p.enabled()),
     }
 }
 
@@ -114,6 +117,18 @@ mod tests {
                       "influxdb": {"url": "http://influx:8086", "database": "bars"}},
             "api": {"tokensSecret": {"name": "api", "key": "tokens"}},
         }));
-        assert_eq!(deployed(&all), Role::ALL);
+        let without_predictions = &Role::ALL[..Role::ALL.len() - 1];
+        assert_eq!(deployed(&all), without_predictions);
+        let off: Vec<_> = plan(&all).into_iter().filter_map(Result::err).collect();
+        assert_eq!(
+            off[0].message(),
+            "predictor needs predictions turned on: set spec.predictions.enabled"
+        );
+        assert_eq!(off[0].reason(), "PredictionsOff");
+
+        let mut on = all.clone();
+        on.predictions =
+            Some(serde_json::from_value(serde_json::json!({"enabled": true})).unwrap());
+        assert_eq!(deployed(&on), Role::ALL);
     }
 }

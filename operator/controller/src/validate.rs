@@ -15,6 +15,7 @@ use optionsflow_api::crd::pipeline::{
     defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
+use optionsflow_api::runtime_config::{DEFAULT_WINDOW_DAYS, Predictions};
 use optionsflow_api::{Dataset, Symbol, TopicKind, TopicNames};
 
 use crate::build::secrets;
@@ -185,6 +186,8 @@ pub struct ValidatedPipeline {
     pub processing: ProcessingSpec,
     /// `spec.monitoring.podMonitor`, when asked for.
     pub pod_monitor: Option<PodMonitorSpec>,
+    /// The predictor's settings, resolved, when `spec.predictions.enabled`.
+    pub predictions: Option<Predictions>,
 }
 
 impl ValidatedPipeline {
@@ -374,6 +377,7 @@ pub fn validate(
             Role::FileWriter => ("fileWriter", workers.file_writer.as_ref()),
             Role::InfluxWriter => ("influxWriter", workers.influx_writer.as_ref()),
             Role::Api => ("api", workers.api.as_ref()),
+            Role::Predictor => ("predictor", workers.predictor.as_ref()),
         }
     };
     let (deployed, omitted): (Vec<_>, Vec<_>) =
@@ -434,6 +438,13 @@ pub fn validate(
             .as_ref()
             .and_then(MonitoringSpec::pod_monitor)
             .cloned(),
+        predictions: spec
+            .predictions
+            .as_ref()
+            .filter(|p| p.enabled())
+            .map(|p| Predictions {
+                window_days: p.window_days.unwrap_or(DEFAULT_WINDOW_DAYS),
+            }),
     })
 }
 

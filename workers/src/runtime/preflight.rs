@@ -47,6 +47,8 @@ pub enum PreflightError {
     NoInfluxDb { role: String },
     #[error("{role}: {0}", role = Role::Api)]
     Tokens(#[source] serve::ServeError),
+    #[error("{role} is off: set predictions in the runtime config (spec.predictions.enabled)")]
+    PredictionsOff { role: String },
 }
 
 /// Checks that `role` can start; for the API, also returns who may call it.
@@ -69,6 +71,12 @@ pub fn check(
                         .map_err(PreflightError::Tokens)?,
                 );
             }
+            Need::Predictions if config.predictions.is_none() => {
+                return Err(PreflightError::PredictionsOff {
+                    role: role.as_str().into(),
+                });
+            }
+            Need::Predictions => {}
         }
     }
     Ok(access)
@@ -193,6 +201,17 @@ mod tests {
         assert!(!err.to_string().contains("secret"), "{err}");
         let good = env(&[("KAFKA_PASSWORD", "x"), ("DATABASE_URL", "postgres://h/db")]);
         check(Role::DbWriter, &pg, &good, Given::default()).unwrap();
+
+        let err = check(Role::Predictor, &pg, &good, Given::default()).unwrap_err();
+        assert!(
+            matches!(err, PreflightError::PredictionsOff { .. }),
+            "{err}"
+        );
+        let mut on = pg.clone();
+        on.predictions = Some(Default::default());
+        check(Role::Predictor, &on, &good, Given::default()).unwrap();
+        let err = check(Role::Predictor, &on, &kafka, Given::default()).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
     }
 
     #[test]

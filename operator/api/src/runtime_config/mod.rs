@@ -7,6 +7,7 @@
 
 mod datasets;
 mod defaults;
+mod predictions;
 mod processing;
 mod sinks;
 mod sources;
@@ -20,6 +21,7 @@ pub use datasets::{
     OptionsSource,
 };
 use defaults::*;
+pub use predictions::{DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, MIN_WINDOW_DAYS, Predictions};
 pub use processing::{Processing, RatePoint};
 pub use sinks::{
     Batching, FileRolling, FolderSink, InfluxApi, InfluxSink, PostgresSink, S3Sink, Sinks,
@@ -46,6 +48,9 @@ pub struct RuntimeConfig {
     pub sinks: Sinks,
     #[serde(default)]
     pub processing: Processing,
+    /// The predictor's settings; absent, the pipeline makes no predictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictions: Option<Predictions>,
 }
 
 /// The OptionsPipeline this config was rendered from.
@@ -168,6 +173,11 @@ impl RuntimeConfig {
         self.processing
             .validate()
             .map_err(|(path, message)| invalid(&path, message))?;
+        if let Some(predictions) = &self.predictions {
+            predictions
+                .validate()
+                .map_err(|(path, message)| invalid(&path, message))?;
+        }
         if self.datasets.options.horizon_days == 0 {
             return Err(invalid(
                 "datasets.options.horizonDays",

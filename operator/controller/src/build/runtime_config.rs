@@ -144,6 +144,7 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
         sources,
         sinks,
         processing: processing(&p.processing),
+        predictions: p.predictions.clone(),
     }
 }
 

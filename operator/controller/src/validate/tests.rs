@@ -33,6 +33,7 @@ fn minimal() -> OptionsPipelineSpec {
         processing: None,
         workers: None,
         monitoring: None,
+        predictions: None,
         suspend: None,
         restart_nonce: None,
     }
@@ -73,7 +74,7 @@ fn a_minimal_pipeline_gets_every_default() {
         [Role::Collector, Role::Processor],
         "no sinks, no tokens"
     );
-    assert_eq!(v.omitted.len(), 4);
+    assert_eq!(v.omitted.len(), 5);
     assert_eq!(v.symbols, 2, "distinct symbols");
     assert_eq!(
         v.datasets.keys().copied().collect::<Vec<_>>(),

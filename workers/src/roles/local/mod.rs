@@ -34,7 +34,7 @@ use crate::engine::Running;
 use crate::roles::collect::collector::Collector;
 use crate::roles::collect::{self, WINDOW_GUARD};
 use crate::roles::serve::{self, Access, ServeError};
-use crate::roles::{process, write};
+use crate::roles::{predict, process, write};
 use crate::runtime::admin::Readiness;
 use crate::runtime::config::{LoadError, load};
 use crate::runtime::liveness::Liveness;
@@ -324,12 +324,15 @@ pub async fn run(
     outcome
 }
 
-/// The writers `local` runs: the database's and the files', and InfluxDB's when the config
-/// names one.
+/// The roles after the processor that `local` runs: the database's and the files' writers,
+/// InfluxDB's when the config names one, and the predictor when it asks for predictions.
 fn writer_roles(config: &RuntimeConfig) -> Vec<Role> {
     let mut roles = vec![Role::DbWriter, Role::FileWriter];
     if config.sinks.influxdb.is_some() {
         roles.push(Role::InfluxWriter);
+    }
+    if config.predictions.is_some() {
+        roles.push(Role::Predictor);
     }
     roles
 }
@@ -354,6 +357,9 @@ async fn run_role(
             .await
             .map_err(|e| e.to_string()),
         Role::InfluxWriter => write::influx::run(&bus, config, metrics, &running)
+            .await
+            .map_err(|e| e.to_string()),
+        Role::Predictor => predict::run(&bus, config, metrics, &running)
             .await
             .map_err(|e| e.to_string()),
         other => unreachable!("local runs no {other} role"),

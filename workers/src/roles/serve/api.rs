@@ -9,12 +9,14 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ApiState;
 use super::format::{Columns, Format, page};
 use super::problem::Problem;
 use super::query::{self, Bind, QuoteRow};
+use crate::stages::predict::forecast::volatility as volatility_of;
+use crate::stages::predict::models::Model;
 pub use params::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR, stored};
 use params::{FIRST_DAY, Params, date, only, paginate, params, symbol};
 pub use surface::{SmilePoint, TermPoint, at_the_money, smile};
@@ -301,7 +303,7 @@ pub async fn term_structure(
     respond(&headers, &p, &points, None)
 }
 
-/// `GET /api/v1/predictions/{symbol}`
+/// `GET /api/v1/predictions/{symbol}?model&horizon`
 pub async fn predictions(
     State(state): State<ApiState>,
     Path(symbol_text): Path<String>,
@@ -309,36 +311,102 @@ pub async fn predictions(
     q: Result<Query<Params>, QueryRejection>,
 ) -> Answer {
     let p = params(q)?;
-    only(&p, &[])?;
+    only(&p, &["model", "horizon"])?;
     let symbol = symbol(&symbol_text)?;
     let limit = p.limit()?;
-    let after = match p.prediction_position()? {
-        None => (
-            FIRST_DAY.to_owned(),
-            "0001-01-01T00:00:00.000000Z".to_owned(),
-            String::new(),
-        ),
-        Some((target, made, model)) => (target.to_string(), stored(made), model),
+    let model = p.model()?.map(Model::as_str).unwrap_or_default();
+    let horizon = p.horizon()?.unwrap_or(0) as i64;
+    let (made, after_horizon, after_model) = match p.prediction_position()? {
+        None => (format!("{FIRST_DAY}T00:00:00.000000Z"), 0, ""),
+        Some((made, h, m)) => (stored(made), h, m.as_str()),
     };
     let rows: Vec<query::PredictionRow> = fetch(
         &state,
         &query::PREDICTIONS,
         &[
             Bind::Text(symbol),
-            Bind::Text(after.0),
-            Bind::Text(after.1),
-            Bind::Text(after.2),
+            Bind::Text(model.to_owned()),
+            Bind::Int(horizon),
+            Bind::Text(made),
+            Bind::Int(after_horizon),
+            Bind::Text(after_model.to_owned()),
             Bind::Int(i64::from(limit) + 1),
         ],
     )
     .await?;
     let (rows, next) = paginate(rows, limit, |r| {
-        let days = NaiveDate::parse_from_str(&r.target_date, "%Y-%m-%d")
-            .map(|d| d.num_days_from_ce())
-            .unwrap_or_default();
-        format!("{days}/{}/{}", micros(&r.made_at), r.model)
+        format!("{}/{}/{}", micros(&r.made_at), r.horizon_days, r.model)
     });
     respond(&headers, &p, &rows, next)
+}
+
+/// `GET /api/v1/backtest?symbol`: the predictor's walk-forward scores.
+pub async fn backtest(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["symbol"])?;
+    let symbol = p.symbol.as_deref().map(symbol).transpose()?;
+    let rows: Vec<query::ScoreRow> = fetch(
+        &state,
+        &query::SCORES,
+        &[Bind::Text(symbol.unwrap_or_default())],
+    )
+    .await?;
+    respond(&headers, &p, &rows, None)
+}
+
+/// `GET /api/v1/volatility/{symbol}?from&to`: each session's realized volatility, as the
+/// predictor measures it.
+pub async fn volatility(
+    State(state): State<ApiState>,
+    Path(symbol_text): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Params>, QueryRejection>,
+) -> Answer {
+    let p = params(q)?;
+    only(&p, &["from", "to"])?;
+    let symbol = symbol(&symbol_text)?;
+    let (from, to) = p.date_range()?;
+    // A year unless told: the page's plot.
+    let from = match p.from {
+        Some(_) => from,
+        None => {
+            let end = to.min(Utc::now().date_naive());
+            end.checked_sub_days(chrono::Days::new(366)).unwrap_or(end)
+        }
+    };
+    let history = state.database.history(&symbol, from).await.map_err(|e| {
+        tracing::error!(error = %e, "API query failed");
+        Problem::unavailable()
+    })?;
+    let series = history.series(&symbol);
+    let rows: Vec<RealizedRow> = series
+        .days
+        .iter()
+        .zip(&series.rv)
+        .filter(|(day, _)| **day <= to)
+        .map(|(day, rv)| RealizedRow {
+            symbol: symbol.clone(),
+            trade_date: day.to_string(),
+            realized_volatility: volatility_of(*rv),
+        })
+        .collect();
+    respond(&headers, &p, &rows, None)
+}
+
+/// One session's realized volatility, annualised.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RealizedRow {
+    pub symbol: String,
+    pub trade_date: String,
+    pub realized_volatility: f64,
+}
+
+impl Columns for RealizedRow {
+    const COLUMNS: &'static [&'static str] = &["symbol", "trade_date", "realized_volatility"];
 }
 
 #[cfg(test)]

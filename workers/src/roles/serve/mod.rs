@@ -152,6 +152,8 @@ pub fn router(state: ApiState) -> Router {
             get(api::contract_history),
         )
         .route("/predictions/{symbol}", get(api::predictions))
+        .route("/backtest", get(api::backtest))
+        .route("/volatility/{symbol}", get(api::volatility))
         .route("/status", get(status::status))
         .fallback(|| async { Problem::not_found("no such API endpoint: see /openapi.json") })
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))

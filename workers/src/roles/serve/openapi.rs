@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 use optionsflow_api::symbol::MAX_SYMBOL_LEN;
 
+use crate::stages::predict::backtest::HORIZONS;
+use crate::stages::predict::models::Model;
+
 use super::api::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR};
 
 /// A ticker as the API takes it (either case): a letter, letters and digits, and at most one
@@ -45,6 +48,8 @@ pub const PATHS: &[&str] = &[
     "/api/v1/options/contracts/{contract}/history",
     "/api/v1/predictions/{symbol}",
     "/api/v1/status",
+    "/api/v1/backtest",
+    "/api/v1/volatility/{symbol}",
 ];
 
 pub async fn document() -> Json<Value> {
@@ -318,12 +323,35 @@ pub fn spec() -> Value {
             "Prediction",
             object(&[
                 ("symbol", "string"),
-                ("model", "string"),
-                ("target_date", "string"),
                 ("made_at", "string"),
+                ("horizon_days", "integer"),
+                ("model", "string"),
+                ("target", "string"),
+                ("target_date", "string"),
                 ("value", "number"),
                 ("lower", "number?"),
                 ("upper", "number?"),
+            ]),
+        ),
+        (
+            "Score",
+            object(&[
+                ("symbol", "string"),
+                ("model", "string"),
+                ("horizon_days", "integer"),
+                ("n", "integer"),
+                ("mse", "number"),
+                ("qlike", "number"),
+                ("first_day", "string"),
+                ("last_day", "string"),
+            ]),
+        ),
+        (
+            "Realized",
+            object(&[
+                ("symbol", "string"),
+                ("trade_date", "string"),
+                ("realized_volatility", "number"),
             ]),
         ),
     ];
@@ -364,9 +392,16 @@ pub fn spec() -> Value {
                 "OSI symbol, padded or compact; one that cannot exist (no such date, strike 0) is not found.",
                 json!({"type": "string", "pattern": CONTRACT_PATTERN, "minLength": 16, "maxLength": 21}))],
                 range("A date or an RFC 3339 time; inclusive.")), page_params(date_or_time()))),
-            PATHS[7]: operation("A symbol's predictions", "Prediction", with(vec![symbol("symbol")],
-                page_params(json!({"type": "string", "pattern": PREDICTION_CURSOR})))),
+            PATHS[7]: operation("A symbol's volatility forecasts, by the session they were made after", "Prediction",
+                with(vec![symbol("symbol"),
+                    param("model", "query", "Only this model's forecasts.", json!({"type": "string", "enum": Model::ALL.map(Model::as_str)})),
+                    param("horizon", "query", "Only this horizon's, in sessions.", json!({"type": "integer", "enum": HORIZONS}))],
+                page_params(json!({"type": "string", "pattern": *PREDICTION_CURSOR})))),
             PATHS[8]: status_operation(),
+            PATHS[9]: operation("The predictor's walk-forward scores per symbol, model and horizon", "Score",
+                vec![param("symbol", "query", "Only this symbol's scores.", symbol_schema()), format()]),
+            PATHS[10]: operation("Each session's realized volatility, annualised (a year unless told)", "Realized",
+                with(vec![symbol("symbol")], with(range("A date (YYYY-MM-DD) or an RFC 3339 time (its UTC day); inclusive."), vec![format()]))),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

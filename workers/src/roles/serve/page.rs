@@ -1,7 +1,8 @@
 //! The web page: one self-contained HTML file (no external scripts, fonts or styles, so it
 //! works offline) that reads the API it is served by. Choose a symbol and an expiry; see the
-//! chain as a table, the implied-volatility smile as a chart and the underlying's bars as a
-//! chart. When the API wants a token, the page asks for one and keeps it in the browser.
+//! chain as a table, the implied-volatility smile as a chart, the underlying's bars as a
+//! chart, and its volatility forecasts against realized and implied volatility with the
+//! models' scores. When the API wants a token, the page asks for one and keeps it in the browser.
 
 use axum::http::header;
 use axum::response::IntoResponse;

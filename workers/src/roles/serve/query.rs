@@ -278,30 +278,63 @@ SELECT contract, snapshot_time, underlying, expiry, "right", strike, bid, ask, l
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PredictionRow {
     pub symbol: String,
-    pub model: String,
-    pub target_date: String,
     pub made_at: String,
+    pub horizon_days: i64,
+    pub model: String,
+    pub target: String,
+    pub target_date: String,
     pub value: f64,
     pub lower: Option<f64>,
     pub upper: Option<f64>,
 }
 
-/// A symbol's predictions after (`$2`, `$3`, `$4`) = (target date, made at, model).
+/// A symbol's predictions of model `$2` ('' for every model) at horizon `$3` (0 for every
+/// horizon) after (`$4`, `$5`, `$6`) = (made at, horizon, model).
 pub const PREDICTIONS: Sql = Sql {
     postgres: r#"
-SELECT symbol, model, target_date::text AS target_date,
+SELECT symbol,
        to_char(made_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS made_at,
+       horizon_days::int8 AS horizon_days, model, target, target_date::text AS target_date,
        value, lower, upper
   FROM predictions
- WHERE symbol = $1 AND (target_date, made_at, model) > ($2::date, $3::timestamptz, $4)
- ORDER BY target_date, made_at, model
- LIMIT $5"#,
+ WHERE symbol = $1 AND ($2 = '' OR model = $2) AND ($3 = 0 OR horizon_days = $3)
+   AND (made_at, horizon_days, model) > ($4::timestamptz, $5, $6)
+ ORDER BY made_at, horizon_days, model
+ LIMIT $7"#,
     sqlite: r#"
-SELECT symbol, model, target_date, made_at, value, lower, upper
+SELECT symbol, made_at, horizon_days, model, target, target_date, value, lower, upper
   FROM predictions
- WHERE symbol = ?1 AND (target_date, made_at, model) > (?2, ?3, ?4)
- ORDER BY target_date, made_at, model
- LIMIT ?5"#,
+ WHERE symbol = ?1 AND (?2 = '' OR model = ?2) AND (?3 = 0 OR horizon_days = ?3)
+   AND (made_at, horizon_days, model) > (?4, ?5, ?6)
+ ORDER BY made_at, horizon_days, model
+ LIMIT ?7"#,
+};
+
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ScoreRow {
+    pub symbol: String,
+    pub model: String,
+    pub horizon_days: i64,
+    pub n: i64,
+    pub mse: f64,
+    pub qlike: f64,
+    pub first_day: String,
+    pub last_day: String,
+}
+
+/// The predictor's walk-forward scores of symbol `$1` ('' for every symbol).
+pub const SCORES: Sql = Sql {
+    postgres: r#"
+SELECT symbol, model, horizon_days::int8 AS horizon_days, n::int8 AS n, mse, qlike,
+       first_day::text AS first_day, last_day::text AS last_day
+  FROM prediction_scores
+ WHERE $1 = '' OR symbol = $1
+ ORDER BY symbol, horizon_days, model"#,
+    sqlite: r#"
+SELECT symbol, model, horizon_days, n, mse, qlike, first_day, last_day
+  FROM prediction_scores
+ WHERE ?1 = '' OR symbol = ?1
+ ORDER BY symbol, horizon_days, model"#,
 };
 
 impl Columns for SymbolRow {
@@ -372,11 +405,26 @@ impl Columns for QuoteRow {
 impl Columns for PredictionRow {
     const COLUMNS: &'static [&'static str] = &[
         "symbol",
-        "target_date",
         "made_at",
+        "horizon_days",
         "model",
+        "target",
+        "target_date",
         "value",
         "lower",
         "upper",
+    ];
+}
+
+impl Columns for ScoreRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "symbol",
+        "model",
+        "horizon_days",
+        "n",
+        "mse",
+        "qlike",
+        "first_day",
+        "last_day",
     ];
 }

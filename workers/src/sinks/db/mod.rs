@@ -5,6 +5,7 @@
 
 pub mod dead_letters;
 pub mod postgres;
+pub mod predictions;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -155,6 +156,7 @@ impl Database {
             "intraday_bars" => "SELECT count(*) FROM intraday_bars",
             "option_quotes" => "SELECT count(*) FROM option_quotes",
             "predictions" => "SELECT count(*) FROM predictions",
+            "prediction_scores" => "SELECT count(*) FROM prediction_scores",
             "dead_letters" => "SELECT count(*) FROM dead_letters",
             _ => return Ok(0),
         };

@@ -1,7 +1,8 @@
 //! Walk-forward evaluation with no look-ahead: on each day `t` every model forecasts the mean
-//! variance of the next `h` days from what was known at the end of `t` (HAR-RV refitted
-//! every [`Settings::refit_every`] days on the last [`Settings::window`] days whose targets
-//! had ended by `t`), and the forecast is scored against what those days realized.
+//! variance of the next `h` days from what was known at the end of `t` (HAR-RV refitted at
+//! the first session of each month on the last [`Settings::window`] days whose targets had
+//! ended by then, [`models::Fits`]), and the forecast is scored against what those days
+//! realized. These are the forecasts the `predict` role stores.
 //!
 //! Scores: MSE of the annualised variance, and QLIKE, `y/f − ln(y/f) − 1` (Patton, 2011),
 //! which ranks forecasts the same whatever the noise in the realized proxy and punishes
@@ -16,14 +17,12 @@ use super::models::{self, Model};
 pub const HORIZONS: [usize; 3] = [1, 5, 21];
 
 /// Trading days in a year, to annualise variances.
-const YEAR: f64 = 252.0;
+pub const YEAR: f64 = 252.0;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
     /// Days of history a HAR-RV fit uses.
     pub window: usize,
-    /// Days between refits.
-    pub refit_every: usize,
     /// Days of history before the first forecast is scored.
     pub warmup: usize,
 }
@@ -32,7 +31,6 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             window: 1000,
-            refit_every: 21,
             warmup: 250,
         }
     }
@@ -76,15 +74,12 @@ pub fn backtest(series: &Series, settings: &Settings) -> Vec<Score> {
     let mut out = Vec::new();
     for h in HORIZONS {
         let mut sums: BTreeMap<Model, Sums> = BTreeMap::new();
-        let mut beta = None;
-        let mut fitted_at: Option<usize> = None;
+        let mut fits = models::Fits::default();
         let first = settings.warmup.max(models::MONTH);
         for t in first..rv.len().saturating_sub(h) {
-            if fitted_at.is_none_or(|f| t - f >= settings.refit_every) {
-                let days = t.saturating_sub(settings.window)..t + 1;
-                beta = models::har_fit(rv, days, t, h);
-                fitted_at = Some(t);
-            }
+            let beta = fits
+                .serving(rv, &series.days, t, h, settings.window)
+                .map(|f| f.beta);
             let Some(realized) = models::target(rv, t, h) else {
                 continue;
             };

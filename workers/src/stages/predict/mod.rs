@@ -3,6 +3,8 @@
 //! prints or stores what they say.
 
 pub mod backtest;
+pub mod forecast;
+pub mod history;
 pub mod models;
 pub mod realized;
 
@@ -25,18 +27,27 @@ impl Series {
     /// From daily bars in date order, with each day's realized variance from its range
     /// (Garman–Klass); bars that cannot give one are left out.
     pub fn from_daily_bars(symbol: &str, bars: &[(NaiveDate, Ohlc)]) -> Series {
+        Series::from_days(symbol, bars.iter().map(|(day, bar)| (*day, *bar, None)))
+    }
+
+    /// From days in date order, each with its daily bar and, where the session had enough
+    /// 15-minute bars, their realized variance, which is used in place of the range's.
+    pub fn from_days(
+        symbol: &str,
+        days: impl ExactSizeIterator<Item = (NaiveDate, Ohlc, Option<f64>)>,
+    ) -> Series {
         let mut series = Series {
             symbol: symbol.to_owned(),
-            days: Vec::with_capacity(bars.len()),
-            rv: Vec::with_capacity(bars.len()),
-            returns: Vec::with_capacity(bars.len()),
+            days: Vec::with_capacity(days.len()),
+            rv: Vec::with_capacity(days.len()),
+            returns: Vec::with_capacity(days.len()),
         };
         let mut previous: Option<f64> = None;
-        for (day, bar) in bars {
-            let Some(rv) = realized::garman_klass(bar) else {
+        for (day, bar, intraday) in days {
+            let Some(rv) = intraday.or_else(|| realized::garman_klass(&bar)) else {
                 continue;
             };
-            series.days.push(*day);
+            series.days.push(day);
             series.rv.push(rv);
             series
                 .returns

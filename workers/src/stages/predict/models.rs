@@ -7,8 +7,9 @@
 //! - [`Model::HarRv`]: Corsi (2009): the target regressed on the daily, weekly (5-day) and
 //!   monthly (22-day) means of realized variance, by least squares (nalgebra's SVD) on a
 //!   rolling window of the symbol's own history, one fit per horizon ("direct" forecasts).
-//! - [`Model::AtmIv`]: the at-the-money implied variance of the nearest expiry, where
-//!   chains exist (in `predict`, not in the backtest: the sample has no history of chains).
+//! - [`Model::AtmIv`]: the at-the-money implied variance of the expiry nearest the horizon,
+//!   where chains exist (in the `predict` role, not in the backtest: no history of chains is
+//!   kept long enough to score it).
 
 use nalgebra::{DMatrix, DVector};
 
@@ -32,6 +33,13 @@ pub enum Model {
 }
 
 impl Model {
+    pub const ALL: [Model; 4] = [Model::Naive, Model::Ewma, Model::HarRv, Model::AtmIv];
+
+    /// The model named `name` ([`Model::as_str`]).
+    pub fn named(name: &str) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Model::Naive => "naive",
@@ -65,14 +73,17 @@ pub fn target(rv: &[f64], t: usize, h: usize) -> Option<f64> {
     (t + h < rv.len()).then(|| mean(&rv[t + 1..=t + h]))
 }
 
+/// A HAR-RV fit: the coefficients (constant, daily, weekly, monthly) and the standard
+/// deviation of its in-sample residuals.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HarFit {
+    pub beta: [f64; 4],
+    pub residual_sd: f64,
+}
+
 /// HAR-RV coefficients for horizon `h`, fitted on the days in `days` whose targets are
 /// known by day `known` (their last target day is at most `known`): no look-ahead.
-pub fn har_fit(
-    rv: &[f64],
-    days: std::ops::Range<usize>,
-    known: usize,
-    h: usize,
-) -> Option<[f64; 4]> {
+pub fn har_fit(rv: &[f64], days: std::ops::Range<usize>, known: usize, h: usize) -> Option<HarFit> {
     let rows: Vec<([f64; 4], f64)> = days
         .filter(|t| t + h <= known)
         .filter_map(|t| Some((regressors(rv, t)?, target(rv, t, h)?)))
@@ -82,9 +93,55 @@ pub fn har_fit(
     }
     let x = DMatrix::from_row_iterator(rows.len(), 4, rows.iter().flat_map(|(r, _)| *r));
     let y = DVector::from_iterator(rows.len(), rows.iter().map(|(_, y)| *y));
-    let beta = x.svd(true, true).solve(&y, 1e-18).ok()?;
-    let beta = [beta[0], beta[1], beta[2], beta[3]];
-    beta.iter().all(|b| b.is_finite()).then_some(beta)
+    let solved = x.clone().svd(true, true).solve(&y, 1e-18).ok()?;
+    let beta = [solved[0], solved[1], solved[2], solved[3]];
+    if !beta.iter().all(|b| b.is_finite()) {
+        return None;
+    }
+    let residuals = y - x * solved;
+    let dof = (rows.len() - 4) as f64;
+    Some(HarFit {
+        beta,
+        residual_sd: (residuals.norm_squared() / dof).sqrt(),
+    })
+}
+
+/// The session whose fit serves day `t`: the first session of `t`'s month in `days` (a
+/// monthly refit, fixed by the calendar, so a day's forecast does not depend on where the
+/// history starts).
+pub fn fit_day(days: &[chrono::NaiveDate], t: usize) -> usize {
+    use chrono::Datelike;
+    let month = (days[t].year(), days[t].month());
+    let mut m = t;
+    while m > 0 && (days[m - 1].year(), days[m - 1].month()) == month {
+        m -= 1;
+    }
+    m
+}
+
+/// HAR-RV fits by (fit session, horizon), each made once: at the fit session, on the
+/// `window` sessions before it whose targets had ended.
+#[derive(Debug, Default)]
+pub struct Fits {
+    fits: std::collections::HashMap<(usize, usize), Option<HarFit>>,
+}
+
+impl Fits {
+    /// The fit that serves day `t` at horizon `h`.
+    pub fn serving(
+        &mut self,
+        rv: &[f64],
+        days: &[chrono::NaiveDate],
+        t: usize,
+        h: usize,
+        window: usize,
+    ) -> Option<HarFit> {
+        let m = fit_day(days, t);
+        *self
+            .fits
+            .entry((m, h))
+            .or_insert_with(|| har_fit(rv, m.saturating_sub(window)..m + 1, m, h))
+    }
 }
 
 /// The HAR-RV forecast at the end of day `t` with coefficients `beta`, floored.
@@ -134,9 +191,14 @@ mod tests {
             rv.push(x.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>() + noise);
         }
         let fit = har_fit(&rv, 0..rv.len(), rv.len() - 1, 1).unwrap();
-        for (got, want) in fit.iter().zip(&beta) {
+        for (got, want) in fit.beta.iter().zip(&beta) {
             assert!((got - want).abs() < 0.05, "{fit:?}");
         }
+        // Uniform noise in ±0.5 has a standard deviation of 1/√12.
+        assert!(
+            (fit.residual_sd - 12f64.sqrt().recip()).abs() < 0.01,
+            "{fit:?}"
+        );
     }
 
     #[test]

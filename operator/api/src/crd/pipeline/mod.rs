@@ -9,6 +9,7 @@ pub mod defaults;
 pub mod kafka;
 pub mod monitoring;
 pub mod pod;
+pub mod predictions;
 pub mod processing;
 pub mod sinks;
 pub mod sources;
@@ -28,6 +29,7 @@ pub use kafka::{
 };
 pub use monitoring::{MonitoringSpec, PodMonitorSpec};
 pub use pod::PodSettings;
+pub use predictions::PredictionsSpec;
 pub use processing::ProcessingSpec;
 pub use sinks::{InfluxApiVersion, InfluxSpec, PostgresSpec, S3Spec, SinksSpec};
 pub use sources::{BudgetSpec, CboeSpec, SecretKeyRef, SourcesSpec, TwelveDataSpec, YahooSpec};
@@ -86,6 +88,9 @@ pub struct OptionsPipelineSpec {
     /// How Prometheus finds the workers' metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MonitoringSpec>,
+    /// Volatility forecasts, written to the database by the predictor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictions: Option<PredictionsSpec>,
     /// Stops the schedules and scales every worker to zero, keeping topics and data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspend: Option<bool>,

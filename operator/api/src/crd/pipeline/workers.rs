@@ -41,6 +41,10 @@ pub struct WorkersSpec {
     /// `api.tokensSecret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<RoleSpec>,
+    /// Writes volatility forecasts; runs only with `sinks.postgres` and
+    /// `predictions.enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictor: Option<RoleSpec>,
 }
 
 /// One role's Deployment.

@@ -33,14 +33,16 @@ const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/research/events";
 /// Discovery of the Prometheus Operator's group: asked on every pass.
 const MONITORING: &str = "/apis/monitoring.coreos.com/v1";
 const POD_MONITORS: &str = "/apis/monitoring.coreos.com/v1/namespaces/research/podmonitors";
-/// Every role: the harness's pipeline provides a database, a file store and API tokens.
-const ROLES: [&str; 6] = [
+/// Every role: the harness's pipeline provides a database, a file store and API tokens,
+/// and asks for predictions.
+const ROLES: [&str; 7] = [
     "collector",
     "processor",
     "db-writer",
     "file-writer",
     "influx-writer",
     "api",
+    "predictor",
 ];
 
 struct Harness {
@@ -57,6 +59,7 @@ fn pipeline(extra_spec: Value) -> Value {
                   "s3": {"bucket": "market-data"},
                   "influxdb": {"url": "http://influx:8086", "database": "market"}},
         "api": {"tokensSecret": {"name": "api", "key": "tokens"}},
+        "predictions": {"enabled": true},
     });
     fake_merge(&mut spec, &extra_spec);
     json!({
@@ -305,7 +308,7 @@ async fn first_reconcile_applies_every_child_provisions_topics_and_reports() {
     let status = h.status();
     assert_eq!(status["observedGeneration"], 1);
     assert_eq!(status["phase"], "Progressing");
-    assert_eq!(status["workers"], "0/12");
+    assert_eq!(status["workers"], "0/14");
     assert_eq!(status["symbols"], 2);
     assert_eq!(condition(&status, "Ready")["status"], "False");
     assert_eq!(condition(&status, "Ready")["reason"], "WorkersNotReady");
@@ -327,7 +330,7 @@ async fn a_rolled_out_pipeline_turns_ready_and_then_costs_no_writes() {
     let calls = h.calls();
     let status = h.status();
     assert_eq!(status["phase"], "Ready");
-    assert_eq!(status["workers"], "12/12");
+    assert_eq!(status["workers"], "14/14");
     assert_eq!(condition(&status, "Ready")["status"], "True");
     assert_eq!(condition(&status, "Progressing")["status"], "False");
     // Degraded stayed False: its transition time did not move.
@@ -726,7 +729,8 @@ async fn roles_the_spec_does_not_provide_for_are_omitted_said_so_and_pruned() {
         omitted["message"],
         "db-writer needs a database: set spec.sinks.postgres; file-writer needs a file store: \
          set spec.sinks.s3; influx-writer needs an InfluxDB server: set spec.sinks.influxdb; \
-         api needs a database: set spec.sinks.postgres"
+         api needs a database: set spec.sinks.postgres; predictor needs a database: set \
+         spec.sinks.postgres"
     );
 }
 

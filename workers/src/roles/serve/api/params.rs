@@ -11,8 +11,12 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use optionsflow_api::Symbol;
 use serde::Deserialize;
 
+use std::sync::LazyLock;
+
 use crate::roles::serve::format::Format;
 use crate::roles::serve::problem::Problem;
+use crate::stages::predict::backtest::HORIZONS;
+use crate::stages::predict::models::Model;
 
 /// Rows per page unless `limit` says otherwise, and the most it may say.
 pub const DEFAULT_LIMIT: u32 = 1000;
@@ -33,6 +37,9 @@ pub struct Params {
     pub(super) interval: Option<String>,
     pub(super) expiry: Option<String>,
     pub(super) at: Option<String>,
+    pub(super) model: Option<String>,
+    pub(super) horizon: Option<u32>,
+    pub(super) symbol: Option<String>,
 }
 
 impl Params {
@@ -110,34 +117,58 @@ impl Params {
         Ok(Some((at, strike, right.to_owned())))
     }
 
-    /// Where a predictions page starts: after `(target date, made at, model)`; `None` without
-    /// a cursor. The cursor is `<target date, days from 0001-01-01>/<made at, microseconds
-    /// since 1970>/<model>` ([`PREDICTION_CURSOR`]).
+    /// Where a predictions page starts: after `(made at, horizon, model)`; `None` without a
+    /// cursor. The cursor is `<made at, microseconds since 1970>/<horizon>/<model>`
+    /// ([`PREDICTION_CURSOR`]).
     pub(super) fn prediction_position(
         &self,
-    ) -> Result<Option<(NaiveDate, DateTime<Utc>, String)>, Problem> {
+    ) -> Result<Option<(DateTime<Utc>, i64, Model)>, Problem> {
         let Some(text) = &self.cursor else {
             return Ok(None);
         };
-        let bad = || not_a_position(text, PREDICTION_CURSOR);
+        let bad = || not_a_position(text, &PREDICTION_CURSOR);
         let mut parts = text.splitn(3, '/');
-        let (Some(days), Some(micros), Some(model)) = (parts.next(), parts.next(), parts.next())
+        let (Some(micros), Some(horizon), Some(model)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
-        let target = days
-            .parse::<i32>()
-            .ok()
-            .filter(|d| *d >= 1)
-            .and_then(NaiveDate::from_num_days_from_ce_opt)
-            .filter(|d| d.year() <= 9999)
-            .ok_or_else(bad)?;
         let made = micros
             .parse::<i64>()
             .ok()
             .and_then(DateTime::from_timestamp_micros)
             .ok_or_else(bad)?;
-        Ok(Some((target, made, model.to_owned())))
+        let horizon = horizon
+            .parse::<usize>()
+            .ok()
+            .filter(|h| HORIZONS.contains(h))
+            .ok_or_else(bad)?;
+        let model = Model::named(model).ok_or_else(bad)?;
+        Ok(Some((made, horizon as i64, model)))
+    }
+
+    /// `model`, if given: one of [`Model::ALL`].
+    pub(super) fn model(&self) -> Result<Option<Model>, Problem> {
+        self.model
+            .as_deref()
+            .map(|m| {
+                Model::named(m).ok_or_else(|| {
+                    Problem::invalid(format!("model {m:?} is not one of {}", model_names("|")))
+                })
+            })
+            .transpose()
+    }
+
+    /// `horizon`, if given: one of [`HORIZONS`], in sessions.
+    pub(super) fn horizon(&self) -> Result<Option<usize>, Problem> {
+        self.horizon
+            .map(|h| {
+                Some(h as usize)
+                    .filter(|h| HORIZONS.contains(h))
+                    .ok_or_else(|| {
+                        Problem::invalid(format!("horizon {h} is not one of {HORIZONS:?}"))
+                    })
+            })
+            .transpose()
     }
 
     /// `at`, the time a snapshot must not be after; now by default.
@@ -168,6 +199,9 @@ pub(super) fn only(p: &Params, allowed: &[&str]) -> Result<(), Problem> {
         ("interval", p.interval.is_some()),
         ("expiry", p.expiry.is_some()),
         ("at", p.at.is_some()),
+        ("model", p.model.is_some()),
+        ("horizon", p.horizon.is_some()),
+        ("symbol", p.symbol.is_some()),
     ];
     for (name, present) in given {
         if present && !allowed.contains(&name) {
@@ -239,8 +273,20 @@ pub fn stored(t: DateTime<Utc>) -> String {
 /// a position the server accepts.
 pub const CHAIN_CURSOR: &str = "^[0-9]{1,16}/[0-9]{1,9}(\\.[0-9]{1,6})?/(call|put)$";
 
-/// The shape of a predictions cursor (days from 0001-01-01 up to 9993-06-24; any model).
-pub const PREDICTION_CURSOR: &str = "^(36[0-4][0-9]{4}|3[0-5][0-9]{5}|[12][0-9]{6}|[1-9][0-9]{0,5})/[0-9]{1,16}/[A-Za-z0-9_.-]{1,64}$";
+/// The shape of a predictions cursor.
+pub static PREDICTION_CURSOR: LazyLock<String> = LazyLock::new(|| {
+    let horizons: Vec<String> = HORIZONS.iter().map(usize::to_string).collect();
+    format!(
+        "^[0-9]{{1,16}}/({})/({})$",
+        horizons.join("|"),
+        model_names("|")
+    )
+});
+
+/// The models' names, joined by `sep`.
+pub fn model_names(sep: &str) -> String {
+    Model::ALL.map(Model::as_str).join(sep)
+}
 
 fn not_a_position(text: &str, shape: &str) -> Problem {
     Problem::invalid(format!(

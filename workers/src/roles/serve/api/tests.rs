@@ -1,5 +1,6 @@
 use super::params::*;
 use super::*;
+use crate::stages::predict::models::Model;
 
 fn quote(strike: f64, right: &str, iv: Option<f64>, log_moneyness: f64) -> QuoteRow {
     QuoteRow {
@@ -108,17 +109,20 @@ fn positions_read_back_and_anything_else_is_a_400() {
         assert_eq!(e.status, 400, "{bad}");
         assert!(e.detail.contains(CHAIN_CURSOR), "{}", e.detail);
     }
-    let (target, made, model) = at_cursor("739215/1732545000000000/har-rv")
+    let (made, horizon, model) = at_cursor("1732545000000000/21/har_rv")
         .prediction_position()
         .unwrap()
         .unwrap();
-    assert_eq!(target.to_string(), "2024-11-25");
     assert_eq!(stored(made), "2024-11-25T14:30:00.000000Z");
-    assert_eq!(model, "har-rv");
+    assert_eq!((horizon, model), (21, Model::HarRv));
     assert_eq!(
-        at_cursor("0/1/m").prediction_position().unwrap_err().status,
-        400
+        *PREDICTION_CURSOR,
+        "^[0-9]{1,16}/(1|5|21)/(naive|ewma|har_rv|atm_iv)$"
     );
+    for bad in ["0/2/naive", "0/1/m", "x/1/ewma", "0/1", ""] {
+        let e = at_cursor(bad).prediction_position().unwrap_err();
+        assert_eq!(e.status, 400, "{bad}");
+    }
     assert_eq!(
         at_cursor("DROP TABLE")
             .symbol_position()

@@ -1,9 +1,12 @@
 //! `optionsflow-worker predict --backtest`: the volatility models' walk-forward evaluation
-//! ([`crate::stages::predict::backtest`]) on the sample source's daily bars, offline: per
-//! model, symbol and horizon, the number of forecasts, MSE and QLIKE.
+//! ([`crate::stages::predict::backtest`]) on the sample source's daily bars (offline) or on
+//! the database's stored daily and 15-minute bars: per model, symbol and horizon, the number
+//! of forecasts, MSE and QLIKE.
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::sinks::WriteError;
+use crate::sinks::db::Database;
 use crate::sources::sample::Sample;
 use crate::stages::predict::Series;
 use crate::stages::predict::backtest::{self, Score, Settings};
@@ -17,6 +20,9 @@ pub const DEFAULT_SYMBOLS: &str = "SPY,QQQ,IWM,AAPL,MSFT,NVDA,JPM,XOM,TSLA,AMZN"
 pub enum HistorySource {
     /// The sample source, generated offline: no database needed.
     Sample,
+    /// The bars stored in the database the runtime config names, as the predictor reads
+    /// them (15-minute realized variance where a session has enough bars).
+    Stored,
 }
 
 /// How scores are printed.
@@ -28,11 +34,15 @@ pub enum Format {
     Csv,
 }
 
+/// `years` years before `end`.
+fn start(end: NaiveDate, years: u32) -> NaiveDate {
+    end.with_year(end.year() - years as i32)
+        .unwrap_or(end - chrono::Duration::days(365 * i64::from(years)))
+}
+
 /// A symbol's daily history from the sample source, `years` years up to `end`.
 pub fn sample_series(sample: &Sample, symbol: &str, years: u32, end: NaiveDate) -> Series {
-    let start = end
-        .with_year(end.year() - years as i32)
-        .unwrap_or(end - chrono::Duration::days(365 * i64::from(years)));
+    let start = start(end, years);
     let series = sample.daily(symbol, start, end);
     let bars: Vec<(NaiveDate, Ohlc)> = series
         .values
@@ -66,6 +76,23 @@ pub fn sample_backtest(
         .iter()
         .flat_map(|s| backtest::backtest(&sample_series(sample, s, years, end), settings))
         .collect()
+}
+
+/// Every model's scores on every symbol's stored history, `years` years up to `end`.
+pub async fn stored_backtest(
+    database: &Database,
+    symbols: &[String],
+    years: u32,
+    end: NaiveDate,
+    settings: &Settings,
+) -> Result<Vec<Score>, WriteError> {
+    let mut scores = Vec::new();
+    for symbol in symbols {
+        let mut history = database.history(symbol, start(end, years)).await?;
+        history.retain_until(end);
+        scores.extend(backtest::backtest(&history.series(symbol), settings));
+    }
+    Ok(scores)
 }
 
 /// The scores as `format` prints them.
