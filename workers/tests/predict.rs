@@ -2,7 +2,8 @@
 //! server at 127.0.0.1:5432) and SQLite. Fed the sample market's processed daily bars the
 //! way the engine feeds it, it starts each symbol's history from the stored bars, forecasts
 //! every session a batch touched, and a replay, or a restarted predictor given the same
-//! messages, writes exactly the same rows; both databases hold the same forecasts.
+//! messages, writes exactly the same rows; a session's 15-minute bars wait for its daily bar
+//! and then give its realized variance; both databases hold the same forecasts.
 
 use chrono::{NaiveDate, Utc};
 use optionsflow_api::Source;
@@ -17,6 +18,8 @@ use optionsflow_workers::roles::write::{Destination, Span};
 use optionsflow_workers::runtime::metrics::Metrics;
 use optionsflow_workers::sinks::db::Database;
 use optionsflow_workers::sources::sample::Sample;
+use optionsflow_workers::stages::predict::forecast;
+use optionsflow_workers::stages::predict::realized::{self, Ohlc};
 use optionsflow_workers::stages::process::Records;
 use optionsflow_workers::stages::write::{Incoming, Rows};
 
@@ -51,17 +54,26 @@ fn daily_bars(start: NaiveDate, end: NaiveDate) -> Vec<BarRecord> {
         .collect()
 }
 
+fn records(bars: &[BarRecord]) -> Records {
+    Records::Bars(Batch {
+        dataset: Dataset::Daily,
+        origin: origin(),
+        chunk: None,
+        records: bars.to_vec(),
+    })
+}
+
 fn message(bars: &[BarRecord]) -> Incoming {
     Incoming {
         symbol: "SPY".into(),
         fetched_at: Utc::now(),
-        records: Records::Bars(Batch {
-            dataset: Dataset::Daily,
-            origin: origin(),
-            chunk: None,
-            records: bars.to_vec(),
-        }),
+        records: records(bars),
     }
+}
+
+/// What the db-writer does with the bars.
+async fn store(database: &Database, bars: &[BarRecord]) {
+    database.write(&Rows::of([&records(bars)])).await.unwrap();
 }
 
 fn origin() -> MessageOrigin {
@@ -123,13 +135,7 @@ async fn scenario(database: Database) -> (Vec<PredictionRow>, Vec<ScoreRow>) {
     let bars = daily_bars(end - chrono::Days::new(4 * 365), end);
     let (older, newer) = bars.split_at(bars.len() - 60);
     // The db-writer stored the older sessions before the predictor first saw SPY.
-    let as_stored = Records::Bars(Batch {
-        dataset: Dataset::Daily,
-        origin: origin(),
-        chunk: None,
-        records: older.to_vec(),
-    });
-    database.write(&Rows::of([&as_stored])).await.unwrap();
+    store(&database, older).await;
 
     let first = predictor(&database);
     let (a, b) = newer.split_at(30);
@@ -159,10 +165,13 @@ async fn scenario(database: Database) -> (Vec<PredictionRow>, Vec<ScoreRow>) {
     }
     // The walk-forward scores over the stored and new sessions.
     assert_eq!(scores.len(), 9);
+    // Scored from the 251st session (a year of warm-up) to the last.
+    let first_scored = bars[250].trade_date.to_string();
     assert!(
         scores
             .iter()
-            .all(|s| s.n > 600 && s.last_day == last.to_string())
+            .all(|s| s.n > 600 && s.first_day == first_scored && s.last_day == last.to_string()),
+        "{scores:?}"
     );
 
     // The same messages again: the same rows.
@@ -174,18 +183,71 @@ async fn scenario(database: Database) -> (Vec<PredictionRow>, Vec<ScoreRow>) {
 
     // A restarted predictor (the db-writer has stored everything meanwhile) given the last
     // message again: the same rows.
-    let everything = Records::Bars(Batch {
-        dataset: Dataset::Daily,
-        origin: origin(),
-        chunk: None,
-        records: bars.clone(),
-    });
-    database.write(&Rows::of([&everything])).await.unwrap();
+    store(&database, &bars).await;
     let restarted = predictor(&database);
     feed(&restarted, &[b]).await;
     assert_eq!(
         stored(&database).await,
         (predictions.clone(), scores.clone())
+    );
+    // The next session's 15-minute bars alone: no daily bar, nothing to forecast yet.
+    let next = forecast::sessions_after(last, 1);
+    let session = calendar::session(next).unwrap();
+    let close = newer.last().unwrap().close;
+    let fifteen: Vec<BarRecord> = (0..26)
+        .map(|i| {
+            let wiggle = if i % 2 == 0 { 1.004 } else { 1.0 / 1.004 };
+            BarRecord {
+                interval: BarInterval::FifteenMinutes,
+                trade_date: next,
+                bar_time: session.open + chrono::Duration::minutes(15 * i),
+                open: close,
+                high: close * 1.005,
+                low: close / 1.005,
+                close: close * wiggle,
+                ..newer[0].clone()
+            }
+        })
+        .collect();
+    feed(&restarted, &[&fifteen]).await;
+    assert_eq!(
+        stored(&database).await,
+        (predictions.clone(), scores.clone())
+    );
+    // Its daily bar: the session is forecast, from the 15-minute bars' realized variance.
+    let daily = BarRecord {
+        trade_date: next,
+        bar_time: session.open,
+        open: close,
+        high: close * 1.02,
+        low: close / 1.02,
+        close,
+        ..newer[0].clone()
+    };
+    feed(&restarted, &[&[daily]]).await;
+    let (after, _) = stored(&database).await;
+    assert_eq!(after.len(), predictions.len() + 9);
+    let ohlc: Vec<Ohlc> = fifteen
+        .iter()
+        .map(|b| Ohlc {
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+        })
+        .collect();
+    let naive = after
+        .iter()
+        .find(|p| {
+            p.target_date == forecast::sessions_after(next, 1).to_string()
+                && p.model == "naive"
+                && p.horizon_days == 1
+        })
+        .unwrap();
+    let expected = forecast::volatility(realized::from_intraday(&ohlc).unwrap());
+    assert!(
+        (naive.value - expected).abs() < 1e-12,
+        "{naive:?} vs {expected}"
     );
     database.close().await;
     (predictions, scores)

@@ -119,21 +119,27 @@ impl Predictor {
                 forecast::at(&series, t, self.window, &mut fits, history.atm(*day))
             })
             .collect();
+        // 15-minute bars of a session whose daily bar has not come yet, or chains alone:
+        // nothing to forecast or score until it does.
+        if forecasts.is_empty() {
+            return Ok(());
+        }
         let settings = Settings {
             window: self.window,
             ..Settings::default()
         };
-        let scores: Vec<StoredScore> = match (series.days.first(), series.days.last()) {
-            (Some(first), Some(last)) => walk::backtest(&series, &settings)
-                .into_iter()
-                .map(|score| StoredScore {
-                    score,
-                    first_day: *first,
-                    last_day: *last,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let scores: Vec<StoredScore> =
+            match (series.days.get(settings.first_scored()), series.days.last()) {
+                (Some(first), Some(last)) => walk::backtest(&series, &settings)
+                    .into_iter()
+                    .map(|score| StoredScore {
+                        score,
+                        first_day: *first,
+                        last_day: *last,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
         self.database
             .write_predictions(symbol, &forecasts, &scores)
             .await?;

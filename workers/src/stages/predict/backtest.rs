@@ -27,6 +27,13 @@ pub struct Settings {
     pub warmup: usize,
 }
 
+impl Settings {
+    /// The index of the first day scored.
+    pub fn first_scored(&self) -> usize {
+        self.warmup.max(models::MONTH)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
@@ -75,7 +82,7 @@ pub fn backtest(series: &Series, settings: &Settings) -> Vec<Score> {
     for h in HORIZONS {
         let mut sums: BTreeMap<Model, Sums> = BTreeMap::new();
         let mut fits = models::Fits::default();
-        let first = settings.warmup.max(models::MONTH);
+        let first = settings.first_scored();
         for t in first..rv.len().saturating_sub(h) {
             let beta = fits
                 .serving(rv, &series.days, t, h, settings.window)

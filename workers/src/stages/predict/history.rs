@@ -216,4 +216,38 @@ mod tests {
         assert_eq!(h.days().collect::<Vec<_>>(), [&day(3)]);
         assert_eq!(h.series("SPY").rv, [with_intraday.rv[1]]);
     }
+
+    #[test]
+    fn a_session_keeps_its_newest_chains_at_the_money_iv_per_expiry() {
+        // Strikes 50 to 51.5 against a spot of 60.45: the nearest the money is 51.5, whose
+        // call and put IVs are averaged where both have one.
+        let first = optionsflow_testkit::records::quotes("SPY", 0, 64);
+        let second = optionsflow_testkit::records::quotes("SPY", 1, 64);
+        let mut expected = BTreeMap::new();
+        for q in &second {
+            let nearest = second
+                .iter()
+                .filter(|o| o.expiry == q.expiry && o.iv.is_some())
+                .map(|o| o.strike)
+                .fold(f64::MIN, f64::max);
+            if let Some(iv) = q.iv.filter(|_| q.strike == nearest) {
+                expected.entry(q.expiry).or_insert_with(Vec::new).push(iv);
+            }
+        }
+        let expected: BTreeMap<NaiveDate, f64> = expected
+            .into_iter()
+            .map(|(e, ivs)| (e, ivs.iter().sum::<f64>() / ivs.len() as f64))
+            .collect();
+        assert!(!expected.is_empty());
+
+        let session = day(25);
+        let mut h = History::default();
+        h.add_chain(session, &second.iter().collect::<Vec<_>>());
+        // An older snapshot arriving later changes nothing.
+        h.add_chain(session, &first.iter().collect::<Vec<_>>());
+        let atm = h.atm(session).unwrap();
+        assert_eq!(atm.snapshot_time, Some(second[0].snapshot_time));
+        assert_eq!(atm.by_expiry, expected);
+        assert_eq!(h.atm(day(26)), None);
+    }
 }
