@@ -265,3 +265,58 @@ async fn forecasts_are_the_same_rows_on_replay_and_restart_in_both_databases() {
         "PostgreSQL and SQLite hold different forecasts"
     );
 }
+
+/// The stand-in providers' market has something to predict too: on the daily bars the fake
+/// Twelve Data serves, HAR-RV beats both baselines out of sample.
+#[test]
+fn on_the_stand_in_providers_market_har_rv_beats_both_baselines() {
+    use optionsflow_testkit::data;
+    use optionsflow_workers::stages::predict::Series;
+    use optionsflow_workers::stages::predict::backtest::{self, HORIZONS, Settings, means};
+    use optionsflow_workers::stages::predict::models::Model;
+
+    let days = data::trading_days("2018-01-02".parse().unwrap(), "2026-11-27".parse().unwrap());
+    let scores: Vec<_> = ["SPY", "AAPL", "XOM", "TSLA"]
+        .iter()
+        .flat_map(|symbol| {
+            let bars: Vec<(NaiveDate, Ohlc)> = days
+                .iter()
+                .map(|d| {
+                    let b = data::daily_bar(symbol, *d);
+                    let ohlc = Ohlc {
+                        open: b.open,
+                        high: b.high,
+                        low: b.low,
+                        close: b.close,
+                    };
+                    (*d, ohlc)
+                })
+                .collect();
+            backtest::backtest(
+                &Series::from_daily_bars(symbol, &bars),
+                &Settings::default(),
+            )
+        })
+        .collect();
+    let means = means(&scores);
+    let qlike = |model: Model, h: usize| {
+        means
+            .iter()
+            .find(|(m, horizon, ..)| *m == model && *horizon == h)
+            .map(|(.., q, _)| *q)
+            .unwrap()
+    };
+    for h in HORIZONS {
+        let (har, naive, ewma) = (
+            qlike(Model::HarRv, h),
+            qlike(Model::Naive, h),
+            qlike(Model::Ewma, h),
+        );
+        eprintln!("{h:>2} days: har_rv {har:.4}, naive {naive:.4}, ewma {ewma:.4}");
+        assert!(
+            har < 0.95 * naive,
+            "{h} days: har_rv {har} vs naive {naive}"
+        );
+        assert!(har < 0.95 * ewma, "{h} days: har_rv {har} vs ewma {ewma}");
+    }
+}

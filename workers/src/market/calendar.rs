@@ -191,6 +191,17 @@ pub fn trading_day_on_or_before(date: NaiveDate) -> NaiveDate {
     d
 }
 
+/// The session a snapshot taken at `instant` shows: the one under way or closed that day, or
+/// before the open (overnight, a weekend, a holiday) the last one, whose closing quotes are
+/// what a provider still shows.
+pub fn session_shown_at(instant: DateTime<Utc>) -> NaiveDate {
+    let today = exchange_date(instant);
+    match session(today) {
+        Some(s) if instant >= s.open => today,
+        _ => trading_day_on_or_before(today.pred_opt().expect("date in range")),
+    }
+}
+
 /// Trading days from `start` to `end`, both included.
 pub fn trading_days(start: NaiveDate, end: NaiveDate) -> impl Iterator<Item = NaiveDate> {
     start
@@ -493,5 +504,37 @@ mod tests {
     fn exchange_date_uses_new_york_midnight() {
         let late_utc = Utc.with_ymd_and_hms(2026, 3, 14, 3, 0, 0).unwrap();
         assert_eq!(exchange_date(late_utc), d("2026-03-13"));
+    }
+
+    #[test]
+    fn a_snapshot_before_the_open_shows_the_last_session() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // Wednesday 2026-12-02: at 16:20 New York after the close, that session.
+        assert_eq!(
+            session_shown_at(at("2026-12-02T21:20:00Z")),
+            d("2026-12-02")
+        );
+        // 01:00 and 09:29 New York on Thursday: still Wednesday's; from the open, Thursday's.
+        assert_eq!(
+            session_shown_at(at("2026-12-03T06:00:00Z")),
+            d("2026-12-02")
+        );
+        assert_eq!(
+            session_shown_at(at("2026-12-03T14:29:00Z")),
+            d("2026-12-02")
+        );
+        assert_eq!(
+            session_shown_at(at("2026-12-03T14:30:00Z")),
+            d("2026-12-03")
+        );
+        // Thanksgiving afternoon and the weekend after show the sessions before them.
+        assert_eq!(
+            session_shown_at(at("2026-11-26T20:00:00Z")),
+            d("2026-11-25")
+        );
+        assert_eq!(
+            session_shown_at(at("2026-11-29T20:00:00Z")),
+            d("2026-11-27")
+        );
     }
 }

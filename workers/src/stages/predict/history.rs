@@ -85,7 +85,7 @@ impl History {
                 let mut days = BTreeSet::new();
                 let mut by_day: BTreeMap<NaiveDate, Vec<&OptionQuoteRecord>> = BTreeMap::new();
                 for q in &batch.records {
-                    let day = calendar::exchange_date(q.snapshot_time);
+                    let day = calendar::session_shown_at(q.snapshot_time);
                     by_day.entry(day).or_default().push(q);
                     days.insert(day);
                 }

@@ -1,9 +1,15 @@
 //! Deterministic market data for the fake providers: the same symbol and day always give the
-//! same bars and chains, so tests can compare what arrived with what was served.
+//! same bars and chains, so tests can compare what arrived with what was served. Volatility
+//! clusters (a GARCH(1,1) per symbol, [`walk`]), bars and chains follow it.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use optionsflow_api::crd::pipeline::processing::RatePoint;
 use optionsflow_api::runtime_config::Processing;
+use optionsflow_api::runtime_config::RatePoint;
+
+mod walk;
+pub use walk::{
+    EPOCH, GARCH_ALPHA, GARCH_BETA, Session, close, expected_vol, long_run_vol, session,
+};
 
 /// NYSE full closures 2024–2028 (docs/market-data.md), so the fakes leave
 /// holidays out of their series the way Twelve Data does.
@@ -106,20 +112,17 @@ pub struct Bar {
     pub volume: u64,
 }
 
-/// The symbol's closing price on `day`: a level from the symbol, a wiggle from the day.
-pub fn close(symbol: &str, day: NaiveDate) -> f64 {
-    let level = 20.0 + (seed(&[symbol]) % 48_000) as f64 / 100.0;
-    let mut rng = Rng::new(seed(&[symbol, &day.to_string()]));
-    let drift = (f64::from(day.num_days_from_ce()) / 60.0).sin() * 0.1;
-    level * (1.0 + drift + (rng.unit() - 0.5) * 0.04)
-}
-
+/// A session's bar: it opens near the previous close, and its range widens with the day's
+/// variance.
 pub fn daily_bar(symbol: &str, day: NaiveDate) -> Bar {
     let mut rng = Rng::new(seed(&[symbol, "daily", &day.to_string()]));
-    let close = close(symbol, day);
-    let open = close * (1.0 + (rng.unit() - 0.5) * 0.02);
-    let high = open.max(close) * (1.0 + rng.unit() * 0.01);
-    let low = open.min(close) * (1.0 - rng.unit() * 0.01);
+    let today = session(symbol, day);
+    let previous = session(symbol, day - Duration::days(1));
+    let sd = today.variance.sqrt();
+    let close = today.close;
+    let open = previous.close * (1.0 + (rng.unit() - 0.5) * 0.5 * sd);
+    let high = open.max(close) * (1.0 + rng.unit() * sd);
+    let low = open.min(close) * (1.0 - rng.unit() * sd);
     Bar {
         time: day.and_time(NaiveTime::MIN),
         open,
@@ -171,6 +174,9 @@ pub fn intraday_bars(symbol: &str, day: NaiveDate) -> Vec<Bar> {
     }
     let bars = if early_close(day) { 14 } else { 26 };
     let daily = daily_bar(symbol, day);
+    // Each bar's move has the session's variance spread over its bars (a uniform's standard
+    // deviation is 1/√12).
+    let step = (session(symbol, day).variance / f64::from(bars)).sqrt() * 12f64.sqrt();
     let mut rng = Rng::new(seed(&[symbol, "15min", &day.to_string()]));
     let mut price = daily.open;
     (0..bars)
@@ -179,15 +185,15 @@ pub fn intraday_bars(symbol: &str, day: NaiveDate) -> Vec<Bar> {
             let close = if i == bars - 1 {
                 daily.close
             } else {
-                open * (1.0 + (rng.unit() - 0.5) * 0.004)
+                open * (1.0 + (rng.unit() - 0.5) * step)
             };
             price = close;
             Bar {
                 time: day.and_hms_opt(9, 30, 0).expect("valid")
                     + Duration::minutes(15 * i64::from(i)),
                 open,
-                high: open.max(close) * (1.0 + rng.unit() * 0.001),
-                low: open.min(close) * (1.0 - rng.unit() * 0.001),
+                high: open.max(close) * (1.0 + rng.unit() * 0.25 * step),
+                low: open.min(close) * (1.0 - rng.unit() * 0.25 * step),
                 close,
                 volume: 10_000 + rng.next_u64() % 500_000,
             }
@@ -328,8 +334,9 @@ pub fn chain(symbol: &str, today: NaiveDate, expiry: NaiveDate, spot: f64) -> Ve
             continue;
         }
         let moneyness = (strike / forward).ln();
-        let iv =
-            0.22 + 0.35 * moneyness * moneyness - 0.08 * moneyness + 0.02 / (1.0 + years * 12.0);
+        // The level the GARCH expects over the expiry's life, with a 5 % premium, and a smile.
+        let iv = 1.05 * expected_vol(symbol, today, years) + 0.35 * moneyness * moneyness
+            - 0.08 * moneyness;
         for call in [true, false] {
             let value = black(call, forward, strike, years, discount, iv);
             let tick = tick(symbol, value);
