@@ -16,6 +16,7 @@ use optionsflow_api::MessageOrigin;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::bus::partitions::{Committer, Delivery, PartitionQueue};
 use crate::runtime::admin::Readiness;
@@ -75,13 +76,22 @@ pub async fn run_partitions<O: Operator>(
             _ = running.shutdown.cancelled() => break,
             queue = queues.recv(), if more => match queue {
                 Some(queue) => {
-                    workers.spawn(partition_worker(
-                        queue,
-                        operator.clone(),
-                        committer.clone(),
-                        running.clone(),
-                        hard_stop.clone(),
-                    ));
+                    // Every line the worker and the role's operator log names its partition.
+                    let span = tracing::info_span!(
+                        "partition",
+                        topic = %queue.topic,
+                        partition = queue.partition
+                    );
+                    workers.spawn(
+                        partition_worker(
+                            queue,
+                            operator.clone(),
+                            committer.clone(),
+                            running.clone(),
+                            hard_stop.clone(),
+                        )
+                        .instrument(span),
+                    );
                 }
                 // No partition will come any more; those given go on.
                 None => more = false,
@@ -222,16 +232,19 @@ pub async fn partition_worker<O: Operator>(
         halt: &halt,
     };
     let mut held = O::Held::default();
+    // The first offset `held` took since the last flush, for the batch's span.
+    let mut first = None;
     loop {
         let deadline = operator.deadline(&held);
         let flush_now = tokio::select! {
             _ = stop.cancelled() => break,
             _ = shutdown.cancelled() => {
-                flush_and_commit(operator.as_ref(), &mut held, &queue, &committer, stop).await;
+                flush_and_commit(operator.as_ref(), &mut held, first, &queue, &committer, stop).await;
                 break;
             }
             d = queue.messages.recv() => match d {
                 Some(delivery) => {
+                    first = first.or(Some(delivery.origin.offset));
                     if !operator.take(&mut held, delivery, stop).await {
                         break;
                     }
@@ -243,9 +256,19 @@ pub async fn partition_worker<O: Operator>(
             _ = sleep_until(deadline), if deadline.is_some() => true,
         };
         if flush_now {
-            if !flush_and_commit(operator.as_ref(), &mut held, &queue, &committer, stop).await {
+            if !flush_and_commit(
+                operator.as_ref(),
+                &mut held,
+                first,
+                &queue,
+                &committer,
+                stop,
+            )
+            .await
+            {
                 break;
             }
+            first = None;
             liveness.idle(&partition);
         }
     }
@@ -257,6 +280,7 @@ pub async fn partition_worker<O: Operator>(
 async fn flush_and_commit<O: Operator>(
     operator: &O,
     held: &mut O::Held,
+    first: Option<i64>,
     queue: &PartitionQueue,
     committer: &Committer,
     stop: Stop<'_>,
@@ -264,15 +288,25 @@ async fn flush_and_commit<O: Operator>(
     let Some(last) = operator.last(held).cloned() else {
         return true;
     };
-    // A revocation waits (bounded) for `busy`, so a flush under way is finished and
-    // committed before the partition's next owner starts.
-    let _busy = queue.busy.lock().await;
-    if queue.revoked.is_cancelled() || !operator.flush(held, stop).await {
-        return false;
+    // What the flush logs (a store retried, a dead letter) names the batch's offsets.
+    let span = tracing::info_span!(
+        "batch",
+        first_offset = first.unwrap_or(last.offset),
+        last_offset = last.offset
+    );
+    async {
+        // A revocation waits (bounded) for `busy`, so a flush under way is finished and
+        // committed before the partition's next owner starts.
+        let _busy = queue.busy.lock().await;
+        if queue.revoked.is_cancelled() || !operator.flush(held, stop).await {
+            return false;
+        }
+        committer.commit(&last).await;
+        *held = O::Held::default();
+        true
     }
-    committer.commit(&last).await;
-    *held = O::Held::default();
-    true
+    .instrument(span)
+    .await
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -423,6 +423,25 @@ async fn sigterm_finishes_the_task_commits_and_leaves_the_group() {
         tail(&log, 20)
     );
     assert!(log.contains("leaving the consumer group"));
+    // The line names the task it belongs to.
+    let done: serde_json::Value = log
+        .lines()
+        .find(|l| l.contains("task done"))
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .unwrap();
+    let task = done["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["name"] == "task"))
+        .unwrap_or_else(|| panic!("no task span: {done}"));
+    assert_eq!(
+        (&task["dataset"], &task["symbol"]),
+        (&"options".into(), &"IBM".into()),
+        "{done}"
+    );
+    assert!(
+        task["id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{done}"
+    );
     let chains = h.read(TopicKind::OptionData);
     let count = chains[0].value["part"]["count"].as_u64().unwrap();
     assert_eq!(chains.len() as u64, count, "every expiration published");

@@ -322,11 +322,28 @@ async fn write_db_stores_every_row_once_through_kills_redelivery_and_a_database_
     assert_eq!(poison.len(), 1, "{letters:?}");
     assert_eq!(poison[0].value["payload"]["reason"], "malformed_message");
     assert_eq!(poison[0].key.as_deref(), Some("TZZ"));
-    assert!(
-        leader.log().contains("storing failed; retrying"),
-        "{}",
-        tail(&leader.log(), 20)
+    // The retry names the batch it belongs to: its topic, partition and offsets.
+    let log = leader.log();
+    let retry: serde_json::Value = log
+        .lines()
+        .find(|l| l.contains("storing failed; retrying"))
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .unwrap_or_else(|| panic!("no retry logged:\n{}", tail(&log, 20)));
+    let spans = retry["spans"].as_array().expect("the spans the line is in");
+    let span = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} span in {retry}"))
+    };
+    let topic = span("partition")["topic"].as_str().unwrap_or_default();
+    assert!(Dataset::ALL.iter().any(|d| t.topic(*d) == topic), "{retry}");
+    assert!(span("partition")["partition"].as_i64().is_some(), "{retry}");
+    let (first, last) = (
+        span("batch")["first_offset"].as_i64().unwrap(),
+        span("batch")["last_offset"].as_i64().unwrap(),
     );
+    assert!(0 <= first && first <= last, "{retry}");
 }
 
 /// Intraday bars stored in InfluxDB's `market` database.

@@ -16,6 +16,7 @@ use optionsflow_api::crd::pipeline::{
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::runtime_config::{DEFAULT_WINDOW_DAYS, Predictions};
+use optionsflow_api::schedule::{Schedule, ScheduleError};
 use optionsflow_api::{Dataset, Symbol, TopicKind, TopicNames};
 
 use crate::build::secrets;
@@ -52,6 +53,13 @@ pub enum ValidationError {
     NoSymbols { dataset: Dataset },
     #[error("the {dataset} dataset's time zone {zone:?} is not in the tz database")]
     UnknownTimeZone { dataset: Dataset, zone: String },
+    #[error("the {dataset} dataset's schedule is not one a CronJob takes: {source}")]
+    InvalidSchedule {
+        dataset: Dataset,
+        // Boxed: it carries the schedule and what the field takes, and this enum travels in
+        // every `Result` the reconcile returns.
+        source: Box<ScheduleError>,
+    },
     #[error("historical {field} {value:?} is not a date (YYYY-MM-DD)")]
     BadDate { field: &'static str, value: String },
     #[error(
@@ -81,6 +89,7 @@ impl ValidationError {
             ValidationError::BadSymbol { .. } => "InvalidSymbol",
             ValidationError::NoSymbols { .. } => "NoSymbols",
             ValidationError::UnknownTimeZone { .. } => "UnknownTimeZone",
+            ValidationError::InvalidSchedule { .. } => "InvalidSchedule",
             ValidationError::BadDate { .. } => "InvalidDate",
             ValidationError::ReservedEnv { .. } => "ReservedEnvironmentVariable",
             ValidationError::ImageNotAllowed { .. } => "ImageNotAllowed",
@@ -263,6 +272,16 @@ pub fn validate(
                 dataset,
                 zone: time_zone,
             });
+        }
+        // The CRD's rule cannot see a range written backwards; the parser `local` and the
+        // budget read schedules with can.
+        if let Some(schedule) = &schedule {
+            Schedule::parse(schedule, &time_zone).map_err(|source| {
+                ValidationError::InvalidSchedule {
+                    dataset,
+                    source: Box::new(source),
+                }
+            })?;
         }
         datasets.insert(
             dataset,

@@ -190,7 +190,7 @@ fn cel_rules_sit_where_the_schema_cannot_say_it() {
         assert!(
             rules(&d["properties"]["schedule"])
                 .iter()
-                .any(|r| r.contains("@(yearly")),
+                .any(|r| *r == optionsflow_api::schedule::cel_rule()),
             "{dataset}"
         );
         assert!(
@@ -230,9 +230,45 @@ fn the_samples_pass_the_cel_rules_and_the_broken_one_does_not() {
     assert_eq!(cel(PIPELINES, pipeline, None), Vec::<String>::new());
     let broken = &yaml_docs(&root().join("config/samples/invalid-pipeline.yaml"))[0];
     let errors = cel(PIPELINES, broken, None).join("\n");
-    assert!(errors.contains("five-field cron expression"), "{errors}");
+    assert!(errors.contains("must be a CronJob schedule"), "{errors}");
     assert!(errors.contains("IANA time zone"), "{errors}");
     assert!(errors.contains("replicas must be at least 1"), "{errors}");
+}
+
+/// The API server's CEL runs the schedule rule: what a CronJob takes passes, what it refuses
+/// (Quartz's forms, day 7, seconds, `@every`, names out of place) does not.
+#[test]
+fn the_schedule_rule_takes_what_a_cronjob_takes() {
+    let sample = yaml_docs(&root().join("config/samples/pipeline.yaml"))[0].clone();
+    let with = |schedule: &str| {
+        let mut p = sample.clone();
+        p["spec"]["datasets"]["options"]["schedule"] = schedule.into();
+        cel(PIPELINES, &p, None).join("\n")
+    };
+    for taken in [
+        "30 16 * * MON-FRI",
+        "30 16 ? * mon-fri",
+        "*/15 9-16 * * 1-5",
+        "0 9 1 JAN,jul *",
+        "@midnight",
+    ] {
+        assert_eq!(with(taken), "", "{taken}");
+    }
+    for refused in [
+        "0 0 L * *",
+        "0 0 * * 5#3",
+        "0 0 15W * *",
+        "0 0 * * 7",
+        "0 0 0 * * *",
+        "@every 1h",
+        "MON 0 * * *",
+        "0 24 * * *",
+    ] {
+        assert!(
+            with(refused).contains("must be a CronJob schedule"),
+            "{refused}"
+        );
+    }
 }
 
 #[test]

@@ -16,10 +16,13 @@ pub fn init(format: LogFormat, default_level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
+        // `spans`: every span the line is in, with its fields (the reconcile, the task, the
+        // partition and batch), so a line can be tied to what it belongs to.
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(false)
+            .with_span_list(true)
             .try_init(),
         LogFormat::Text => builder.with_ansi(false).try_init(),
     };

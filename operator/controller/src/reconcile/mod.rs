@@ -31,6 +31,7 @@ use crate::metrics::Metrics;
 use crate::status::{self, Inputs, Observed, Problem, conditions::now, observe};
 use crate::topics::{self, AdminFactory};
 use crate::validate::{Settings, validate};
+use tracing::Instrument;
 
 pub use retries::Retries;
 
@@ -71,10 +72,28 @@ pub async fn reconcile<F: AdminFactory>(
         return Ok(Action::await_change());
     }
     let started = Instant::now();
-    let result = match &object.0 {
-        Ok(pipeline) => reconcile_pipeline(pipeline, &ctx).await,
-        Err(invalid) => report_invalid(invalid, &ctx).await,
-    };
+    // Every line this reconcile logs, the kube clients' included, names the pipeline and the
+    // generation it acted on.
+    let span = tracing::info_span!(
+        "reconcile",
+        namespace = %object.namespace().unwrap_or_default(),
+        // Not `name`: the JSON log's span objects use that key for the span's own name.
+        pipeline = %object.name_any(),
+        generation = object.meta().generation.unwrap_or_default()
+    );
+    let result = async {
+        let result = match &object.0 {
+            Ok(pipeline) => reconcile_pipeline(pipeline, &ctx).await,
+            Err(invalid) => report_invalid(invalid, &ctx).await,
+        };
+        // A failure is logged by `error_policy`, with its reason.
+        if let Ok(action) = &result {
+            tracing::debug!(?action, "reconciled");
+        }
+        result
+    }
+    .instrument(span)
+    .await;
     ctx.metrics.reconciled(
         OptionsPipeline::kind(&()).as_ref(),
         started.elapsed(),

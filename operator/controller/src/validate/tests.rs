@@ -147,6 +147,33 @@ fn zones_dates_and_symbols_are_checked() {
     let err = validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap_err();
     assert_eq!(err.reason(), "UnknownTimeZone");
 
+    // A range backwards passes the CRD's rule; a CronJob would refuse it, and so does this.
+    let mut spec = minimal();
+    spec.datasets = Some(DatasetsSpec {
+        options: Some(optionsflow_api::crd::pipeline::OptionsDatasetSpec {
+            schedule: Some("20 16 * * FRI-MON".into()),
+            ..Default::default()
+        }),
+        ..DatasetsSpec::default()
+    });
+    let err = validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap_err();
+    assert_eq!(err.reason(), "InvalidSchedule");
+    assert!(
+        err.to_string()
+            .starts_with("the options dataset's schedule is not one a CronJob takes: schedule \"20 16 * * FRI-MON\": day-of-week field"),
+        "{err}"
+    );
+    // Names and `?`, as a CronJob takes them.
+    let mut spec = minimal();
+    spec.datasets = Some(DatasetsSpec {
+        daily: Some(DatasetSpec {
+            schedule: Some("30 16 ? * MON-FRI".into()),
+            ..DatasetSpec::default()
+        }),
+        ..DatasetsSpec::default()
+    });
+    validate(&pipeline(spec), &sets(&[("big", &["MSFT"])]), &settings()).unwrap();
+
     let mut spec = minimal();
     spec.datasets = Some(DatasetsSpec {
         historical: Some(HistoricalSpec {

@@ -13,6 +13,7 @@ use optionsflow_api::{
     Task, TopicKind, TopicNames,
 };
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::budget::{BudgetGate, GateIo};
 use crate::bus::Publisher;
@@ -110,6 +111,19 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     /// Does a task to the end: everything it asked for is published, found to be empty, or
     /// dead-lettered. Only publishing retries forever (the broker must come back).
     pub async fn run(&self, ctx: &TaskContext<'_>) -> TaskReport {
+        // Every line the task logs (a retry, a rate limit, a dead letter) names it.
+        let task = ctx.task;
+        let span = tracing::info_span!(
+            "task",
+            id = %task.id,
+            dataset = %task.dataset,
+            symbol = %task.symbols.join(","),
+            trading_day = %task.trading_day
+        );
+        self.run_task(ctx).instrument(span).await
+    }
+
+    async fn run_task(&self, ctx: &TaskContext<'_>) -> TaskReport {
         let mut report = TaskReport::default();
         let task = ctx.task;
         if let Some(sample) = &self.sample {
@@ -167,6 +181,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             .tasks
             .with_label_values(&[task.dataset.as_str(), outcome])
             .inc();
+        tracing::info!(?report, "task done");
         report
     }
 

@@ -226,10 +226,8 @@ async fn work_on<Io: GateIo, P: Publisher>(
         },
     };
     match finished {
-        Some(report) => {
-            tracing::info!(task = %task.id, ?report, "task done");
-            Outcome::Done
-        }
+        // The collector logged it, in the task's span.
+        Some(_) => Outcome::Done,
         None => {
             metrics
                 .tasks

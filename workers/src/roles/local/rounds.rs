@@ -220,7 +220,11 @@ mod tests {
         };
         let ok = schedules(&config("30 16 * * 1-5")).unwrap();
         assert_eq!(ok.len(), 1);
+        // What a CronJob takes, `local` takes, meaning the same.
+        assert_eq!(schedules(&config("30 16 ? * MON-FRI")).unwrap(), ok);
         let err = schedules(&config("30 25 * * *")).unwrap_err().to_string();
         assert!(err.contains("daily") && err.contains("hour"), "{err}");
+        let err = schedules(&config("30 16 L * *")).unwrap_err().to_string();
+        assert!(err.contains("day-of-month"), "{err}");
     }
 }

@@ -4,8 +4,8 @@ use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A cron expression of five fields, or one of the `@` macros CronJobs accept.
-pub const CRON_RULE: &str = r"self.matches('^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*/,-]+\\s+[0-9*/,-]+\\s+[0-9*/,?LW-]+\\s+[0-9A-Za-z*/,-]+\\s+[0-9A-Za-z*/,?L#-]+)$')";
+use crate::schedule;
+
 /// The shape of an IANA zone name (the tz database itself is checked by the operator).
 pub const TIME_ZONE_RULE: &str = r"self.matches('^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$')";
 
@@ -34,10 +34,11 @@ pub struct DatasetSpec {
     /// Collect this dataset (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// When to collect: a five-field cron expression or an `@` macro, read in `timeZone`.
+    /// When to collect: a CronJob schedule (five fields, or `@daily` and the like), read in
+    /// `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(CRON_RULE).message("must be a five-field cron expression or @yearly, @monthly, @weekly, @daily or @hourly"))]
+    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::CEL_MESSAGE))]
     pub schedule: Option<String>,
     /// IANA time zone the schedule is read in (default America/New_York).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,7 +75,7 @@ pub struct HistoricalSpec {
     /// A recurring schedule as well, to keep history topped up (none by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(CRON_RULE).message("must be a five-field cron expression or @yearly, @monthly, @weekly, @daily or @hourly"))]
+    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::CEL_MESSAGE))]
     pub schedule: Option<String>,
     /// IANA time zone the schedule is read in (default America/New_York).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,10 +100,11 @@ pub struct OptionsDatasetSpec {
     /// Collect option chains (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// When to collect: a five-field cron expression or an `@` macro, read in `timeZone`.
+    /// When to collect: a CronJob schedule (five fields, or `@daily` and the like), read in
+    /// `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(CRON_RULE).message("must be a five-field cron expression or @yearly, @monthly, @weekly, @daily or @hourly"))]
+    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::CEL_MESSAGE))]
     pub schedule: Option<String>,
     /// IANA time zone the schedule is read in (default America/New_York).
     #[serde(default, skip_serializing_if = "Option::is_none")]

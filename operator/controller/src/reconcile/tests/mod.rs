@@ -239,6 +239,54 @@ fn config_hash(calls: &[Call], role: &str) -> String {
         .to_owned()
 }
 
+/// What a reconcile logs, JSON as the operator logs it, at debug.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_reconcile_logs_in_a_span_naming_the_pipeline_and_generation() {
+    // The process-wide subscriber: a scoped one (`set_default`) loses events when another
+    // test's thread meets the callsite first and tracing caches that nobody listens.
+    static CAPTURED: std::sync::LazyLock<Captured> = std::sync::LazyLock::new(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        captured
+    });
+    let captured = &*CAPTURED;
+    let h = harness(json!({}));
+    h.reconcile().await.unwrap();
+    let generation = h.api.get(PIPELINES, "small").unwrap()["metadata"]["generation"]
+        .as_i64()
+        .unwrap_or_default();
+
+    // Other tests' reconciles log here too: one line must be this one's.
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let spans: Vec<Value> = text
+        .lines()
+        .filter(|l| l.contains("reconciled"))
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["spans"].clone())
+        .collect();
+    let ours = json!([{"name": "reconcile", "namespace": "research", "pipeline": "small",
+                       "generation": generation}]);
+    assert!(spans.contains(&ours), "no line in {ours}: {spans:?}");
+}
+
 #[tokio::test]
 async fn first_reconcile_applies_every_child_provisions_topics_and_reports() {
     let h = harness(json!({}));
