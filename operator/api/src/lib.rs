@@ -11,6 +11,7 @@ pub mod collection;
 pub mod crd;
 pub mod dataset;
 pub mod dead_letter;
+pub mod defaults;
 pub mod envelope;
 pub mod records;
 pub mod role;

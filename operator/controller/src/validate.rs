@@ -12,9 +12,9 @@ use kube::Resource;
 use optionsflow_api::crd::pipeline::{
     ApiSpec, KafkaSecurity, KafkaSpec, MonitoringSpec, OptionsSourceName, PodMonitorSpec,
     PodSettings, ProcessingSpec, RoleSpec, SinksSpec, SourcesSpec, TopicConfigSpec, TopicsOnDelete,
-    defaults,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
+use optionsflow_api::defaults;
 use optionsflow_api::runtime_config::{DEFAULT_WINDOW_DAYS, Predictions};
 use optionsflow_api::schedule::{Schedule, ScheduleError};
 use optionsflow_api::{Dataset, Symbol, TopicKind, TopicNames};

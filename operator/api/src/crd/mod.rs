@@ -3,7 +3,7 @@
 //! the workers do not.
 //!
 //! Fields people leave out of Git are `Option`s with no schema default; defaults are resolved
-//! by the operator ([`pipeline::defaults`]), so the apiserver never writes values that make
+//! by the operator ([`crate::defaults`]), so the apiserver never writes values that make
 //! GitOps tools report drift.
 
 pub mod pipeline;

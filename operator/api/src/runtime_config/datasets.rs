@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::defaults::*;
+use crate::defaults;
 use crate::{Dataset, Symbol};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -35,18 +35,14 @@ pub struct DatasetCommon<'a> {
 // configs must be errors.
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct DailyDataset {
-    #[serde(default = "yes")]
     pub enabled: bool,
-    #[serde(default)]
     pub symbols: Vec<Symbol>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(default = "new_york")]
     pub time_zone: String,
     /// How many recent daily bars each run fetches, so a missed run heals itself.
-    #[serde(default = "five")]
     pub lookback_bars: u32,
 }
 
@@ -56,22 +52,19 @@ impl Default for DailyDataset {
             enabled: true,
             symbols: Vec::new(),
             schedule: None,
-            time_zone: new_york(),
+            time_zone: defaults::TIME_ZONE.into(),
             lookback_bars: 5,
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntradayDataset {
-    #[serde(default = "yes")]
     pub enabled: bool,
-    #[serde(default)]
     pub symbols: Vec<Symbol>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(default = "new_york")]
     pub time_zone: String,
 }
 
@@ -81,27 +74,24 @@ impl Default for IntradayDataset {
             enabled: true,
             symbols: Vec::new(),
             schedule: None,
-            time_zone: new_york(),
+            time_zone: defaults::TIME_ZONE.into(),
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct HistoricalDataset {
-    #[serde(default = "yes")]
     pub enabled: bool,
-    #[serde(default)]
     pub symbols: Vec<Symbol>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(default = "new_york")]
     pub time_zone: String,
     /// First day to backfill. Without it the dataset has nothing to do.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date: Option<NaiveDate>,
     /// Last day to backfill; the trigger's trading day when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
 }
 
@@ -111,7 +101,7 @@ impl Default for HistoricalDataset {
             enabled: true,
             symbols: Vec::new(),
             schedule: None,
-            time_zone: new_york(),
+            time_zone: defaults::TIME_ZONE.into(),
             start_date: None,
             end_date: None,
         }
@@ -119,20 +109,15 @@ impl Default for HistoricalDataset {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct OptionsDataset {
-    #[serde(default = "yes")]
     pub enabled: bool,
-    #[serde(default)]
     pub symbols: Vec<Symbol>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    #[serde(default = "new_york")]
     pub time_zone: String,
     /// Expiries up to this many calendar days out are collected.
-    #[serde(default = "ninety")]
     pub horizon_days: u32,
-    #[serde(default)]
     pub source: OptionsSource,
 }
 
@@ -142,8 +127,8 @@ impl Default for OptionsDataset {
             enabled: true,
             symbols: Vec::new(),
             schedule: None,
-            time_zone: new_york(),
-            horizon_days: 90,
+            time_zone: defaults::TIME_ZONE.into(),
+            horizon_days: defaults::HORIZON_DAYS,
             source: OptionsSource::default(),
         }
     }

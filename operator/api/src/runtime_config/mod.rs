@@ -6,7 +6,6 @@
 //! it names the environment variables that carry them.
 
 mod datasets;
-mod defaults;
 mod predictions;
 mod processing;
 mod sinks;
@@ -20,7 +19,6 @@ pub use datasets::{
     DailyDataset, DatasetCommon, Datasets, HistoricalDataset, IntradayDataset, OptionsDataset,
     OptionsSource,
 };
-use defaults::*;
 pub use predictions::{DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, MIN_WINDOW_DAYS, Predictions};
 pub use processing::{Processing, RatePoint};
 pub use sinks::{
@@ -76,10 +74,10 @@ pub struct KafkaSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_prefix: Option<String>,
     /// Partitions of each topic the pipeline creates.
-    #[serde(default = "five")]
+    #[serde(default = "partitions")]
     pub partitions: u32,
     /// How long the group waits for a silent member before handing its partitions to others.
-    #[serde(default = "ten_seconds_ms")]
+    #[serde(default = "session_timeout_ms")]
     pub session_timeout_ms: u32,
     /// Extra librdkafka client properties (e.g. `security.protocol`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -88,6 +86,14 @@ pub struct KafkaSettings {
     /// as `sasl.password`), property name → variable name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties_from_env: BTreeMap<String, String>,
+}
+
+// `KafkaSettings` has a field without a default, so its defaults are per field.
+fn partitions() -> u32 {
+    crate::defaults::PARTITIONS.unsigned_abs()
+}
+fn session_timeout_ms() -> u32 {
+    crate::defaults::SESSION_TIMEOUT_MS
 }
 
 /// A config that cannot be used, with the path of the offending field.
@@ -210,7 +216,20 @@ mod tests {
     fn minimal_config_gets_the_documented_defaults() {
         let c = RuntimeConfig::from_json(MINIMAL).unwrap();
         assert_eq!(c.kafka.partitions, 5);
-        assert_eq!(c.sources.twelve_data.budget, twelvedata_budget());
+        // Twelve Data's free plan.
+        assert_eq!(
+            c.sources.twelve_data.budget,
+            Budget {
+                per_window: 8,
+                window_seconds: 60,
+                per_day: Some(800),
+                burst: None
+            }
+        );
+        // What serde fills in is what `Default` says.
+        assert_eq!(c.sources, Sources::default());
+        assert_eq!(c.sinks, Sinks::default());
+        assert_eq!(c.processing, Processing::default());
         assert_eq!(c.datasets.options.horizon_days, 90);
         assert_eq!(c.datasets.daily.time_zone, "America/New_York");
         assert!(c.datasets.common(Dataset::Daily).enabled);

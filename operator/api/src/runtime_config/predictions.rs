@@ -11,10 +11,9 @@ pub const MIN_WINDOW_DAYS: u32 = 100;
 pub const MAX_WINDOW_DAYS: u32 = 5000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct Predictions {
     /// Sessions of history each HAR-RV fit reads.
-    #[serde(default = "default_window_days")]
     pub window_days: u32,
 }
 
@@ -24,10 +23,6 @@ impl Default for Predictions {
             window_days: DEFAULT_WINDOW_DAYS,
         }
     }
-}
-
-fn default_window_days() -> u32 {
-    DEFAULT_WINDOW_DAYS
 }
 
 impl Predictions {

@@ -19,33 +19,27 @@ pub struct RatePoint {
 
 /// Inputs of the processor's implied volatility and Greeks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct Processing {
     /// Risk-free rate, continuously compounded, annual, as a decimal (0.04 = 4 %).
-    #[serde(default = "four_percent")]
     pub risk_free_rate: f64,
     /// Continuous dividend yield per underlying, annual, as a decimal. Provider yields are
     /// not used: their units differ between fields and versions.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub dividend_yields: BTreeMap<String, f64>,
     /// Dividend yield of underlyings not listed in `dividendYields`. Used only for an
     /// expiry whose forward put-call parity cannot give.
-    #[serde(default)]
     pub default_dividend_yield: f64,
     /// Rates by tenor, interpolated linearly to each expiry and flat beyond the ends;
     /// replaces `riskFreeRate` when not empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rate_curve: Vec<RatePoint>,
-}
-
-fn four_percent() -> f64 {
-    0.04
 }
 
 impl Default for Processing {
     fn default() -> Self {
         Processing {
-            risk_free_rate: four_percent(),
+            risk_free_rate: 0.04,
             dividend_yields: BTreeMap::new(),
             default_dividend_yield: 0.0,
             rate_curve: Vec::new(),

@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::defaults::*;
-
 /// Where processed data is written. Credentials come from the environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -43,41 +41,37 @@ pub struct FolderSink {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct Batching {
     /// A transaction holds at most about this many rows (whole messages).
-    #[serde(default = "five_thousand")]
     pub max_rows: u32,
     /// A message waits at most this long for others to share its transaction.
-    #[serde(default = "half_second_ms")]
     pub max_wait_ms: u64,
 }
 
 impl Default for Batching {
     fn default() -> Batching {
         Batching {
-            max_rows: five_thousand(),
-            max_wait_ms: half_second_ms(),
+            max_rows: 5_000,
+            max_wait_ms: 500,
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileRolling {
     /// A file is closed once it holds this many bytes of CSV.
-    #[serde(default = "sixty_four_mib")]
     pub max_bytes: u64,
     /// ... or once its first message is this old.
-    #[serde(default = "five_minutes_s")]
     pub max_age_seconds: u64,
 }
 
 impl Default for FileRolling {
     fn default() -> FileRolling {
         FileRolling {
-            max_bytes: sixty_four_mib(),
-            max_age_seconds: five_minutes_s(),
+            max_bytes: 64 << 20,
+            max_age_seconds: 300,
         }
     }
 }
@@ -126,8 +120,17 @@ pub struct S3Sink {
     /// A custom endpoint for S3-compatible stores; AWS when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    #[serde(default = "us_east_1")]
+    #[serde(default = "s3_region")]
     pub region: String,
     #[serde(default)]
     pub path_style: bool,
+}
+
+// `PostgresSink` and `S3Sink` have fields without defaults (or a struct the operator always
+// fills), so their defaults are per field.
+fn database_url_env() -> String {
+    crate::defaults::DATABASE_URL_ENV.into()
+}
+fn s3_region() -> String {
+    crate::defaults::S3_REGION.into()
 }

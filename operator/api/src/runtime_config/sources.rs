@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::defaults::*;
-
 /// A provider's request budget. One window's credits are a hard limit shared by all
 /// collector replicas (docs/budgets.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,7 +10,7 @@ pub struct Budget {
     /// Credits per window (per API key where the provider has keys).
     pub per_window: u32,
     /// Window length; 60 s for every provider we know. Aligned on the wall clock.
-    #[serde(default = "sixty")]
+    #[serde(default = "Budget::minute")]
     pub window_seconds: u32,
     /// Credits per UTC day, if the provider caps days too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,7 +30,27 @@ pub struct Budget {
 /// polite default.
 pub const PACED_BURST: u32 = 2;
 
+/// What Yahoo and Cboe are told the caller is: both refuse clients that do not look like a
+/// browser.
+const BROWSER_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36";
+
 impl Budget {
+    /// A minute, the window of every provider we know (`perWindow` has no default, so this
+    /// struct's defaults are per field).
+    fn minute() -> u32 {
+        60
+    }
+
+    /// Yahoo's and Cboe's default: neither publishes a limit, and 30 a minute stays unnoticed.
+    fn thirty_a_minute() -> Budget {
+        Budget {
+            per_window: 30,
+            window_seconds: Budget::minute(),
+            per_day: None,
+            burst: None,
+        }
+    }
+
     /// This budget, paced at [`PACED_BURST`] unless it sets its own burst.
     pub fn paced(self) -> Budget {
         Budget {
@@ -43,36 +61,29 @@ impl Budget {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct Sources {
-    #[serde(default)]
     pub twelve_data: TwelveDataSource,
-    #[serde(default)]
     pub yahoo: YahooSource,
-    #[serde(default)]
     pub cboe: CboeSource,
-    #[serde(default)]
     pub retry: RetryPolicy,
     /// Underlyings that are indices, not stocks: Yahoo writes them `^SPX`, Cboe `_SPX`.
-    #[serde(default = "index_symbols")]
     pub index_symbols: Vec<String>,
     /// Generate realistic data instead of calling the providers (the offline demo that
     /// `optionsflow-worker local` uses without an API key). Everything it produces is
     /// labelled `source: sample`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<SampleSource>,
 }
 
 /// The sample generator's settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct SampleSource {
     /// Another seed gives other (equally deterministic) prices.
-    #[serde(default)]
     pub seed: u64,
     /// Rows per thousand deliberately made dirty (duplicates, crossed quotes, missing
     /// fields, impossible bars) to exercise cleaning.
-    #[serde(default = "ten")]
     pub dirty_per_mille: u32,
 }
 
@@ -92,37 +103,41 @@ impl Default for Sources {
             yahoo: YahooSource::default(),
             cboe: CboeSource::default(),
             retry: RetryPolicy::default(),
-            index_symbols: index_symbols(),
+            index_symbols: [
+                "SPX", "SPXW", "XSP", "VIX", "NDX", "NDXP", "RUT", "MRUT", "DJX", "OEX", "XEO",
+            ]
+            .map(String::from)
+            .to_vec(),
             sample: None,
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct TwelveDataSource {
-    #[serde(default = "twelvedata_url")]
     pub base_url: String,
     /// Environment variable holding the API keys, comma-separated (from a Secret).
-    #[serde(default = "twelvedata_keys_env")]
     pub api_keys_env: String,
     /// Per key. The free plan: 8 credits a minute, 800 a day; one credit per symbol.
-    #[serde(default = "twelvedata_budget")]
     pub budget: Budget,
     /// Symbols per request (comma-separated batch); never more than the credits at hand.
-    #[serde(default = "one_twenty")]
     pub max_symbols_per_request: u32,
     /// Symbols per daily or intraday task published by the trigger.
-    #[serde(default = "eight")]
     pub symbols_per_task: u32,
 }
 
 impl Default for TwelveDataSource {
     fn default() -> Self {
         TwelveDataSource {
-            base_url: twelvedata_url(),
-            api_keys_env: twelvedata_keys_env(),
-            budget: twelvedata_budget(),
+            base_url: "https://api.twelvedata.com".into(),
+            api_keys_env: crate::defaults::TWELVEDATA_KEYS_ENV.into(),
+            budget: Budget {
+                per_window: 8,
+                window_seconds: Budget::minute(),
+                per_day: Some(800),
+                burst: None,
+            },
             max_symbols_per_request: 120,
             symbols_per_task: 8,
         }
@@ -130,70 +145,58 @@ impl Default for TwelveDataSource {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct YahooSource {
     /// Host of `/v7/finance/options/{symbol}`.
-    #[serde(default = "yahoo_url")]
     pub base_url: String,
     /// Visited first to obtain the session cookie.
-    #[serde(default = "yahoo_cookie_url")]
     pub cookie_url: String,
     /// Answers the crumb that must accompany every request, as plain text.
-    #[serde(default = "yahoo_crumb_url")]
     pub crumb_url: String,
     /// Yahoo publishes no limit; this is ours, to stay unnoticed.
-    #[serde(default = "yahoo_budget")]
     pub budget: Budget,
-    #[serde(default = "browser_user_agent")]
     pub user_agent: String,
 }
 
 impl Default for YahooSource {
     fn default() -> Self {
         YahooSource {
-            base_url: yahoo_url(),
-            cookie_url: yahoo_cookie_url(),
-            crumb_url: yahoo_crumb_url(),
-            budget: yahoo_budget(),
-            user_agent: browser_user_agent(),
+            base_url: "https://query2.finance.yahoo.com".into(),
+            cookie_url: "https://fc.yahoo.com".into(),
+            crumb_url: "https://query1.finance.yahoo.com/v1/test/getcrumb".into(),
+            budget: Budget::thirty_a_minute(),
+            user_agent: BROWSER_USER_AGENT.into(),
         }
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct CboeSource {
-    #[serde(default = "cboe_url")]
     pub base_url: String,
-    #[serde(default = "cboe_budget")]
     pub budget: Budget,
-    #[serde(default = "browser_user_agent")]
     pub user_agent: String,
 }
 
 impl Default for CboeSource {
     fn default() -> Self {
         CboeSource {
-            base_url: cboe_url(),
-            budget: cboe_budget(),
-            user_agent: browser_user_agent(),
+            base_url: "https://cdn.cboe.com".into(),
+            budget: Budget::thirty_a_minute(),
+            user_agent: BROWSER_USER_AGENT.into(),
         }
     }
 }
 
 /// Retries of failed provider requests: exponential backoff with full jitter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Attempts per request before the work goes to `dead-letter`.
-    #[serde(default = "five")]
     pub max_attempts: u32,
-    #[serde(default = "half_second_ms")]
     pub initial_backoff_ms: u64,
-    #[serde(default = "minute_ms")]
     pub max_backoff_ms: u64,
     /// Per-request timeout.
-    #[serde(default = "thirty")]
     pub timeout_seconds: u64,
 }
 

@@ -10,7 +10,7 @@ use optionsflow_api::runtime_config::{
     Budget, DailyDataset, HistoricalDataset, InfluxApi, InfluxSink, IntradayDataset, KafkaSettings,
     OptionsDataset, OptionsSource, PipelineRef, PostgresSink, Processing, S3Sink, Sinks, Sources,
 };
-use optionsflow_api::{Dataset, RuntimeConfig};
+use optionsflow_api::{Dataset, RuntimeConfig, defaults};
 
 use super::secrets;
 use crate::validate::{DatasetPlan, ValidatedPipeline};
@@ -70,7 +70,10 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
             bucket: s.bucket.clone(),
             prefix: s.prefix.clone().unwrap_or_default(),
             endpoint: s.endpoint.clone(),
-            region: s.region.clone().unwrap_or_else(|| "us-east-1".into()),
+            region: s
+                .region
+                .clone()
+                .unwrap_or_else(|| defaults::S3_REGION.into()),
             path_style: s.path_style.unwrap_or(false),
         }),
         ..Sinks::default()
@@ -137,7 +140,7 @@ pub fn runtime_config(p: &ValidatedPipeline) -> RuntimeConfig {
             bootstrap_servers: p.kafka.bootstrap_servers.clone(),
             topic_prefix: Some(p.kafka.topics.prefix().to_owned()),
             partitions: p.kafka.partitions as u32,
-            session_timeout_ms: 10_000,
+            session_timeout_ms: defaults::SESSION_TIMEOUT_MS,
             properties,
             properties_from_env,
         },
@@ -177,12 +180,7 @@ fn parts(
             d.schedule.clone(),
             d.time_zone.clone(),
         ),
-        None => (
-            false,
-            Vec::new(),
-            None,
-            optionsflow_api::crd::pipeline::defaults::TIME_ZONE.into(),
-        ),
+        None => (false, Vec::new(), None, defaults::TIME_ZONE.into()),
     }
 }
 

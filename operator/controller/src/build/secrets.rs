@@ -9,8 +9,8 @@ use optionsflow_api::role::env::API_TOKENS;
 use crate::roles::{Need, Role};
 use crate::validate::ValidatedPipeline;
 
-pub const TWELVEDATA_KEYS: &str = "TWELVEDATA_API_KEYS";
-pub const DATABASE_URL: &str = "DATABASE_URL";
+pub const TWELVEDATA_KEYS: &str = optionsflow_api::defaults::TWELVEDATA_KEYS_ENV;
+pub const DATABASE_URL: &str = optionsflow_api::defaults::DATABASE_URL_ENV;
 pub const INFLUXDB_TOKEN: &str = "INFLUXDB_TOKEN";
 pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";

@@ -7,7 +7,7 @@ use k8s_openapi::api::networking::v1::{
     IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use optionsflow_api::crd::pipeline::defaults;
+use optionsflow_api::defaults;
 
 use super::meta;
 use crate::names::ADMIN_PORT;

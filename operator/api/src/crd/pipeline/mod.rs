@@ -5,7 +5,6 @@
 
 pub mod api;
 pub mod datasets;
-pub mod defaults;
 pub mod kafka;
 pub mod monitoring;
 pub mod pod;

@@ -1,5 +1,8 @@
-//! The values the operator uses for fields a pipeline leaves out. They live here, not in the
-//! schema, so the apiserver never writes them into objects kept in Git.
+//! The defaults that the operator and the runtime config share, named by what they mean:
+//! the operator fills them in for fields a pipeline leaves out (here, not in the CRD's
+//! schema, so the apiserver never writes them into objects kept in Git), and the runtime
+//! config's `Default`s use the same ones. A default only one side has lives with its
+//! struct's `Default`.
 
 /// Partitions of every topic.
 pub const PARTITIONS: i32 = 5;
@@ -23,3 +26,11 @@ pub const INGRESS_CLASS: &str = "nginx";
 pub const RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// How long `dead-letter` keeps messages: a month to look into what was refused.
 pub const DEAD_LETTER_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
+/// How long a consumer group waits for a silent member before giving its partitions away.
+pub const SESSION_TIMEOUT_MS: u32 = 10_000;
+/// The S3 region when the sink names none.
+pub const S3_REGION: &str = "us-east-1";
+/// The environment variable the workers read the Twelve Data API keys from (comma-separated).
+pub const TWELVEDATA_KEYS_ENV: &str = "TWELVEDATA_API_KEYS";
+/// The environment variable the workers read the PostgreSQL URL from.
+pub const DATABASE_URL_ENV: &str = "DATABASE_URL";
