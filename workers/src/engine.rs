@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::bus::partitions::{Committer, Delivery, PartitionQueue};
+use crate::retry::Backoff;
 use crate::runtime::admin::Readiness;
 use crate::runtime::liveness::Liveness;
 
@@ -301,7 +302,17 @@ async fn flush_and_commit<O: Operator>(
         if queue.revoked.is_cancelled() || !operator.flush(held, stop).await {
             return false;
         }
-        committer.commit(&last).await;
+        // What `held` stands for is durable: commit until the commit takes (a coordinator
+        // that is moving after a broker restart refuses a while), the partition goes, or the
+        // worker stops. Left uncommitted while the partition stays here, a quiet partition
+        // would never commit it, and its lag would never reach 0.
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+        while !committer.commit(&last).await && !queue.revoked.is_cancelled() {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
+            }
+        }
         *held = O::Held::default();
         true
     }

@@ -209,8 +209,9 @@ pub fn reader(settings: &KafkaSettings, name: &str) -> Result<BaseConsumer, BusE
 }
 
 /// Commits the offset after `origin` for `consumer`'s group, synchronously, off the async
-/// threads. A failure (the partition was just revoked, say) is logged and returned as false:
-/// the message will then be handled again by its next owner.
+/// threads. A failure (the partition was just revoked, or the coordinator is moving) is
+/// logged and returned as false: the partition worker tries again while it keeps the
+/// partition, and otherwise its next owner handles the message again.
 pub async fn commit_next<C>(consumer: Arc<BaseConsumer<C>>, origin: &MessageOrigin) -> bool
 where
     C: ConsumerContext + 'static,

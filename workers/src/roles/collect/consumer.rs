@@ -26,6 +26,10 @@ use tokio_util::sync::CancellationToken;
 use crate::budget::{BudgetGate, GateIo};
 use crate::bus::kafka::{self, BusError};
 use crate::bus::lag::Lag;
+use crate::retry::Backoff;
+
+/// How many times a task's commit is tried before it is left to the next owner.
+const COMMIT_ATTEMPTS: u32 = 8;
 
 /// A task message handed to the worker.
 pub struct Delivery {
@@ -166,10 +170,20 @@ impl<Io: GateIo> TaskConsumer<Io> {
         self.deliveries.recv().await
     }
 
-    /// Commits the offset after `origin`. A failure (the partition was just revoked, say)
-    /// only means the task may be done again.
-    pub async fn commit(&self, origin: &MessageOrigin) {
-        kafka::commit_next(self.consumer.clone(), origin).await;
+    /// Commits the offset after `delivery`, trying again a few times (a coordinator moving
+    /// after a broker restart refuses a while) while the partition stays here: left
+    /// uncommitted, the last task of a round would hold its partition's lag above 0 until the
+    /// next round. If it never takes, the partition's next owner redoes the task.
+    pub async fn commit(&self, delivery: &Delivery) {
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+        for _ in 0..COMMIT_ATTEMPTS {
+            if kafka::commit_next(self.consumer.clone(), &delivery.origin).await
+                || delivery.revoked.is_cancelled()
+            {
+                return;
+            }
+            tokio::time::sleep(backoff.next_delay()).await;
+        }
     }
 
     /// The worker is done with `delivery` (committed or abandoned).

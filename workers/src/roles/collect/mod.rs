@@ -155,7 +155,7 @@ pub async fn run(
         )
         .await
         {
-            Outcome::Done => tasks.commit(&delivery.origin).await,
+            Outcome::Done => tasks.commit(&delivery).await,
             Outcome::Revoked => {
                 tracing::info!(origin = ?delivery.origin, "partition revoked mid-task; its new owner redoes it")
             }

@@ -10,7 +10,7 @@ use optionsflow_api::records::{BarInterval, OptionQuoteRecord, OptionRight};
 
 use super::Series;
 use super::realized::{self, Ohlc};
-use crate::market::calendar;
+use crate::market::{atm, calendar};
 use crate::stages::process::Records;
 
 /// A session's at-the-money implied volatility by expiry, from its newest chain snapshot.
@@ -138,32 +138,31 @@ impl History {
     }
 }
 
-/// Each expiry's at-the-money implied volatility: at the strike nearest the money (by log
-/// moneyness) that has one, the mean of its call's and put's.
+/// Each expiry's at-the-money implied volatility ([`atm::at_the_money`]'s rule, the API's
+/// term structure's too).
 pub fn at_the_money(quotes: &[&OptionQuoteRecord]) -> BTreeMap<NaiveDate, f64> {
-    // expiry → strike (as bits, for ordering) → (distance from the money, call iv, put iv)
-    type Strikes = BTreeMap<u64, (f64, Option<f64>, Option<f64>)>;
-    let mut chains: BTreeMap<NaiveDate, Strikes> = BTreeMap::new();
+    // expiry → strike (as bits: positive floats order as their bits do) → the strike's sides
+    let mut chains: BTreeMap<NaiveDate, BTreeMap<u64, atm::Strike>> = BTreeMap::new();
     for q in quotes {
-        let (Some(iv), Some(lm)) = (q.iv, q.log_moneyness) else {
-            continue;
-        };
         let at = chains
             .entry(q.expiry)
             .or_default()
             .entry(q.strike.to_bits())
-            .or_insert((lm.abs(), None, None));
+            .or_insert(atm::Strike {
+                strike: q.strike,
+                ..atm::Strike::default()
+            });
+        at.log_moneyness = at.log_moneyness.or(q.log_moneyness);
         match q.right {
-            OptionRight::Call => at.1 = Some(iv),
-            OptionRight::Put => at.2 = Some(iv),
+            OptionRight::Call => at.call_iv = q.iv,
+            OptionRight::Put => at.put_iv = q.iv,
         }
     }
     chains
         .into_iter()
         .filter_map(|(expiry, strikes)| {
-            let (_, call, put) = strikes.into_values().min_by(|a, b| a.0.total_cmp(&b.0))?;
-            let ivs: Vec<f64> = [call, put].into_iter().flatten().collect();
-            Some((expiry, ivs.iter().sum::<f64>() / ivs.len() as f64))
+            let (_, iv) = atm::at_the_money(strikes.into_values())?;
+            Some((expiry, iv))
         })
         .collect()
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::market::atm;
 use crate::roles::serve::format::Columns;
 use crate::roles::serve::query::QuoteRow;
 
@@ -92,25 +93,23 @@ impl Columns for TermPoint {
     ];
 }
 
-/// The at-the-money point of one expiry's chain: the strike closest to the money with an
-/// implied volatility, averaging call and put there. Pure.
+/// The at-the-money point of one expiry's chain ([`atm::at_the_money`]'s rule, which the
+/// predictor's ATM IV forecast uses too). Pure.
 pub fn at_the_money(rows: &[QuoteRow]) -> Option<TermPoint> {
-    let points = smile(rows);
-    let best = points
-        .iter()
-        .filter(|p| p.call_iv.is_some() || p.put_iv.is_some())
-        .min_by(|a, b| {
-            let d = |p: &SmilePoint| p.log_moneyness.map_or(f64::INFINITY, f64::abs);
-            d(a).total_cmp(&d(b))
-        })?;
-    let ivs: Vec<f64> = [best.call_iv, best.put_iv].into_iter().flatten().collect();
+    let strikes = smile(rows).into_iter().map(|p| atm::Strike {
+        strike: p.strike,
+        log_moneyness: p.log_moneyness,
+        call_iv: p.call_iv,
+        put_iv: p.put_iv,
+    });
+    let (atm_strike, atm_iv) = atm::at_the_money(strikes)?;
     let first = rows.first()?;
     Some(TermPoint {
         expiry: first.expiry.clone(),
         snapshot_time: first.snapshot_time.clone(),
         years_to_expiry: first.years_to_expiry,
-        atm_strike: best.strike,
-        atm_iv: ivs.iter().sum::<f64>() / ivs.len() as f64,
+        atm_strike,
+        atm_iv,
         source: first.source.clone(),
     })
 }
