@@ -23,9 +23,7 @@ use chrono_tz::Tz;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
-    #[error(
-        "schedule {0:?} does not have five fields (minute hour day-of-month month day-of-week)"
-    )]
+    #[error("schedule {0:?} does not have five fields ({fields})", fields = field_names())]
     Fields(String),
     #[error("schedule {schedule:?}: {field} field {value:?} is not valid ({expected})")]
     Field {
@@ -34,7 +32,7 @@ pub enum ScheduleError {
         value: String,
         expected: String,
     },
-    #[error("schedule {0:?}: the only macros are {MACROS_TEXT}")]
+    #[error("schedule {0:?}: the only macros are {macros}", macros = macros_in_words())]
     Macro(String),
     #[error("time zone {0:?} is not an IANA zone")]
     TimeZone(String),
@@ -50,7 +48,19 @@ const MACROS: [(&str, &str); 7] = [
     ("@midnight", "0 0 * * *"),
     ("@hourly", "0 * * * *"),
 ];
-const MACROS_TEXT: &str = "@yearly, @annually, @monthly, @weekly, @daily, @midnight and @hourly";
+
+/// The macros in words: `@yearly, ... and @hourly`.
+fn macros_in_words() -> String {
+    let names: Vec<&str> = MACROS.iter().map(|(name, _)| *name).collect();
+    let (last, rest) = names.split_last().expect("macros");
+    format!("{} and {last}", rest.join(", "))
+}
+
+/// The fields in order: `minute hour day-of-month month day-of-week`.
+fn field_names() -> String {
+    let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+    names.join(" ")
+}
 
 /// A field of the dialect: its name, its bounds and the names it takes (the first name is
 /// `low`).
@@ -340,7 +350,13 @@ pub fn cel_rule() -> String {
 }
 
 /// The message that goes with [`cel_rule`].
-pub const CEL_MESSAGE: &str = "must be a CronJob schedule: five fields (minute hour day-of-month month day-of-week) of numbers, *, ?, ranges, /steps and lists, month and day names, or @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly";
+pub fn cel_message() -> String {
+    format!(
+        "must be a CronJob schedule: five fields ({}) of numbers, *, ?, ranges, /steps and lists, month and day names, or one of {}",
+        field_names(),
+        macros_in_words()
+    )
+}
 
 #[cfg(test)]
 mod tests;

@@ -38,7 +38,7 @@ pub struct DatasetSpec {
     /// `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::CEL_MESSAGE))]
+    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::cel_message().as_str()))]
     pub schedule: Option<String>,
     /// IANA time zone the schedule is read in (default America/New_York).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,7 +75,7 @@ pub struct HistoricalSpec {
     /// A recurring schedule as well, to keep history topped up (none by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::CEL_MESSAGE))]
+    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::cel_message().as_str()))]
     pub schedule: Option<String>,
     /// IANA time zone the schedule is read in (default America/New_York).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,7 +104,7 @@ pub struct OptionsDatasetSpec {
     /// `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::CEL_MESSAGE))]
+    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::cel_message().as_str()))]
     pub schedule: Option<String>,
     /// IANA time zone the schedule is read in (default America/New_York).
     #[serde(default, skip_serializing_if = "Option::is_none")]
