@@ -89,7 +89,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                         .await
                     }
                     Ok(SymbolOutcome::NoData { message }) => {
-                        tracing::info!(%symbol, %message, task = %ctx.task.id, "no bars in range");
+                        tracing::info!(%symbol, %message, "no bars in range");
                         report.no_data += 1;
                     }
                     Err(ProviderError::RateLimited { scope, .. }) if limits < MAX_RATE_LIMITS => {

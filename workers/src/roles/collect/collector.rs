@@ -256,7 +256,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         detail: String,
         evidence: Option<String>,
     ) {
-        tracing::warn!(%symbol, %reason, %detail, task = %ctx.task.id, "sending to dead-letter");
+        tracing::warn!(%symbol, %reason, %detail, "sending to dead-letter");
         let letter = DeadLetter {
             stage: Role::Collector,
             reason,

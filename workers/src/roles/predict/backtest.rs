@@ -108,8 +108,7 @@ mod tests {
     use optionsflow_api::runtime_config::SampleSource;
 
     use super::*;
-    use crate::stages::predict::backtest::{HORIZONS, means};
-    use crate::stages::predict::models::Model;
+    use crate::stages::predict::backtest::{HORIZONS, har_rv_shortfalls};
 
     #[test]
     fn on_the_sample_source_har_rv_beats_both_baselines_out_of_sample() {
@@ -120,27 +119,7 @@ mod tests {
         let symbols: Vec<String> = ["SPY", "AAPL", "XOM", "TSLA"].map(String::from).to_vec();
         let end = "2026-11-27".parse().unwrap();
         let scores = sample_backtest(&sample, &symbols, 8, end, &Settings::default());
-        let means = means(&scores);
-        let qlike = |model: Model, h: usize| {
-            means
-                .iter()
-                .find(|(m, horizon, ..)| *m == model && *horizon == h)
-                .map(|(.., q, _)| *q)
-                .unwrap_or_else(|| panic!("no {model:?} at {h} days"))
-        };
-        for h in HORIZONS {
-            let (har, naive, ewma) = (
-                qlike(Model::HarRv, h),
-                qlike(Model::Naive, h),
-                qlike(Model::Ewma, h),
-            );
-            eprintln!("{h:>2} days: har_rv {har:.4}, naive {naive:.4}, ewma {ewma:.4}");
-            assert!(
-                har < MARGIN * naive,
-                "{h} days: har_rv {har} vs naive {naive}"
-            );
-            assert!(har < MARGIN * ewma, "{h} days: har_rv {har} vs ewma {ewma}");
-        }
+        assert_eq!(har_rv_shortfalls(&scores, MARGIN), Vec::<String>::new());
         // Every symbol, model and horizon scored, on about eight years of days.
         assert_eq!(scores.len(), symbols.len() * 3 * HORIZONS.len());
         assert!(scores.iter().all(|s| s.n > 1500), "{scores:?}");

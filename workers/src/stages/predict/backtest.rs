@@ -160,6 +160,35 @@ pub fn table(scores: &[Score]) -> String {
     out
 }
 
+/// Where HAR-RV's mean QLIKE over `scores` is not under `margin` times the naive's and the
+/// EWMA's at every horizon, in words; empty where it beats both. What the tests of the sample
+/// and the stand-in markets assert.
+pub fn har_rv_shortfalls(scores: &[Score], margin: f64) -> Vec<String> {
+    let means = means(scores);
+    let qlike = |model: Model, h: usize| {
+        means
+            .iter()
+            .find(|(m, horizon, ..)| *m == model && *horizon == h)
+            .map(|(.., q, _)| *q)
+    };
+    let mut shortfalls = Vec::new();
+    for h in HORIZONS {
+        let Some(har) = qlike(Model::HarRv, h) else {
+            shortfalls.push(format!("{h} days: no HAR-RV score"));
+            continue;
+        };
+        for baseline in [Model::Naive, Model::Ewma] {
+            match qlike(baseline, h) {
+                Some(b) if har < margin * b => {}
+                other => shortfalls.push(format!(
+                    "{h} days: har_rv QLIKE {har} vs {baseline:?} {other:?}"
+                )),
+            }
+        }
+    }
+    shortfalls
+}
+
 /// Each (model, horizon)'s mean QLIKE and MSE over symbols.
 pub fn means(scores: &[Score]) -> Vec<(Model, usize, f64, f64)> {
     let mut groups: BTreeMap<(usize, Model), Vec<&Score>> = BTreeMap::new();
