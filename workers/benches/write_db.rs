@@ -21,8 +21,9 @@ use optionsflow_testkit::postgres::{TestDatabase, psql};
 use optionsflow_testkit::records;
 use optionsflow_workers::sinks::db::postgres::copy_data;
 use optionsflow_workers::sinks::db::{Database, UpsertMethod};
+use optionsflow_workers::sinks::schema::OPTION_QUOTES;
 use optionsflow_workers::stages::process::Records;
-use optionsflow_workers::stages::write::{Rows, Table};
+use optionsflow_workers::stages::write::Rows;
 
 const ROWS: usize = 1_000_000;
 const BATCH: usize = 5_000;
@@ -139,7 +140,7 @@ fn main() {
     let rows = Rows::of(messages.iter());
     let file = tempfile::NamedTempFile::new().unwrap();
     file.as_file()
-        .write_all(&copy_data(&rows, Table::OptionQuotes))
+        .write_all(&copy_data(&OPTION_QUOTES, &rows.option_quotes))
         .unwrap();
     psql(&url, "TRUNCATE option_quotes");
     psql(&url, "CHECKPOINT");

@@ -163,7 +163,7 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
                 }
                 predict::backtest::HistorySource::Stored => {
                     let config = config::load(&config.config)?;
-                    let database = write::db::database(&config)?;
+                    let database = Database::from_config(&config)?;
                     if check {
                         println!("predict --backtest: the config names a database");
                         return Ok(());
@@ -255,7 +255,7 @@ fn run(command: Command, check: bool) -> Result<(), Box<dyn std::error::Error>> 
             let kind = runtime().block_on(async {
                 let database = match (&database_url, &config) {
                     (Some(url), _) => Database::open(url)?,
-                    (None, Some(config)) => write::db::database(config)?,
+                    (None, Some(config)) => Database::from_config(config)?,
                     (None, None) => unreachable!("the config is loaded when there is no URL"),
                 };
                 let result = database.migrate().await;

@@ -1,10 +1,12 @@
 //! The stores the writers write to, one module each, all behind I/O-free stage code
 //! ([`crate::stages::write`]): [`db`] (PostgreSQL, or SQLite on one machine), [`influx`]
-//! (InfluxDB v1 and v2 write APIs) and [`objects`] (S3, or a local folder).
+//! (InfluxDB v1 and v2 write APIs) and [`objects`] (S3, or a local folder). [`schema`]
+//! describes the tables once, for the databases, the files and the API's reads.
 
 pub mod db;
 pub mod influx;
 pub mod objects;
+pub mod schema;
 
 /// Why a write failed, which decides what the writer does next.
 #[derive(Debug, thiserror::Error)]

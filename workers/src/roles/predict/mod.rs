@@ -34,7 +34,7 @@ use crate::market::calendar;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
 use crate::sinks::db::Database;
-use crate::sinks::db::predictions::StoredScore;
+use crate::sinks::schema::StoredScore;
 use crate::stages::predict::backtest::{self as walk, Settings};
 use crate::stages::predict::forecast;
 use crate::stages::predict::history::History;
@@ -192,9 +192,7 @@ pub enum PredictError {
     #[error("the predictor is off: set predictions in the runtime config")]
     Off,
     #[error(transparent)]
-    Database(#[from] write::db::WriteDbError),
-    #[error(transparent)]
-    Migrate(#[from] crate::sinks::db::DbError),
+    Database(#[from] crate::sinks::db::DbError),
     #[error(transparent)]
     Writer(#[from] WriterError),
 }
@@ -207,8 +205,8 @@ pub async fn run<B: Bus>(
     running: &Running,
 ) -> Result<(), PredictError> {
     let settings = config.predictions.clone().ok_or(PredictError::Off)?;
-    let database = write::db::database(&config)?;
-    write::db::migrate(&database, &running.shutdown).await?;
+    let database = Database::from_config(&config)?;
+    database.migrate_when_reachable(&running.shutdown).await?;
     let predictor = Predictor::new(
         database.clone(),
         config.sinks.batching.clone(),

@@ -5,9 +5,9 @@
 mod params;
 mod surface;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -15,6 +15,7 @@ use super::ApiState;
 use super::format::{Columns, Format, page};
 use super::problem::Problem;
 use super::query::{self, Bind, QuoteRow};
+use crate::sinks::db::sql::Sql;
 use crate::stages::predict::forecast::volatility as volatility_of;
 use crate::stages::predict::models::Model;
 pub use params::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR, stored};
@@ -23,7 +24,7 @@ pub use surface::{SmilePoint, TermPoint, at_the_money, smile};
 
 type Answer = Result<Response, Problem>;
 
-async fn fetch<T>(state: &ApiState, sql: &query::Sql, binds: &[Bind]) -> Result<Vec<T>, Problem>
+async fn fetch<T>(state: &ApiState, sql: &Sql, binds: &[Bind]) -> Result<Vec<T>, Problem>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
         + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -36,6 +37,35 @@ where
             tracing::error!(error = %e, "API query failed");
             Problem::unavailable()
         })
+}
+
+/// What every handler here takes besides its path: the state, the request's headers (the
+/// format it accepts) and its query, read into [`Params`] (a clear 400 otherwise).
+pub struct Ask {
+    state: ApiState,
+    headers: HeaderMap,
+    p: Params,
+}
+
+impl FromRequestParts<ApiState> for Ask {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Ask, Problem> {
+        let q = Query::<Params>::from_request_parts(parts, state).await;
+        Ok(Ask {
+            state: state.clone(),
+            headers: parts.headers.clone(),
+            p: params(q)?,
+        })
+    }
+}
+
+impl Ask {
+    /// The request, if it names no parameter but the paging ones and `allowed`.
+    fn only(self, allowed: &[&str]) -> Result<Ask, Problem> {
+        only(&self.p, allowed)?;
+        Ok(self)
+    }
 }
 
 fn respond<T: Columns>(
@@ -55,13 +85,8 @@ fn micros(stored: &str) -> i64 {
 }
 
 /// `GET /api/v1/symbols`
-pub async fn symbols(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &[])?;
+pub async fn symbols(ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&[])?;
     let limit = p.limit()?;
     let after = p.symbol_position()?.unwrap_or_default();
     let rows: Vec<query::SymbolRow> = fetch(
@@ -75,14 +100,8 @@ pub async fn symbols(
 }
 
 /// `GET /api/v1/bars/{symbol}?interval=1day|15min&from&to`
-pub async fn bars(
-    State(state): State<ApiState>,
-    Path(symbol_text): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["interval", "from", "to"])?;
+pub async fn bars(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["interval", "from", "to"])?;
     let symbol = symbol(&symbol_text)?;
     let limit = p.limit()?;
     let fetch_limit = Bind::Int(i64::from(limit) + 1);
@@ -121,14 +140,8 @@ pub async fn bars(
 }
 
 /// `GET /api/v1/options/{underlying}/expiries?at`
-pub async fn expiries(
-    State(state): State<ApiState>,
-    Path(underlying): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["at"])?;
+pub async fn expiries(Path(underlying): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["at"])?;
     let rows = expiry_rows(&state, &symbol(&underlying)?, p.at()?).await?;
     respond(&headers, &p, &rows, None)
 }
@@ -195,14 +208,8 @@ async fn chain_rows(
 }
 
 /// `GET /api/v1/options/{underlying}/chain?expiry&at`
-pub async fn chain(
-    State(state): State<ApiState>,
-    Path(underlying): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["expiry", "at"])?;
+pub async fn chain(Path(underlying): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["expiry", "at"])?;
     let underlying = symbol(&underlying)?;
     let limit = p.limit()?;
     let (at, after) = match p.chain_position()? {
@@ -218,14 +225,8 @@ pub async fn chain(
 }
 
 /// `GET /api/v1/options/contracts/{contract}/history?from&to`
-pub async fn contract_history(
-    State(state): State<ApiState>,
-    Path(contract): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["from", "to"])?;
+pub async fn contract_history(Path(contract): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["from", "to"])?;
     let osi = crate::market::osi::OsiSymbol::parse(&contract).map_err(|e| {
         // Well formed but impossible (no such date, strike 0): no such contract.
         if e.is_impossible() {
@@ -252,14 +253,8 @@ pub async fn contract_history(
 }
 
 /// `GET /api/v1/options/{underlying}/smile?expiry&at`
-pub async fn smile_of(
-    State(state): State<ApiState>,
-    Path(underlying): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["expiry", "at"])?;
+pub async fn smile_of(Path(underlying): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["expiry", "at"])?;
     let underlying = symbol(&underlying)?;
     let at = p.at()?;
     let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
@@ -276,14 +271,8 @@ pub async fn smile_of(
 }
 
 /// `GET /api/v1/options/{underlying}/term-structure?at`
-pub async fn term_structure(
-    State(state): State<ApiState>,
-    Path(underlying): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["at"])?;
+pub async fn term_structure(Path(underlying): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["at"])?;
     let underlying = symbol(&underlying)?;
     let at = p.at()?;
     let mut points = Vec::new();
@@ -304,14 +293,8 @@ pub async fn term_structure(
 }
 
 /// `GET /api/v1/predictions/{symbol}?model&horizon`
-pub async fn predictions(
-    State(state): State<ApiState>,
-    Path(symbol_text): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["model", "horizon"])?;
+pub async fn predictions(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["model", "horizon"])?;
     let symbol = symbol(&symbol_text)?;
     let limit = p.limit()?;
     let model = p.model()?.map(Model::as_str).unwrap_or_default();
@@ -341,13 +324,8 @@ pub async fn predictions(
 }
 
 /// `GET /api/v1/backtest?symbol`: the predictor's walk-forward scores.
-pub async fn backtest(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["symbol"])?;
+pub async fn backtest(ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["symbol"])?;
     let symbol = p.symbol.as_deref().map(symbol).transpose()?;
     let rows: Vec<query::ScoreRow> = fetch(
         &state,
@@ -360,14 +338,8 @@ pub async fn backtest(
 
 /// `GET /api/v1/volatility/{symbol}?from&to`: each session's realized volatility, as the
 /// predictor measures it.
-pub async fn volatility(
-    State(state): State<ApiState>,
-    Path(symbol_text): Path<String>,
-    headers: HeaderMap,
-    q: Result<Query<Params>, QueryRejection>,
-) -> Answer {
-    let p = params(q)?;
-    only(&p, &["from", "to"])?;
+pub async fn volatility(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
+    let Ask { state, headers, p } = ask.only(&["from", "to"])?;
     let symbol = symbol(&symbol_text)?;
     let (from, to) = p.date_range()?;
     // A year unless told: the page's plot.

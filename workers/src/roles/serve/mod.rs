@@ -40,11 +40,11 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::roles::write::db::{WriteDbError, database};
 use crate::runtime::RoleOptions;
 use crate::runtime::admin;
 use crate::runtime::metrics::{HttpMetrics, Metrics};
 use crate::sinks::db::Database;
+use crate::sinks::db::DbError;
 use problem::Problem;
 
 /// Environment variable with the API's bearer tokens, separated by commas or line breaks.
@@ -130,7 +130,7 @@ pub enum ServeError {
     )]
     NoTokens,
     #[error(transparent)]
-    Database(#[from] WriteDbError),
+    Database(#[from] DbError),
     #[error("cannot start the admin server: {0}")]
     Admin(#[source] std::io::Error),
 }
@@ -306,7 +306,7 @@ pub async fn run(
     let ready = admin::start(&options, &metrics, &shutdown)
         .await
         .map_err(ServeError::Admin)?;
-    let database = database(&config)?.with_statement_timeout(STATEMENT_TIMEOUT);
+    let database = Database::from_config(&config)?.with_statement_timeout(STATEMENT_TIMEOUT);
     let state = ApiState {
         database: database.clone(),
         access,

@@ -1,23 +1,24 @@
-//! The API's reads. Every statement is a fixed text with bound parameters, written once per
-//! database: PostgreSQL's times and arrays are turned into the same text SQLite stores
-//! (`YYYY-MM-DDTHH:MM:SS.ffffffZ`, comma-joined flags), so one row type reads both.
+//! The API's reads. Every statement is a fixed text with bound parameters, written once and
+//! made for each database ([`Sql::new`]); the columns a row type reads are its [`Columns`],
+//! selected as the table descriptors say ([`crate::sinks::db::sql::Dialect::select`]), so PostgreSQL's times and
+//! arrays arrive as the same text SQLite stores (`YYYY-MM-DDTHH:MM:SS.ffffffZ`,
+//! comma-joined flags) and one row type reads both.
 //!
 //! Pages are keyset pages: each statement starts after (or, for dates and times, at) a
 //! bound the caller moves past the last row it sent, and is asked for `limit + 1` rows, the
 //! extra row telling whether there is a next page.
 
+use std::sync::LazyLock;
+
 use serde::{Serialize, Serializer};
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use super::format::Columns;
 use crate::sinks::db::Database;
-
-/// One statement in both dialects.
-pub struct Sql {
-    pub postgres: &'static str,
-    pub sqlite: &'static str,
-}
+use crate::sinks::db::sql::Sql;
+use crate::sinks::schema::{self, Kind};
 
 /// A bound parameter.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +35,7 @@ where
 {
     match db {
         Database::Postgres(pg) => {
-            let mut q = sqlx::query_as::<_, T>(sql.postgres);
+            let mut q = sqlx::query_as::<_, T>(AssertSqlSafe(sql.postgres.as_str()));
             for b in binds {
                 q = match b {
                     Bind::Text(t) => q.bind(t.clone()),
@@ -45,7 +46,7 @@ where
             q.fetch_all(pg.pool()).await
         }
         Database::Sqlite(lite) => {
-            let mut q = sqlx::query_as::<_, T>(sql.sqlite);
+            let mut q = sqlx::query_as::<_, T>(AssertSqlSafe(sql.sqlite.as_str()));
             for b in binds {
                 q = match b {
                     Bind::Text(t) => q.bind(t.clone()),
@@ -77,33 +78,27 @@ pub struct SymbolRow {
 
 /// From the `symbols` summary the db-writer keeps (counts included); the latest snapshot and
 /// source are one-row index lookups per listed symbol.
-pub const SYMBOLS: Sql = Sql {
-    postgres: r#"
+pub static SYMBOLS: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        format!(
+            r#"
 SELECT s.symbol, s.daily_bars, s.intraday_bars,
-       (SELECT to_char(q.snapshot_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-          FROM option_quotes q WHERE q.underlying = s.symbol
+       (SELECT {} FROM option_quotes q WHERE q.underlying = s.symbol
          ORDER BY q.snapshot_time DESC LIMIT 1) AS latest_snapshot,
        COALESCE((SELECT d.source FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1),
                 (SELECT i.source FROM intraday_bars i WHERE i.symbol = s.symbol ORDER BY i.bar_time DESC LIMIT 1),
                 (SELECT q.source FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1),
                 '') AS source
   FROM symbols s
- WHERE s.symbol > $1
+ WHERE s.symbol > {}
  ORDER BY s.symbol
- LIMIT $2"#,
-    sqlite: r#"
-SELECT s.symbol, s.daily_bars, s.intraday_bars,
-       (SELECT q.snapshot_time FROM option_quotes q WHERE q.underlying = s.symbol
-         ORDER BY q.snapshot_time DESC LIMIT 1) AS latest_snapshot,
-       COALESCE((SELECT d.source FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1),
-                (SELECT i.source FROM intraday_bars i WHERE i.symbol = s.symbol ORDER BY i.bar_time DESC LIMIT 1),
-                (SELECT q.source FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1),
-                '') AS source
-  FROM symbols s
- WHERE s.symbol > ?1
- ORDER BY s.symbol
- LIMIT ?2"#,
-};
+ LIMIT {}"#,
+            d.read("q.snapshot_time", Kind::Time),
+            d.param(1),
+            d.param(2)
+        )
+    })
+});
 
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct BarRow {
@@ -122,41 +117,35 @@ pub struct BarRow {
 }
 
 /// Daily bars of a symbol from `$2` to `$3` (dates, inclusive).
-pub const DAILY_BARS: Sql = Sql {
-    postgres: r#"
-SELECT symbol, trade_date::text AS trade_date,
-       to_char(bar_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS bar_time,
-       open, high, low, close, volume, source, array_to_string(flags, ',') AS flags
-  FROM daily_bars
- WHERE symbol = $1 AND trade_date >= $2::date AND trade_date <= $3::date
- ORDER BY trade_date
- LIMIT $4"#,
-    sqlite: r#"
-SELECT symbol, trade_date, bar_time, open, high, low, close, volume, source, flags
-  FROM daily_bars
- WHERE symbol = ?1 AND trade_date >= ?2 AND trade_date <= ?3
- ORDER BY trade_date
- LIMIT ?4"#,
-};
+pub static DAILY_BARS: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        format!(
+            "SELECT {} FROM daily_bars WHERE symbol = {} AND trade_date >= {} AND trade_date <= {} \
+             ORDER BY trade_date LIMIT {}",
+            d.select(&schema::DAILY_BARS, BarRow::COLUMNS),
+            d.param(1),
+            d.param_as(2, Kind::Date),
+            d.param_as(3, Kind::Date),
+            d.param(4)
+        )
+    })
+});
 
 /// Intraday bars of a symbol and interval from `$3` to `$4` (times, inclusive).
-pub const INTRADAY_BARS: Sql = Sql {
-    postgres: r#"
-SELECT symbol, trade_date::text AS trade_date,
-       to_char(bar_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS bar_time,
-       open, high, low, close, volume, source, array_to_string(flags, ',') AS flags
-  FROM intraday_bars
- WHERE symbol = $1 AND "interval" = $2
-   AND bar_time >= $3::timestamptz AND bar_time <= $4::timestamptz
- ORDER BY bar_time
- LIMIT $5"#,
-    sqlite: r#"
-SELECT symbol, trade_date, bar_time, open, high, low, close, volume, source, flags
-  FROM intraday_bars
- WHERE symbol = ?1 AND "interval" = ?2 AND bar_time >= ?3 AND bar_time <= ?4
- ORDER BY bar_time
- LIMIT ?5"#,
-};
+pub static INTRADAY_BARS: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        format!(
+            "SELECT {} FROM intraday_bars WHERE symbol = {} AND \"interval\" = {} \
+             AND bar_time >= {} AND bar_time <= {} ORDER BY bar_time LIMIT {}",
+            d.select(&schema::INTRADAY_BARS, BarRow::COLUMNS),
+            d.param(1),
+            d.param(2),
+            d.param_as(3, Kind::Time),
+            d.param_as(4, Kind::Time),
+            d.param(5)
+        )
+    })
+});
 
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ExpiryRow {
@@ -167,21 +156,20 @@ pub struct ExpiryRow {
 
 /// The expiries of an underlying not yet expired on `$3` (a date), with their latest
 /// snapshot at or before `$2`.
-pub const EXPIRIES: Sql = Sql {
-    postgres: r#"
-SELECT expiry::text AS expiry,
-       to_char(max(snapshot_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS snapshot_time
-  FROM option_quotes
- WHERE underlying = $1 AND snapshot_time <= $2::timestamptz AND expiry >= $3::date
- GROUP BY expiry
- ORDER BY expiry"#,
-    sqlite: r#"
-SELECT expiry, max(snapshot_time) AS snapshot_time
-  FROM option_quotes
- WHERE underlying = ?1 AND snapshot_time <= ?2 AND expiry >= ?3
- GROUP BY expiry
- ORDER BY expiry"#,
-};
+pub static EXPIRIES: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        format!(
+            "SELECT {}, {} AS snapshot_time FROM option_quotes \
+             WHERE underlying = {} AND snapshot_time <= {} AND expiry >= {} \
+             GROUP BY expiry ORDER BY expiry",
+            d.select(&schema::OPTION_QUOTES, &["expiry"]),
+            d.read("max(snapshot_time)", Kind::Time),
+            d.param(1),
+            d.param_as(2, Kind::Time),
+            d.param_as(3, Kind::Date)
+        )
+    })
+});
 
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct QuoteRow {
@@ -221,59 +209,41 @@ pub struct QuoteRow {
 
 /// One expiry's chain at its latest snapshot at or before `$3`, ordered by strike and
 /// right, after (`$4`, `$5`).
-pub const CHAIN: Sql = Sql {
-    postgres: r#"
-SELECT contract,
-       to_char(snapshot_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS snapshot_time,
-       underlying, expiry::text AS expiry, "right", strike, bid, ask, last, volume, open_interest,
-       underlying_price, mid, spread, moneyness, log_moneyness, forward,
-       dividend_yield, years_to_expiry, iv, provider_iv,
-       delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, array_to_string(flags, ',') AS flags
-  FROM option_quotes
- WHERE underlying = $1 AND expiry = $2::date
-   AND snapshot_time = (SELECT max(snapshot_time) FROM option_quotes
-                         WHERE underlying = $1 AND expiry = $2::date
-                           AND snapshot_time <= $3::timestamptz)
-   AND (strike, "right") > ($4, $5)
- ORDER BY strike, "right"
- LIMIT $6"#,
-    sqlite: r#"
-SELECT contract, snapshot_time, underlying, expiry, "right", strike, bid, ask, last, volume,
-       open_interest, underlying_price, mid, spread, moneyness, log_moneyness, forward,
-       dividend_yield, years_to_expiry,
-       iv, provider_iv, delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, flags
-  FROM option_quotes
- WHERE underlying = ?1 AND expiry = ?2
-   AND snapshot_time = (SELECT max(snapshot_time) FROM option_quotes
-                         WHERE underlying = ?1 AND expiry = ?2 AND snapshot_time <= ?3)
-   AND (strike, "right") > (?4, ?5)
- ORDER BY strike, "right"
- LIMIT ?6"#,
-};
+pub static CHAIN: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        let (underlying, expiry) = (d.param(1), d.param_as(2, Kind::Date));
+        format!(
+            "SELECT {} FROM option_quotes \
+             WHERE underlying = {underlying} AND expiry = {expiry} \
+               AND snapshot_time = (SELECT max(snapshot_time) FROM option_quotes \
+                                     WHERE underlying = {underlying} AND expiry = {expiry} \
+                                       AND snapshot_time <= {}) \
+               AND (strike, \"right\") > ({}, {}) \
+             ORDER BY strike, \"right\" LIMIT {}",
+            d.select(&schema::OPTION_QUOTES, QuoteRow::COLUMNS),
+            d.param_as(3, Kind::Time),
+            d.param(4),
+            d.param(5),
+            d.param(6)
+        )
+    })
+});
 
 /// A contract's quotes from `$2` to `$3` (times, inclusive).
-pub const CONTRACT_HISTORY: Sql = Sql {
-    postgres: r#"
-SELECT contract,
-       to_char(snapshot_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS snapshot_time,
-       underlying, expiry::text AS expiry, "right", strike, bid, ask, last, volume, open_interest,
-       underlying_price, mid, spread, moneyness, log_moneyness, forward,
-       dividend_yield, years_to_expiry, iv, provider_iv,
-       delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, array_to_string(flags, ',') AS flags
-  FROM option_quotes
- WHERE contract = $1 AND snapshot_time >= $2::timestamptz AND snapshot_time <= $3::timestamptz
- ORDER BY snapshot_time
- LIMIT $4"#,
-    sqlite: r#"
-SELECT contract, snapshot_time, underlying, expiry, "right", strike, bid, ask, last, volume,
-       open_interest, underlying_price, mid, spread, moneyness, log_moneyness, forward,
-       dividend_yield, years_to_expiry,
-       iv, provider_iv, delta, gamma, theta, vega, rho, iv_status, otm, exercise, source, flags
-  FROM option_quotes
- WHERE contract = ?1 AND snapshot_time >= ?2 AND snapshot_time <= ?3
- ORDER BY snapshot_time
- LIMIT ?4"#,
-};
+pub static CONTRACT_HISTORY: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        format!(
+            "SELECT {} FROM option_quotes \
+             WHERE contract = {} AND snapshot_time >= {} AND snapshot_time <= {} \
+             ORDER BY snapshot_time LIMIT {}",
+            d.select(&schema::OPTION_QUOTES, QuoteRow::COLUMNS),
+            d.param(1),
+            d.param_as(2, Kind::Time),
+            d.param_as(3, Kind::Time),
+            d.param(4)
+        )
+    })
+});
 
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PredictionRow {
@@ -290,25 +260,24 @@ pub struct PredictionRow {
 
 /// A symbol's predictions of model `$2` ('' for every model) at horizon `$3` (0 for every
 /// horizon) after (`$4`, `$5`, `$6`) = (made at, horizon, model).
-pub const PREDICTIONS: Sql = Sql {
-    postgres: r#"
-SELECT symbol,
-       to_char(made_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS made_at,
-       horizon_days::int8 AS horizon_days, model, target, target_date::text AS target_date,
-       value, lower, upper
-  FROM predictions
- WHERE symbol = $1 AND ($2 = '' OR model = $2) AND ($3 = 0 OR horizon_days = $3)
-   AND (made_at, horizon_days, model) > ($4::timestamptz, $5, $6)
- ORDER BY made_at, horizon_days, model
- LIMIT $7"#,
-    sqlite: r#"
-SELECT symbol, made_at, horizon_days, model, target, target_date, value, lower, upper
-  FROM predictions
- WHERE symbol = ?1 AND (?2 = '' OR model = ?2) AND (?3 = 0 OR horizon_days = ?3)
-   AND (made_at, horizon_days, model) > (?4, ?5, ?6)
- ORDER BY made_at, horizon_days, model
- LIMIT ?7"#,
-};
+pub static PREDICTIONS: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        let (model, horizon) = (d.param(2), d.param(3));
+        format!(
+            "SELECT {} FROM predictions \
+             WHERE symbol = {} AND ({model} = '' OR model = {model}) \
+               AND ({horizon} = 0 OR horizon_days = {horizon}) \
+               AND (made_at, horizon_days, model) > ({}, {}, {}) \
+             ORDER BY made_at, horizon_days, model LIMIT {}",
+            d.select(&schema::PREDICTIONS, PredictionRow::COLUMNS),
+            d.param(1),
+            d.param_as(4, Kind::Time),
+            d.param(5),
+            d.param(6),
+            d.param(7)
+        )
+    })
+});
 
 #[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ScoreRow {
@@ -323,19 +292,16 @@ pub struct ScoreRow {
 }
 
 /// The predictor's walk-forward scores of symbol `$1` ('' for every symbol).
-pub const SCORES: Sql = Sql {
-    postgres: r#"
-SELECT symbol, model, horizon_days::int8 AS horizon_days, n::int8 AS n, mse, qlike,
-       first_day::text AS first_day, last_day::text AS last_day
-  FROM prediction_scores
- WHERE $1 = '' OR symbol = $1
- ORDER BY symbol, horizon_days, model"#,
-    sqlite: r#"
-SELECT symbol, model, horizon_days, n, mse, qlike, first_day, last_day
-  FROM prediction_scores
- WHERE ?1 = '' OR symbol = ?1
- ORDER BY symbol, horizon_days, model"#,
-};
+pub static SCORES: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        format!(
+            "SELECT {} FROM prediction_scores WHERE {p} = '' OR symbol = {p} \
+             ORDER BY symbol, horizon_days, model",
+            d.select(&schema::PREDICTION_SCORES, ScoreRow::COLUMNS),
+            p = d.param(1)
+        )
+    })
+});
 
 impl Columns for SymbolRow {
     const COLUMNS: &'static [&'static str] = &[

@@ -6,6 +6,7 @@
 //! index lookup per symbol of the `symbols` summary, so they cost the same with years of data.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use axum::Json;
 use axum::extract::State;
@@ -17,9 +18,11 @@ use serde::Serialize;
 use super::ApiState;
 use super::api::stored;
 use super::problem::Problem;
-use super::query::{self, Bind, Sql};
+use super::query::{self, Bind};
 use crate::market::{Day, calendar};
 use crate::roles::write::freshness::next_run;
+use crate::sinks::db::sql::Sql;
+use crate::sinks::schema::Kind;
 
 /// The whole answer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -65,52 +68,46 @@ struct LettersRow {
 
 /// The newest record and today's rows of each dataset's table, symbol by symbol. `$1` is
 /// today's start (UTC, stored form), `$2` today's date.
-const STORED: Sql = Sql {
-    postgres: r#"
+static STORED: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        let (start, today) = (d.param_as(1, Kind::Time), d.param_as(2, Kind::Date));
+        let newest = |column: &str| d.read(&format!("max({column})"), Kind::Time);
+        let rows = |column: &str| d.int8(&format!("coalesce(sum({column}), 0)"));
+        format!(
+            r#"
 WITH per_symbol AS (
   SELECT (SELECT d.bar_time FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1) AS daily_newest,
-         (SELECT count(*) FROM daily_bars d WHERE d.symbol = s.symbol AND d.trade_date >= $2::date) AS daily_today,
+         (SELECT count(*) FROM daily_bars d WHERE d.symbol = s.symbol AND d.trade_date >= {today}) AS daily_today,
          (SELECT i.bar_time FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' ORDER BY i.bar_time DESC LIMIT 1) AS intraday_newest,
-         (SELECT count(*) FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' AND i.bar_time >= $1::timestamptz) AS intraday_today,
+         (SELECT count(*) FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' AND i.bar_time >= {start}) AS intraday_today,
          (SELECT q.snapshot_time FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1) AS options_newest,
-         (SELECT count(*) FROM option_quotes q WHERE q.underlying = s.symbol AND q.snapshot_time >= $1::timestamptz) AS options_today
+         (SELECT count(*) FROM option_quotes q WHERE q.underlying = s.symbol AND q.snapshot_time >= {start}) AS options_today
     FROM symbols s
 )
-SELECT 'daily' AS dataset,
-       to_char(max(daily_newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS newest,
-       coalesce(sum(daily_today), 0)::bigint AS rows_today FROM per_symbol
+SELECT 'daily' AS dataset, {} AS newest, {} AS rows_today FROM per_symbol
 UNION ALL
-SELECT 'intraday', to_char(max(intraday_newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       coalesce(sum(intraday_today), 0)::bigint FROM per_symbol
+SELECT 'intraday', {}, {} FROM per_symbol
 UNION ALL
-SELECT 'options', to_char(max(options_newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       coalesce(sum(options_today), 0)::bigint FROM per_symbol"#,
-    sqlite: r#"
-WITH per_symbol AS (
-  SELECT (SELECT d.bar_time FROM daily_bars d WHERE d.symbol = s.symbol ORDER BY d.trade_date DESC LIMIT 1) AS daily_newest,
-         (SELECT count(*) FROM daily_bars d WHERE d.symbol = s.symbol AND d.trade_date >= ?2) AS daily_today,
-         (SELECT i.bar_time FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' ORDER BY i.bar_time DESC LIMIT 1) AS intraday_newest,
-         (SELECT count(*) FROM intraday_bars i WHERE i.symbol = s.symbol AND i."interval" = '15min' AND i.bar_time >= ?1) AS intraday_today,
-         (SELECT q.snapshot_time FROM option_quotes q WHERE q.underlying = s.symbol ORDER BY q.snapshot_time DESC LIMIT 1) AS options_newest,
-         (SELECT count(*) FROM option_quotes q WHERE q.underlying = s.symbol AND q.snapshot_time >= ?1) AS options_today
-    FROM symbols s
-)
-SELECT 'daily' AS dataset, max(daily_newest) AS newest, coalesce(sum(daily_today), 0) AS rows_today FROM per_symbol
-UNION ALL
-SELECT 'intraday', max(intraday_newest), coalesce(sum(intraday_today), 0) FROM per_symbol
-UNION ALL
-SELECT 'options', max(options_newest), coalesce(sum(options_today), 0) FROM per_symbol"#,
-};
+SELECT 'options', {}, {} FROM per_symbol"#,
+            newest("daily_newest"),
+            rows("daily_today"),
+            newest("intraday_newest"),
+            rows("intraday_today"),
+            newest("options_newest"),
+            rows("options_today"),
+        )
+    })
+});
 
 /// Dead letters since `$1` (today's start), by dataset.
-const LETTERS: Sql = Sql {
-    postgres: r#"
-SELECT dataset, count(*) AS letters FROM dead_letters
- WHERE dead_at >= $1::timestamptz GROUP BY dataset"#,
-    sqlite: r#"
-SELECT dataset, count(*) AS letters FROM dead_letters
- WHERE dead_at >= ?1 GROUP BY dataset"#,
-};
+static LETTERS: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(|d| {
+        format!(
+            "SELECT dataset, count(*) AS letters FROM dead_letters WHERE dead_at >= {} GROUP BY dataset",
+            d.param_as(1, Kind::Time)
+        )
+    })
+});
 
 /// What the market is doing at `now`.
 fn market(now: DateTime<Utc>) -> String {

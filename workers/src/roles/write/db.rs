@@ -13,12 +13,10 @@ use optionsflow_api::MessageOrigin;
 use optionsflow_api::records::Batch as RecordBatch;
 use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
 use optionsflow_api::{Reason, Role};
-use tokio_util::sync::CancellationToken;
 
 use super::{Destination, Refused, Span, WriterError};
 use crate::bus::Bus;
 use crate::engine::Running;
-use crate::retry::Backoff;
 use crate::runtime::admin::Readiness;
 use crate::runtime::metrics::Metrics;
 use crate::sinks::WriteError;
@@ -125,51 +123,10 @@ fn original(records: &Records) -> serde_json::Value {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteDbError {
-    #[error(
-        "no database configured: set sinks.postgres (with its URL in the environment) or sinks.sqlite"
-    )]
-    NoDatabase,
-    #[error("environment variable {0} (the database URL) is not set")]
-    MissingUrl(String),
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
     Writer(#[from] WriterError),
-}
-
-/// The database the config names: SQLite if `sinks.sqlite` is set, else PostgreSQL at the
-/// URL in `sinks.postgres.urlEnv`.
-pub fn database(config: &RuntimeConfig) -> Result<Database, WriteDbError> {
-    if let Some(sqlite) = &config.sinks.sqlite {
-        return Ok(Database::open(&sqlite.path)?);
-    }
-    let pg = config
-        .sinks
-        .postgres
-        .as_ref()
-        .ok_or(WriteDbError::NoDatabase)?;
-    let url =
-        std::env::var(&pg.url_env).map_err(|_| WriteDbError::MissingUrl(pg.url_env.clone()))?;
-    Ok(Database::open(&url)?)
-}
-
-/// Applies the migrations, waiting (with backoff) while the database cannot be reached.
-pub async fn migrate(database: &Database, stop: &CancellationToken) -> Result<(), DbError> {
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    loop {
-        match database.migrate().await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_unavailable() && !stop.is_cancelled() => {
-                let wait = backoff.next_delay();
-                tracing::warn!(error = %e, ?wait, "the database is not reachable yet; waiting");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.cancelled() => return Err(e),
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// The database writer on `bus` until `running` stops ([`super::run`]), after migrating
@@ -180,8 +137,8 @@ pub async fn run<B: Bus>(
     metrics: Metrics,
     running: &Running,
 ) -> Result<(), WriteDbError> {
-    let database = database(&config)?;
-    migrate(&database, &running.shutdown).await?;
+    let database = Database::from_config(&config)?;
+    database.migrate_when_reachable(&running.shutdown).await?;
     tracing::info!(database = database.kind(), "schema up to date");
     let destination = DbDestination {
         database: database.clone(),

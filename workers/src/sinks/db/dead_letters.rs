@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use optionsflow_api::{Dataset, MessageOrigin};
 
-use super::{Database, classify, sqlite};
+use super::{Database, classify};
 use crate::sinks::WriteError;
+use crate::sinks::schema::DEAD_LETTERS;
 
 /// A dead letter as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,65 +25,17 @@ pub struct DeadLetterRow {
     pub letter: String,
 }
 
-/// The insert, with each database's placeholders.
-macro_rules! insert {
-    ($values:literal) => {
-        concat!(
-            r#"INSERT INTO dead_letters (topic, "partition", "offset", dead_at, stage, reason, dataset, symbol, detail, letter) VALUES "#,
-            $values,
-            " ON CONFLICT DO NOTHING"
-        )
-    };
-}
-const INSERT_POSTGRES: &str = insert!("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
-const INSERT_SQLITE: &str = insert!("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-
-/// Inserts each row with `$sql` in `$tx`; `$time` turns the letter's time into the
-/// database's representation. (The two databases' query types differ, the binds do not.)
-macro_rules! insert_each {
-    ($tx:expr, $sql:expr, $rows:expr, $time:expr) => {
-        for row in $rows {
-            sqlx::query($sql)
-                .bind(&row.at.topic)
-                .bind(row.at.partition)
-                .bind(row.at.offset)
-                .bind($time(&row.dead_at))
-                .bind(&row.stage)
-                .bind(&row.reason)
-                .bind(row.dataset.map(Dataset::as_str))
-                .bind(&row.symbol)
-                .bind(&row.detail)
-                .bind(&row.letter)
-                .execute(&mut *$tx)
-                .await?;
-        }
-    };
-}
-
 impl Database {
     /// Stores the letters in one transaction; letters already stored are left as they are.
     pub async fn keep_dead_letters(&self, rows: &[DeadLetterRow]) -> Result<(), WriteError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let result: Result<(), sqlx::Error> = match self {
-            Database::Postgres(db) => {
-                async {
-                    let mut tx = db.pool().begin().await?;
-                    insert_each!(tx, INSERT_POSTGRES, rows, |t: &DateTime<Utc>| *t);
-                    tx.commit().await
-                }
-                .await
-            }
-            Database::Sqlite(db) => {
-                async {
-                    let mut tx = db.pool().begin_with("BEGIN IMMEDIATE").await?;
-                    insert_each!(tx, INSERT_SQLITE, rows, sqlite::time);
-                    tx.commit().await
-                }
-                .await
-            }
+        let result = async {
+            let mut tx = self.begin().await?;
+            tx.upsert(&DEAD_LETTERS, rows).await?;
+            tx.commit().await
         };
-        result.map_err(|e| classify(self.kind(), e))
+        result.await.map_err(|e| classify(self.kind(), e))
     }
 }

@@ -1,20 +1,32 @@
 //! The database the db-writer upserts into and the API reads from: PostgreSQL on
 //! Kubernetes, SQLite on one machine, chosen by the connection URL. Both have the same
-//! tables ([`crate::stages::write::Table`]), created by embedded migrations that
-//! [`Database::migrate`] applies; every write is one transaction of idempotent upserts.
+//! tables ([`crate::sinks::schema`] describes them), created by embedded migrations that
+//! [`Database::migrate`] applies; every write is one [`Transaction`] of idempotent upserts.
 
 pub mod dead_letters;
 pub mod postgres;
 pub mod predictions;
+pub mod sql;
 pub mod sqlite;
 
 use std::time::Duration;
 
+use optionsflow_api::runtime_config::RuntimeConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::retry::Backoff;
 use crate::sinks::WriteError;
+use crate::sinks::schema::{self, DAILY_BARS, INTRADAY_BARS, OPTION_QUOTES, TableDef};
 use crate::stages::write::Rows;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    #[error(
+        "no database configured: set sinks.postgres (with its URL in the environment) or sinks.sqlite"
+    )]
+    NotConfigured,
+    #[error("environment variable {0} (the database URL) is not set")]
+    MissingUrl(String),
     #[error(
         "database URL {url:?} is not understood (expected postgres://... or sqlite:...): {source}"
     )]
@@ -84,6 +96,22 @@ pub enum Database {
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Database {
+    /// The database the config names: SQLite if `sinks.sqlite` is set, else PostgreSQL at
+    /// the URL in the environment variable `sinks.postgres.urlEnv` names.
+    pub fn from_config(config: &RuntimeConfig) -> Result<Database, DbError> {
+        if let Some(sqlite) = &config.sinks.sqlite {
+            return Database::open(&sqlite.path);
+        }
+        let pg = config
+            .sinks
+            .postgres
+            .as_ref()
+            .ok_or(DbError::NotConfigured)?;
+        let url =
+            std::env::var(&pg.url_env).map_err(|_| DbError::MissingUrl(pg.url_env.clone()))?;
+        Database::open(&url)
+    }
+
     /// `postgres://` or `postgresql://` URLs open PostgreSQL; `sqlite:` URLs (or a path to a
     /// `.db` file) open SQLite, creating the file.
     pub fn open(url: &str) -> Result<Database, DbError> {
@@ -137,32 +165,68 @@ impl Database {
         })
     }
 
+    /// Applies the migrations, waiting (with backoff) while the database cannot be reached,
+    /// until `stop`.
+    pub async fn migrate_when_reachable(&self, stop: &CancellationToken) -> Result<(), DbError> {
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+        loop {
+            match self.migrate().await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_unavailable() && !stop.is_cancelled() => {
+                    let wait = backoff.next_delay();
+                    tracing::warn!(error = %e, ?wait, "the database is not reachable yet; waiting");
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.cancelled() => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Begins a transaction.
+    pub async fn begin(&self) -> Result<Transaction, sqlx::Error> {
+        Ok(match self {
+            Database::Postgres(db) => Transaction::Postgres(db.begin().await?),
+            Database::Sqlite(db) => Transaction::Sqlite(db.begin().await?),
+        })
+    }
+
     /// Upserts the rows in one transaction: all of them or none.
     pub async fn write(&self, rows: &Rows) -> Result<(), WriteError> {
         if rows.is_empty() {
             return Ok(());
         }
-        match self {
-            Database::Postgres(db) => db.write(rows).await,
-            Database::Sqlite(db) => db.write(rows).await,
-        }
-        .map_err(|e| classify(self.kind(), e))
+        let result = async {
+            let mut tx = self.begin().await?;
+            tx.upsert(&DAILY_BARS, &rows.daily_bars).await?;
+            tx.upsert(&INTRADAY_BARS, &rows.intraday_bars).await?;
+            tx.upsert(&OPTION_QUOTES, &rows.option_quotes).await?;
+            tx.refresh_summary(rows).await?;
+            tx.commit().await
+        };
+        result.await.map_err(|e| classify(self.kind(), e))
     }
 
     /// Rows in one of optionsflow's tables (0 for another name).
     pub async fn count_rows(&self, table: &'static str) -> Result<i64, DbError> {
-        let sql = match table {
-            "daily_bars" => "SELECT count(*) FROM daily_bars",
-            "intraday_bars" => "SELECT count(*) FROM intraday_bars",
-            "option_quotes" => "SELECT count(*) FROM option_quotes",
-            "predictions" => "SELECT count(*) FROM predictions",
-            "prediction_scores" => "SELECT count(*) FROM prediction_scores",
-            "dead_letters" => "SELECT count(*) FROM dead_letters",
-            _ => return Ok(0),
-        };
+        if !schema::shapes().iter().any(|s| s.name == table) {
+            return Ok(0);
+        }
+        // The name is one of the schema's own, never input.
+        let sql = format!("SELECT count(*) FROM {table}");
         let n = match self {
-            Database::Postgres(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool()).await,
-            Database::Sqlite(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db.pool()).await,
+            Database::Postgres(db) => {
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(db.pool())
+                    .await
+            }
+            Database::Sqlite(db) => {
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(db.pool())
+                    .await
+            }
         };
         n.map_err(|source| DbError::Count { table, source })
     }
@@ -199,14 +263,38 @@ pub fn classify(store: &'static str, error: sqlx::Error) -> WriteError {
     }
 }
 
-/// Column names quoted (`right` and `interval` are keywords), each after `prefix`, joined
-/// with commas: the SQL both adapters build once from the column lists.
-fn quoted(columns: &[&str], prefix: &str) -> String {
-    columns
-        .iter()
-        .map(|c| format!("{prefix}\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A transaction on either database: the upserts of one batch, all stored or none.
+pub enum Transaction {
+    Postgres(postgres::PgTransaction),
+    Sqlite(sqlite::SqliteTransaction),
+}
+
+impl Transaction {
+    /// Upserts `rows` into `table` (nothing for no rows).
+    pub async fn upsert<R>(&mut self, table: &TableDef<R>, rows: &[R]) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Transaction::Postgres(tx) => tx.upsert(table, rows).await,
+            Transaction::Sqlite(tx) => tx.upsert(table, rows).await,
+        }
+    }
+
+    /// Brings the `symbols` summary up to date for the batch's symbols, in this transaction.
+    pub async fn refresh_summary(&mut self, rows: &Rows) -> Result<(), sqlx::Error> {
+        match self {
+            Transaction::Postgres(tx) => tx.refresh_summary(rows).await,
+            Transaction::Sqlite(tx) => tx.refresh_summary(rows).await,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Transaction::Postgres(tx) => tx.commit().await,
+            Transaction::Sqlite(tx) => tx.commit().await,
+        }
+    }
 }
 
 /// The URL without its password, for messages.

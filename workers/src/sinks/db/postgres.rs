@@ -5,21 +5,21 @@
 //! [`UpsertMethod::CopyMerge`], with `COPY` into a temporary table and one
 //! `INSERT ... SELECT ... ON CONFLICT` from it. A conflicting row is only rewritten when
 //! something in it differs, so a redelivered batch writes nothing at all. The SQL is made
-//! once from the column lists in [`crate::stages::write`]; values are always parameters or
+//! from the table descriptors ([`crate::sinks::schema`]); values are always parameters or
 //! `COPY` data, never SQL text.
 
 use std::fmt::Write as _;
 use std::str::FromStr;
-use std::sync::LazyLock;
 
 use chrono::SecondsFormat;
-use optionsflow_api::records::{BarRecord, OptionQuoteRecord, QualityFlag};
-use sqlx::PgConnection;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::query::Query;
+use sqlx::{AssertSqlSafe, PgConnection};
 
-use super::{ACQUIRE_TIMEOUT, UpsertMethod, quoted};
-use crate::stages::write::{Rows, Table};
+use super::sql::{Dialect, quoted};
+use super::{ACQUIRE_TIMEOUT, UpsertMethod};
+use crate::sinks::schema::{Kind, OnConflict, TableDef, Value};
+use crate::stages::write::Rows;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -72,46 +72,48 @@ impl Postgres {
         &self.pool
     }
 
-    pub async fn write(&self, rows: &Rows) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        match self.method {
-            UpsertMethod::Unnest => {
-                if !rows.daily_bars.is_empty() {
-                    bind_daily(
-                        sqlx::query(sql(Table::DailyBars).unnest.as_str()),
-                        &rows.daily_bars,
-                    )
-                    .execute(&mut *tx)
+    /// Begins a transaction that upserts as this database's method says.
+    pub async fn begin(&self) -> Result<PgTransaction, sqlx::Error> {
+        Ok(PgTransaction {
+            tx: self.pool.begin().await?,
+            method: self.method,
+        })
+    }
+}
+
+/// A transaction on PostgreSQL.
+pub struct PgTransaction {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    method: UpsertMethod,
+}
+
+impl PgTransaction {
+    /// Upserts `rows` into `table`.
+    pub async fn upsert<R>(&mut self, table: &TableDef<R>, rows: &[R]) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match (self.method, table.on_conflict) {
+            // A row that is only ever inserted once gains nothing from COPY's detour.
+            (UpsertMethod::Unnest, _) | (_, OnConflict::Ignore) => {
+                bind_columns(sqlx::query(AssertSqlSafe(unnest_sql(table))), table, rows)?
+                    .execute(&mut *self.tx)
                     .await?;
-                }
-                if !rows.intraday_bars.is_empty() {
-                    bind_intraday(
-                        sqlx::query(sql(Table::IntradayBars).unnest.as_str()),
-                        &rows.intraday_bars,
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                if !rows.option_quotes.is_empty() {
-                    bind_quotes(
-                        sqlx::query(sql(Table::OptionQuotes).unnest.as_str()),
-                        &rows.option_quotes,
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                }
             }
-            UpsertMethod::CopyMerge => {
-                for table in Table::ALL {
-                    let data = copy_data(rows, table);
-                    if !data.is_empty() {
-                        copy_merge(&mut tx, table, data).await?;
-                    }
-                }
+            (UpsertMethod::CopyMerge, _) => {
+                copy_merge(&mut self.tx, table, copy_data(table, rows)).await?;
             }
         }
-        refresh_summary(&mut tx, rows).await?;
-        tx.commit().await
+        Ok(())
+    }
+
+    /// Brings the `symbols` summary up to date for the batch's symbols.
+    pub async fn refresh_summary(&mut self, rows: &Rows) -> Result<(), sqlx::Error> {
+        refresh_summary(&mut self.tx, rows).await
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
     }
 }
 
@@ -155,340 +157,157 @@ async fn refresh_summary(conn: &mut PgConnection, rows: &Rows) -> Result<(), sql
 }
 
 /// `COPY`s the rows into the table's temporary twin, then merges them in.
-async fn copy_merge(
+async fn copy_merge<R>(
     conn: &mut PgConnection,
-    table: Table,
+    table: &TableDef<R>,
     data: Vec<u8>,
 ) -> Result<(), sqlx::Error> {
-    let sql = sql(table);
-    sqlx::query(sql.create_incoming.as_str())
-        .execute(&mut *conn)
+    let name = table.name;
+    let list = quoted(&table.names(), "");
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {name}_incoming \
+         (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {name}_incoming ({list}) FROM STDIN"))
         .await?;
-    let mut copy = conn.copy_in_raw(sql.copy.as_str()).await?;
     if let Err(e) = copy.send(data).await {
         let _ = copy.abort(e.to_string()).await;
         return Err(e);
     }
     copy.finish().await?;
-    sqlx::query(sql.merge.as_str()).execute(&mut *conn).await?;
+    let merge = format!(
+        "INSERT INTO {name} ({list}) SELECT {list} FROM {name}_incoming{}",
+        Dialect::Postgres.on_conflict(table)
+    );
+    sqlx::query(AssertSqlSafe(merge))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
-/// The statements of one table.
-struct TableSql {
-    unnest: String,
-    create_incoming: String,
-    copy: String,
-    merge: String,
-}
-
-fn sql(table: Table) -> &'static TableSql {
-    static SQL: LazyLock<[TableSql; 3]> = LazyLock::new(|| Table::ALL.map(table_sql));
-    &SQL[Table::ALL
-        .iter()
-        .position(|t| *t == table)
-        .expect("a table")]
-}
-
-/// A column's type as bound in UNNEST or read by COPY (flags travel as one joined string).
-fn pg_type(column: &str) -> &'static str {
-    match column {
-        "trade_date" | "expiry" => "date",
-        "bar_time" | "snapshot_time" | "fetched_at" => "timestamptz",
-        "volume" | "open_interest" => "int8",
-        "symbol" | "interval" | "contract" | "underlying" | "root" | "right" | "iv_status"
-        | "exercise" | "source" | "flags" => "text",
-        "otm" => "bool",
-        _ => "float8",
-    }
-}
-
-fn table_sql(table: Table) -> TableSql {
-    let name = table.as_str();
-    let columns = table.columns();
-    let list = quoted(columns, "");
-    let key = quoted(table.key(), "");
-    let others = table.value_columns();
-    let mut conflict = format!("ON CONFLICT ({key}) DO UPDATE SET ");
-    for (i, c) in others.iter().enumerate() {
-        let _ = write!(
-            conflict,
-            "{}\"{c}\" = EXCLUDED.\"{c}\"",
-            if i > 0 { ", " } else { "" }
-        );
-    }
-    let _ = write!(
-        conflict,
-        " WHERE ({}) IS DISTINCT FROM ({})",
-        quoted(&others, &format!("{name}.")),
-        quoted(&others, "EXCLUDED.")
-    );
-    if let Some(t) = table.source_time() {
-        let _ = write!(
-            conflict,
-            " AND ({name}.\"{t}\" IS NULL OR EXCLUDED.\"{t}\" >= {name}.\"{t}\")"
-        );
-    }
-
-    let arrays = columns
+/// `INSERT ... SELECT FROM UNNEST(one array per column) ON CONFLICT ...`. Flags travel as
+/// one comma-joined string per row.
+fn unnest_sql<R>(table: &TableDef<R>) -> String {
+    let name = table.name;
+    let list = quoted(&table.names(), "");
+    let arrays = table
+        .columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("${}::{}[]", i + 1, pg_type(c)))
+        .map(|(i, c)| format!("${}::{}[]", i + 1, c.kind.postgres().1))
         .collect::<Vec<_>>()
         .join(", ");
-    let selected = columns
+    let selected = table
+        .columns
         .iter()
-        .map(|c| match *c {
-            "flags" => "CASE WHEN u.\"flags\" = '' THEN '{}'::text[] \
-                        ELSE string_to_array(u.\"flags\", ',') END"
-                .to_owned(),
-            c => format!("u.\"{c}\""),
+        .map(|c| match c.kind {
+            Kind::Flags => format!(
+                "CASE WHEN u.\"{0}\" = '' THEN '{{}}'::text[] \
+                 ELSE string_to_array(u.\"{0}\", ',') END",
+                c.name
+            ),
+            _ => format!("u.\"{}\"", c.name),
         })
         .collect::<Vec<_>>()
         .join(", ");
-    TableSql {
-        unnest: format!(
-            "INSERT INTO {name} ({list}) SELECT {selected} FROM UNNEST({arrays}) AS u({list}) {conflict}"
-        ),
-        create_incoming: format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {name}_incoming \
-             (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        ),
-        copy: format!("COPY {name}_incoming ({list}) FROM STDIN"),
-        merge: format!("INSERT INTO {name} ({list}) SELECT {list} FROM {name}_incoming {conflict}"),
-    }
+    format!(
+        "INSERT INTO {name} ({list}) SELECT {selected} FROM UNNEST({arrays}) AS u({list}){}",
+        Dialect::Postgres.on_conflict(table)
+    )
 }
 
 type PgQuery<'q> = Query<'q, sqlx::Postgres, PgArguments>;
 
-fn col<'a, T, U>(rows: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
-    rows.iter().map(f).collect()
-}
-
-fn joined(flags: &[QualityFlag]) -> String {
-    flags
-        .iter()
-        .map(|f| f.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-// The binds follow `DAILY_BAR_COLUMNS`, `INTRADAY_BAR_COLUMNS` and `QUOTE_COLUMNS` in order;
-// tests/write_db.rs reads every column back.
-
-fn bind_daily<'q>(q: PgQuery<'q>, rows: &'q [BarRecord]) -> PgQuery<'q> {
-    q.bind(col(rows, |r| r.symbol.as_str()))
-        .bind(col(rows, |r| r.trade_date))
-        .bind(col(rows, |r| r.bar_time))
-        .bind(col(rows, |r| r.open))
-        .bind(col(rows, |r| r.high))
-        .bind(col(rows, |r| r.low))
-        .bind(col(rows, |r| r.close))
-        .bind(col(rows, |r| r.volume))
-        .bind(col(rows, |r| r.source.as_str()))
-        .bind(col(rows, |r| r.fetched_at))
-        .bind(col(rows, |r| joined(&r.flags)))
-}
-
-fn bind_intraday<'q>(q: PgQuery<'q>, rows: &'q [BarRecord]) -> PgQuery<'q> {
-    q.bind(col(rows, |r| r.symbol.as_str()))
-        .bind(col(rows, |r| r.interval.as_str()))
-        .bind(col(rows, |r| r.bar_time))
-        .bind(col(rows, |r| r.trade_date))
-        .bind(col(rows, |r| r.open))
-        .bind(col(rows, |r| r.high))
-        .bind(col(rows, |r| r.low))
-        .bind(col(rows, |r| r.close))
-        .bind(col(rows, |r| r.volume))
-        .bind(col(rows, |r| r.source.as_str()))
-        .bind(col(rows, |r| r.fetched_at))
-        .bind(col(rows, |r| joined(&r.flags)))
-}
-
-fn bind_quotes<'q>(q: PgQuery<'q>, rows: &'q [OptionQuoteRecord]) -> PgQuery<'q> {
-    q.bind(col(rows, |r| r.contract.as_str()))
-        .bind(col(rows, |r| r.snapshot_time))
-        .bind(col(rows, |r| r.underlying.as_str()))
-        .bind(col(rows, |r| r.root.as_str()))
-        .bind(col(rows, |r| r.expiry))
-        .bind(col(rows, |r| r.right.as_str()))
-        .bind(col(rows, |r| r.strike))
-        .bind(col(rows, |r| r.bid))
-        .bind(col(rows, |r| r.ask))
-        .bind(col(rows, |r| r.last))
-        .bind(col(rows, |r| r.volume))
-        .bind(col(rows, |r| r.open_interest))
-        .bind(col(rows, |r| r.provider_iv))
-        .bind(col(rows, |r| r.underlying_price))
-        .bind(col(rows, |r| r.mid))
-        .bind(col(rows, |r| r.spread))
-        .bind(col(rows, |r| r.moneyness))
-        .bind(col(rows, |r| r.log_moneyness))
-        .bind(col(rows, |r| r.forward))
-        .bind(col(rows, |r| r.years_to_expiry))
-        .bind(col(rows, |r| r.rate))
-        .bind(col(rows, |r| r.dividend_yield))
-        .bind(col(rows, |r| r.iv))
-        .bind(col(rows, |r| r.delta))
-        .bind(col(rows, |r| r.gamma))
-        .bind(col(rows, |r| r.theta))
-        .bind(col(rows, |r| r.vega))
-        .bind(col(rows, |r| r.rho))
-        .bind(col(rows, |r| r.iv_status.as_str()))
-        .bind(col(rows, |r| r.otm))
-        .bind(col(rows, |r| r.exercise.as_str()))
-        .bind(col(rows, |r| r.source.as_str()))
-        .bind(col(rows, |r| joined(&r.flags)))
-}
-
-/// A table's rows in `COPY ... FROM STDIN` text format, in table column order (also what the
-/// benchmark feeds `psql \copy`).
-pub fn copy_data(rows: &Rows, table: Table) -> Vec<u8> {
-    match table {
-        Table::DailyBars => copy_daily(&rows.daily_bars),
-        Table::IntradayBars => copy_intraday(&rows.intraday_bars),
-        Table::OptionQuotes => copy_quotes(&rows.option_quotes),
+/// Binds one array per column, of the column's type, in column order.
+fn bind_columns<'q, R>(
+    mut q: PgQuery<'q>,
+    table: &TableDef<R>,
+    rows: &[R],
+) -> Result<PgQuery<'q>, sqlx::Error> {
+    for c in table.columns {
+        let values = rows.iter().map(|r| (c.get)(r));
+        q = match c.kind {
+            Kind::Text => q.bind(values.map(Value::text).collect::<Vec<_>>()),
+            Kind::Date => q.bind(values.map(Value::date).collect::<Vec<_>>()),
+            Kind::Time => q.bind(values.map(Value::time).collect::<Vec<_>>()),
+            Kind::BigInt => q.bind(values.map(Value::int).collect::<Vec<_>>()),
+            Kind::Int => q.bind(
+                values
+                    .map(|v| v.int().map(i32::try_from).transpose())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+            ),
+            Kind::Float => q.bind(values.map(Value::float).collect::<Vec<_>>()),
+            Kind::Bool => q.bind(values.map(Value::bool).collect::<Vec<_>>()),
+            Kind::Flags => q.bind(values.map(|v| v.joined_flags(",")).collect::<Vec<_>>()),
+        };
     }
+    Ok(q)
 }
 
-/// Rows in `COPY`'s text format: tab-separated, `\N` for null, one line per row.
-#[derive(Default)]
-struct CopyText(String);
+/// A table's rows in `COPY ... FROM STDIN` text format, in the descriptor's column order
+/// (also what the benchmark feeds `psql \copy`): tab-separated, `\N` for null, one line
+/// per row.
+pub fn copy_data<R>(table: &TableDef<R>, rows: &[R]) -> Vec<u8> {
+    let mut out = String::new();
+    for r in rows {
+        for (i, c) in table.columns.iter().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            copy_field(&mut out, (c.get)(r));
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
 
-impl CopyText {
-    fn text(&mut self, v: &str) -> &mut Self {
-        for c in v.chars() {
-            match c {
-                '\\' => self.0.push_str("\\\\"),
-                '\t' => self.0.push_str("\\t"),
-                '\n' => self.0.push_str("\\n"),
-                '\r' => self.0.push_str("\\r"),
-                c => self.0.push(c),
+fn copy_field(out: &mut String, value: Value) {
+    match value {
+        Value::Null => out.push_str("\\N"),
+        Value::Text(v) => {
+            for c in v.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
             }
         }
-        self.0.push('\t');
-        self
-    }
-
-    fn value(&mut self, v: impl std::fmt::Display) -> &mut Self {
-        let _ = write!(self.0, "{v}\t");
-        self
-    }
-
-    fn opt(&mut self, v: Option<impl std::fmt::Display>) -> &mut Self {
-        match v {
-            Some(v) => self.value(v),
-            None => {
-                self.0.push_str("\\N\t");
-                self
-            }
+        Value::Date(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Value::Time(t) => out.push_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => {
+            let _ = write!(out, "{f}");
+        }
+        Value::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        flags @ Value::Flags(_) => {
+            let _ = write!(out, "{{{}}}", flags.joined_flags(","));
         }
     }
-
-    fn time(&mut self, t: &chrono::DateTime<chrono::Utc>) -> &mut Self {
-        self.value(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-    }
-
-    fn opt_time(&mut self, t: Option<&chrono::DateTime<chrono::Utc>>) -> &mut Self {
-        self.opt(t.map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
-    }
-
-    /// The row's last field, an array literal of flags.
-    fn flags(&mut self, flags: &[QualityFlag]) {
-        self.0.push('{');
-        self.0.push_str(&joined(flags));
-        self.0.push_str("}\n");
-    }
-
-    fn into_bytes(self) -> Vec<u8> {
-        self.0.into_bytes()
-    }
-}
-
-fn copy_daily(rows: &[BarRecord]) -> Vec<u8> {
-    let mut out = CopyText::default();
-    for r in rows {
-        out.text(&r.symbol)
-            .value(r.trade_date)
-            .time(&r.bar_time)
-            .value(r.open)
-            .value(r.high)
-            .value(r.low)
-            .value(r.close)
-            .opt(r.volume)
-            .text(r.source.as_str())
-            .opt_time(r.fetched_at.as_ref())
-            .flags(&r.flags);
-    }
-    out.into_bytes()
-}
-
-fn copy_intraday(rows: &[BarRecord]) -> Vec<u8> {
-    let mut out = CopyText::default();
-    for r in rows {
-        out.text(&r.symbol)
-            .text(r.interval.as_str())
-            .time(&r.bar_time)
-            .value(r.trade_date)
-            .value(r.open)
-            .value(r.high)
-            .value(r.low)
-            .value(r.close)
-            .opt(r.volume)
-            .text(r.source.as_str())
-            .opt_time(r.fetched_at.as_ref())
-            .flags(&r.flags);
-    }
-    out.into_bytes()
-}
-
-fn copy_quotes(rows: &[OptionQuoteRecord]) -> Vec<u8> {
-    let mut out = CopyText::default();
-    for r in rows {
-        out.text(&r.contract)
-            .time(&r.snapshot_time)
-            .text(&r.underlying)
-            .text(&r.root)
-            .value(r.expiry)
-            .text(r.right.as_str())
-            .value(r.strike)
-            .opt(r.bid)
-            .opt(r.ask)
-            .opt(r.last)
-            .opt(r.volume)
-            .opt(r.open_interest)
-            .opt(r.provider_iv)
-            .opt(r.underlying_price)
-            .opt(r.mid)
-            .opt(r.spread)
-            .opt(r.moneyness)
-            .opt(r.log_moneyness)
-            .opt(r.forward)
-            .value(r.years_to_expiry)
-            .value(r.rate)
-            .value(r.dividend_yield)
-            .opt(r.iv)
-            .opt(r.delta)
-            .opt(r.gamma)
-            .opt(r.theta)
-            .opt(r.vega)
-            .opt(r.rho)
-            .text(r.iv_status.as_str())
-            .opt(r.otm)
-            .text(r.exercise.as_str())
-            .text(r.source.as_str())
-            .flags(&r.flags);
-    }
-    out.into_bytes()
 }
 
 #[cfg(test)]
 mod tests {
+    use optionsflow_api::records::QualityFlag;
+
     use super::*;
+    use crate::sinks::schema::{DAILY_BARS, OPTION_QUOTES};
 
     #[test]
-    fn the_upsert_names_every_column_once_and_rewrites_only_changed_rows() {
-        let s = &sql(Table::DailyBars).unnest;
+    fn the_upsert_names_every_column_once_in_one_array_each() {
+        let s = unnest_sql(&DAILY_BARS);
         assert!(
             s.starts_with(
                 "INSERT INTO daily_bars (\"symbol\", \"trade_date\", \"bar_time\", \"open\", \"high\", \
@@ -500,26 +319,31 @@ mod tests {
             s.contains("UNNEST($1::text[], $2::date[], $3::timestamptz[], $4::float8[]"),
             "{s}"
         );
-        assert!(s.contains("ON CONFLICT (\"symbol\", \"trade_date\") DO UPDATE SET \"bar_time\" = EXCLUDED.\"bar_time\""), "{s}");
-        assert!(s.ends_with(
-            "WHERE (daily_bars.\"bar_time\", daily_bars.\"open\", daily_bars.\"high\", daily_bars.\"low\", \
-             daily_bars.\"close\", daily_bars.\"volume\", daily_bars.\"source\", daily_bars.\"fetched_at\", \
-             daily_bars.\"flags\") IS DISTINCT FROM \
-             (EXCLUDED.\"bar_time\", EXCLUDED.\"open\", EXCLUDED.\"high\", EXCLUDED.\"low\", EXCLUDED.\"close\", \
-             EXCLUDED.\"volume\", EXCLUDED.\"source\", EXCLUDED.\"fetched_at\", EXCLUDED.\"flags\") \
-             AND (daily_bars.\"fetched_at\" IS NULL OR EXCLUDED.\"fetched_at\" >= daily_bars.\"fetched_at\")"
-        ), "{s}");
-        let q = &sql(Table::OptionQuotes).unnest;
+        assert!(
+            s.contains("ON CONFLICT (\"symbol\", \"trade_date\") DO UPDATE"),
+            "{s}"
+        );
+        let q = unnest_sql(&OPTION_QUOTES);
         assert!(q.contains("$33::text[]") && !q.contains("$34"), "{q}");
+        assert!(
+            q.contains("$30::bool[]") && q.contains("$11::int8[]"),
+            "{q}"
+        );
     }
 
     #[test]
     fn copy_text_escapes_separators_and_writes_nulls() {
-        let mut out = CopyText::default();
-        out.text("a\tb\\c\nd")
-            .opt(None::<f64>)
-            .value(1.5)
-            .flags(&[QualityFlag::NoBid, QualityFlag::NoAsk]);
-        assert_eq!(out.0, "a\\tb\\\\c\\nd\t\\N\t1.5\t{no_bid,no_ask}\n");
+        let mut out = String::new();
+        copy_field(&mut out, Value::Text("a\tb\\c\nd"));
+        out.push('\t');
+        copy_field(&mut out, Value::Null);
+        out.push('\t');
+        copy_field(&mut out, Value::Float(1.5));
+        out.push('\t');
+        copy_field(
+            &mut out,
+            Value::Flags(&[QualityFlag::NoBid, QualityFlag::NoAsk]),
+        );
+        assert_eq!(out, "a\\tb\\\\c\\nd\t\\N\t1.5\t{no_bid,no_ask}");
     }
 }

@@ -4,18 +4,18 @@
 //! so comparing text compares times; flags are comma-separated.
 
 use std::str::FromStr;
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use optionsflow_api::records::QualityFlag;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite as Db};
 
-use super::{ACQUIRE_TIMEOUT, quoted};
-use crate::stages::write::{Rows, Table};
+use super::ACQUIRE_TIMEOUT;
+use super::sql::{Dialect, quoted};
+use crate::sinks::schema::{Kind, TableDef};
+use crate::stages::write::Rows;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -76,97 +76,57 @@ impl Sqlite {
         &self.pool
     }
 
-    pub async fn write(&self, rows: &Rows) -> Result<(), sqlx::Error> {
-        // IMMEDIATE takes the write lock at once, so two writers queue instead of failing
-        // when both try to upgrade a read lock.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let statements = [
-            (Table::DailyBars, rows.daily_bars.len()),
-            (Table::IntradayBars, rows.intraday_bars.len()),
-            (Table::OptionQuotes, rows.option_quotes.len()),
-        ];
-        for (table, count) in statements {
-            let per_statement = MAX_PARAMETERS / table.columns().len();
-            let mut start = 0;
-            while start < count {
-                let end = (start + per_statement).min(count);
-                let sql = sql(table);
-                let mut q = QueryBuilder::<Db>::new(sql.insert.as_str());
-                match table {
-                    Table::DailyBars => q.push_values(&rows.daily_bars[start..end], |mut b, r| {
-                        b.push_bind(&r.symbol)
-                            .push_bind(r.trade_date.to_string())
-                            .push_bind(time(&r.bar_time))
-                            .push_bind(r.open)
-                            .push_bind(r.high)
-                            .push_bind(r.low)
-                            .push_bind(r.close)
-                            .push_bind(r.volume)
-                            .push_bind(r.source.as_str())
-                            .push_bind(r.fetched_at.as_ref().map(time))
-                            .push_bind(joined(&r.flags));
-                    }),
-                    Table::IntradayBars => {
-                        q.push_values(&rows.intraday_bars[start..end], |mut b, r| {
-                            b.push_bind(&r.symbol)
-                                .push_bind(r.interval.as_str())
-                                .push_bind(time(&r.bar_time))
-                                .push_bind(r.trade_date.to_string())
-                                .push_bind(r.open)
-                                .push_bind(r.high)
-                                .push_bind(r.low)
-                                .push_bind(r.close)
-                                .push_bind(r.volume)
-                                .push_bind(r.source.as_str())
-                                .push_bind(r.fetched_at.as_ref().map(time))
-                                .push_bind(joined(&r.flags));
-                        })
-                    }
-                    Table::OptionQuotes => {
-                        q.push_values(&rows.option_quotes[start..end], |mut b, r| {
-                            b.push_bind(&r.contract)
-                                .push_bind(time(&r.snapshot_time))
-                                .push_bind(&r.underlying)
-                                .push_bind(&r.root)
-                                .push_bind(r.expiry.to_string())
-                                .push_bind(r.right.as_str())
-                                .push_bind(r.strike)
-                                .push_bind(r.bid)
-                                .push_bind(r.ask)
-                                .push_bind(r.last)
-                                .push_bind(r.volume)
-                                .push_bind(r.open_interest)
-                                .push_bind(r.provider_iv)
-                                .push_bind(r.underlying_price)
-                                .push_bind(r.mid)
-                                .push_bind(r.spread)
-                                .push_bind(r.moneyness)
-                                .push_bind(r.log_moneyness)
-                                .push_bind(r.forward)
-                                .push_bind(r.years_to_expiry)
-                                .push_bind(r.rate)
-                                .push_bind(r.dividend_yield)
-                                .push_bind(r.iv)
-                                .push_bind(r.delta)
-                                .push_bind(r.gamma)
-                                .push_bind(r.theta)
-                                .push_bind(r.vega)
-                                .push_bind(r.rho)
-                                .push_bind(r.iv_status.as_str())
-                                .push_bind(r.otm)
-                                .push_bind(r.exercise.as_str())
-                                .push_bind(r.source.as_str())
-                                .push_bind(joined(&r.flags));
-                        })
-                    }
-                };
-                q.push(sql.conflict.as_str());
-                q.build().execute(&mut *tx).await?;
-                start = end;
-            }
+    /// Begins a transaction that holds SQLite's write lock from the start (IMMEDIATE), so
+    /// two writers queue instead of failing when both try to upgrade a read lock.
+    pub async fn begin(&self) -> Result<SqliteTransaction, sqlx::Error> {
+        Ok(SqliteTransaction(
+            self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        ))
+    }
+}
+
+/// A transaction on SQLite.
+pub struct SqliteTransaction(sqlx::Transaction<'static, Db>);
+
+impl SqliteTransaction {
+    /// Upserts `rows` into `table`: multi-row inserts of as many rows as SQLite's parameter
+    /// limit allows.
+    pub async fn upsert<R>(&mut self, table: &TableDef<R>, rows: &[R]) -> Result<(), sqlx::Error> {
+        let insert = format!(
+            "INSERT INTO {} ({}) ",
+            table.name,
+            quoted(&table.names(), "")
+        );
+        let conflict = Dialect::Sqlite.on_conflict(table);
+        for chunk in rows.chunks(MAX_PARAMETERS / table.columns.len()) {
+            let mut q = QueryBuilder::<Db>::new(insert.as_str());
+            q.push_values(chunk, |mut b, r| {
+                for c in table.columns {
+                    let value = (c.get)(r);
+                    match c.kind {
+                        Kind::Text => b.push_bind(value.text()),
+                        Kind::Date => b.push_bind(value.date().map(|d| d.to_string())),
+                        Kind::Time => b.push_bind(value.time().as_ref().map(time)),
+                        Kind::BigInt | Kind::Int => b.push_bind(value.int()),
+                        Kind::Float => b.push_bind(value.float()),
+                        Kind::Bool => b.push_bind(value.bool()),
+                        Kind::Flags => b.push_bind(value.joined_flags(",")),
+                    };
+                }
+            });
+            q.push(conflict.as_str());
+            q.build().execute(&mut *self.0).await?;
         }
-        refresh_summary(&mut tx, rows).await?;
-        tx.commit().await
+        Ok(())
+    }
+
+    /// Brings the `symbols` summary up to date for the batch's symbols.
+    pub async fn refresh_summary(&mut self, rows: &Rows) -> Result<(), sqlx::Error> {
+        refresh_summary(&mut self.0, rows).await
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.0.commit().await
     }
 }
 
@@ -204,53 +164,6 @@ async fn refresh_summary(
 /// A time as stored: UTC, microseconds, fixed width (PostgreSQL keeps microseconds too).
 pub fn time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-fn joined(flags: &[QualityFlag]) -> String {
-    flags
-        .iter()
-        .map(|f| f.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-struct TableSql {
-    insert: String,
-    conflict: String,
-}
-
-fn sql(table: Table) -> &'static TableSql {
-    static SQL: LazyLock<[TableSql; 3]> = LazyLock::new(|| Table::ALL.map(table_sql));
-    &SQL[Table::ALL
-        .iter()
-        .position(|t| *t == table)
-        .expect("a table")]
-}
-
-fn table_sql(table: Table) -> TableSql {
-    let name = table.as_str();
-    let others = table.value_columns();
-    let set = others
-        .iter()
-        .map(|c| format!("\"{c}\" = excluded.\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut conflict = format!(
-        " ON CONFLICT ({}) DO UPDATE SET {set} WHERE ({}) IS NOT ({})",
-        quoted(table.key(), ""),
-        quoted(&others, &format!("{name}.")),
-        quoted(&others, "excluded.")
-    );
-    // Times are fixed-width text, so text order is time order.
-    if let Some(t) = table.source_time() {
-        conflict.push_str(&format!(
-            " AND ({name}.\"{t}\" IS NULL OR excluded.\"{t}\" >= {name}.\"{t}\")"
-        ));
-    }
-    TableSql {
-        insert: format!("INSERT INTO {name} ({}) ", quoted(table.columns(), "")),
-        conflict,
-    }
 }
 
 #[cfg(test)]

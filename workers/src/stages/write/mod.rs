@@ -19,6 +19,7 @@ use optionsflow_api::envelope::EnvelopeError;
 use optionsflow_api::records::{BarInterval, BarRecord, Batch, OptionQuoteRecord};
 use optionsflow_api::{Dataset, Envelope, Reason, SchemaId};
 
+use crate::sinks::schema::{DAILY_BARS, INTRADAY_BARS, OPTION_QUOTES};
 use crate::stages::process::Records;
 
 /// One processed message, read.
@@ -85,75 +86,7 @@ pub fn decode(bytes: &[u8], dataset: Dataset) -> Result<Incoming, Undecodable> {
     })
 }
 
-/// The columns of `option_quotes`, in table order (CSV files use the same order).
-pub const QUOTE_COLUMNS: [&str; 33] = [
-    "contract",
-    "snapshot_time",
-    "underlying",
-    "root",
-    "expiry",
-    "right",
-    "strike",
-    "bid",
-    "ask",
-    "last",
-    "volume",
-    "open_interest",
-    "provider_iv",
-    "underlying_price",
-    "mid",
-    "spread",
-    "moneyness",
-    "log_moneyness",
-    "forward",
-    "years_to_expiry",
-    "rate",
-    "dividend_yield",
-    "iv",
-    "delta",
-    "gamma",
-    "theta",
-    "vega",
-    "rho",
-    "iv_status",
-    "otm",
-    "exercise",
-    "source",
-    "flags",
-];
-
-/// The columns of `daily_bars`.
-pub const DAILY_BAR_COLUMNS: [&str; 11] = [
-    "symbol",
-    "trade_date",
-    "bar_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "source",
-    "fetched_at",
-    "flags",
-];
-
-/// The columns of `intraday_bars`.
-pub const INTRADAY_BAR_COLUMNS: [&str; 12] = [
-    "symbol",
-    "interval",
-    "bar_time",
-    "trade_date",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "source",
-    "fetched_at",
-    "flags",
-];
-
-/// The tables the writers fill.
+/// The tables the writers fill (their columns: [`crate::sinks::schema`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
     DailyBars,
@@ -166,47 +99,10 @@ impl Table {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Table::DailyBars => "daily_bars",
-            Table::IntradayBars => "intraday_bars",
-            Table::OptionQuotes => "option_quotes",
+            Table::DailyBars => DAILY_BARS.name,
+            Table::IntradayBars => INTRADAY_BARS.name,
+            Table::OptionQuotes => OPTION_QUOTES.name,
         }
-    }
-
-    /// Its columns, in the order statements and files list them (`flags` last).
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            Table::DailyBars => &DAILY_BAR_COLUMNS,
-            Table::IntradayBars => &INTRADAY_BAR_COLUMNS,
-            Table::OptionQuotes => &QUOTE_COLUMNS,
-        }
-    }
-
-    /// The natural key (the primary key).
-    pub fn key(self) -> &'static [&'static str] {
-        match self {
-            Table::DailyBars => &["symbol", "trade_date"],
-            Table::IntradayBars => &["symbol", "interval", "bar_time"],
-            Table::OptionQuotes => &["contract", "snapshot_time"],
-        }
-    }
-
-    /// The column that says when the provider gave a row, where a row can be revised: an
-    /// upsert replaces a stored row only with one at least as recent. (A quote's snapshot
-    /// time is part of its key, so a quote is never revised.)
-    pub fn source_time(self) -> Option<&'static str> {
-        match self {
-            Table::DailyBars | Table::IntradayBars => Some("fetched_at"),
-            Table::OptionQuotes => None,
-        }
-    }
-
-    /// The columns outside the key: what an upsert of an existing row rewrites.
-    pub fn value_columns(self) -> Vec<&'static str> {
-        self.columns()
-            .iter()
-            .copied()
-            .filter(|c| !self.key().contains(c))
-            .collect()
     }
 
     /// Where a bar goes: daily bars (daily and historical datasets) by trade date, intraday

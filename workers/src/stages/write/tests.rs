@@ -4,6 +4,7 @@ use optionsflow_api::records::{BarRecord, OptionQuoteRecord};
 use optionsflow_testkit::records;
 
 use super::*;
+use crate::sinks::schema::{INTRADAY_BARS, OPTION_QUOTES};
 
 fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 11, 25, 21, 5, 0).unwrap()
@@ -143,18 +144,18 @@ fn table_columns_are_the_record_fields() {
         .map(String::as_str)
         .collect();
     fields.push("flags");
-    for c in Table::OptionQuotes.columns() {
+    for c in OPTION_QUOTES.names() {
         assert!(
-            fields.contains(c),
+            fields.contains(&c),
             "option_quotes.{c} is not a record field"
         );
     }
     let bar: BarRecord = records::intraday_bars("A", 1).remove(0);
     let bar = serde_json::to_value(&bar).unwrap();
-    for c in Table::IntradayBars.columns() {
-        assert!(*c == "flags" || bar.get(*c).is_some(), "intraday_bars.{c}");
+    for c in INTRADAY_BARS.names() {
+        assert!(c == "flags" || bar.get(c).is_some(), "intraday_bars.{c}");
     }
-    assert_eq!(Table::OptionQuotes.columns().len(), fields.len());
+    assert_eq!(OPTION_QUOTES.columns.len(), fields.len());
 }
 
 #[test]
