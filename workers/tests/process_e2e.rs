@@ -16,7 +16,7 @@ use optionsflow_testkit::data;
 use optionsflow_testkit::fake::{cboe, yahoo};
 use optionsflow_testkit::kafka::{self, Record};
 use optionsflow_testkit::process::Worker;
-use optionsflow_testkit::tansu::{Tansu, free_port};
+use optionsflow_testkit::tansu::Tansu;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
@@ -50,9 +50,7 @@ impl Pipeline {
             .map(|(_, n)| n)
             .collect();
         kafka::create_topics(&tansu.bootstrap(), &names, PARTITIONS).await;
-        let dir = tempfile::tempdir().unwrap();
-        let config_path = dir.path().join("runtime.json");
-        std::fs::write(&config_path, serde_json::to_string(&config).unwrap()).unwrap();
+        let (dir, config_path) = config_file(&config);
         let producer = ClientConfig::new()
             .set("bootstrap.servers", tansu.bootstrap())
             .create()
@@ -71,26 +69,11 @@ impl Pipeline {
     }
 
     fn processor(&self, name: &str) -> (Worker, String) {
-        let admin = format!("127.0.0.1:{}", free_port());
-        let worker = Worker::spawn(
-            name,
-            WORKER.as_ref(),
-            &[
-                "process",
-                "--config",
-                self.config_path.to_str().unwrap(),
-                "--admin-addr",
-                &admin,
-                "--shutdown-grace",
-                "5",
-            ],
-            &[
-                ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn"),
-                ("RUST_BACKTRACE", "1"),
-            ],
-            self.dir.path(),
-        );
-        (worker, admin)
+        let env = [
+            ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn"),
+            ("RUST_BACKTRACE", "1"),
+        ];
+        spawn_role(name, "process", &self.config_path, &env, self.dir.path())
     }
 
     /// Publishes a raw message; returns its (partition, offset).

@@ -20,7 +20,7 @@ use optionsflow_testkit::moto::Moto;
 use optionsflow_testkit::postgres::{PrivateServer, psql};
 use optionsflow_testkit::process::Worker;
 use optionsflow_testkit::records;
-use optionsflow_testkit::tansu::{Tansu, free_port};
+use optionsflow_testkit::tansu::Tansu;
 use optionsflow_workers::sinks::db::Database;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -47,9 +47,7 @@ impl Topics {
         .unwrap();
         let names: Vec<String> = config.topics().all().into_iter().map(|(_, n)| n).collect();
         kafka::create_topics(&tansu.bootstrap(), &names, PARTITIONS).await;
-        let dir = tempfile::tempdir().unwrap();
-        let config_path = dir.path().join("runtime.json");
-        std::fs::write(&config_path, serde_json::to_string(&config).unwrap()).unwrap();
+        let (dir, config_path) = config_file(&config);
         let producer = ClientConfig::new()
             .set("bootstrap.servers", tansu.bootstrap())
             .create()
@@ -104,28 +102,12 @@ impl Topics {
         name: &str,
         env: &[(&str, &str)],
     ) -> (Worker, String) {
-        let admin = format!("127.0.0.1:{}", free_port());
         let mut all_env = vec![
             ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn,sqlx=warn"),
             ("RUST_BACKTRACE", "1"),
         ];
         all_env.extend_from_slice(env);
-        let worker = Worker::spawn(
-            name,
-            WORKER.as_ref(),
-            &[
-                role,
-                "--config",
-                config.to_str().unwrap(),
-                "--admin-addr",
-                &admin,
-                "--shutdown-grace",
-                "5",
-            ],
-            &all_env,
-            self.dir.path(),
-        );
-        (worker, admin)
+        spawn_role(name, role, config, &all_env, self.dir.path())
     }
 
     /// Every message of the processed topics `role` consumes is committed by its group.

@@ -154,22 +154,14 @@ mod tests {
     #[test]
     fn names_follow_the_design() {
         let names = TopicNames::new(TopicNames::default_prefix("markets", "us-options"));
-        assert_eq!(
-            names.name(TopicKind::TaskQueue),
-            "markets.us-options.task-queue"
-        );
-        assert_eq!(
-            names.name(TopicKind::IntradayData),
-            "markets.us-options.15min-data"
-        );
-        assert_eq!(
-            names.name(TopicKind::ProcessedOptionsData),
-            "markets.us-options.processed-options-data"
-        );
-        assert_eq!(
-            names.name(TopicKind::DeadLetter),
-            "markets.us-options.dead-letter"
-        );
+        for (kind, name) in [
+            (TopicKind::TaskQueue, "task-queue"),
+            (TopicKind::IntradayData, "15min-data"),
+            (TopicKind::ProcessedOptionsData, "processed-options-data"),
+            (TopicKind::DeadLetter, "dead-letter"),
+        ] {
+            assert_eq!(names.name(kind), format!("markets.us-options.{name}"));
+        }
         assert_eq!(
             names.consumer_group(Role::Collector),
             "markets.us-options.collector"

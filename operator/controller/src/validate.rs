@@ -294,48 +294,33 @@ pub fn validate(
         );
         Ok(())
     };
-    let daily = datasets_spec.daily.clone().unwrap_or_default();
-    plan(
-        Dataset::Daily,
-        daily.enabled.unwrap_or(true),
-        daily.symbol_sets.as_ref(),
-        Some(
-            daily
-                .schedule
-                .clone()
-                .unwrap_or_else(|| defaults::DAILY_SCHEDULE.into()),
-        ),
-        daily.time_zone.as_ref(),
-        daily.run_nonce.as_ref(),
-    )?;
-    let intraday = datasets_spec.intraday.clone().unwrap_or_default();
-    plan(
-        Dataset::Intraday,
-        intraday.enabled.unwrap_or(true),
-        intraday.symbol_sets.as_ref(),
-        Some(
-            intraday
-                .schedule
-                .clone()
-                .unwrap_or_else(|| defaults::INTRADAY_SCHEDULE.into()),
-        ),
-        intraday.time_zone.as_ref(),
-        intraday.run_nonce.as_ref(),
-    )?;
     let options = datasets_spec.options.clone().unwrap_or_default();
-    plan(
-        Dataset::Options,
-        options.enabled.unwrap_or(true),
-        options.symbol_sets.as_ref(),
-        Some(
-            options
-                .schedule
-                .clone()
-                .unwrap_or_else(|| defaults::OPTIONS_SCHEDULE.into()),
+    for (dataset, given, default_schedule) in [
+        (
+            Dataset::Daily,
+            datasets_spec.daily.clone().unwrap_or_default(),
+            defaults::DAILY_SCHEDULE,
         ),
-        options.time_zone.as_ref(),
-        options.run_nonce.as_ref(),
-    )?;
+        (
+            Dataset::Intraday,
+            datasets_spec.intraday.clone().unwrap_or_default(),
+            defaults::INTRADAY_SCHEDULE,
+        ),
+        (
+            Dataset::Options,
+            options.dataset,
+            defaults::OPTIONS_SCHEDULE,
+        ),
+    ] {
+        plan(
+            dataset,
+            given.enabled.unwrap_or(true),
+            given.symbol_sets.as_ref(),
+            Some(given.schedule.unwrap_or_else(|| default_schedule.into())),
+            given.time_zone.as_ref(),
+            given.run_nonce.as_ref(),
+        )?;
+    }
     let historical = datasets_spec.historical.clone().unwrap_or_default();
     let date = |field: &'static str,
                 value: &Option<String>|

@@ -11,9 +11,10 @@ pub use walk::{
     EPOCH, GARCH_ALPHA, GARCH_BETA, Session, close, expected_vol, long_run_vol, session,
 };
 
-/// NYSE full closures 2024–2028 (docs/market-data.md), so the fakes leave
-/// holidays out of their series the way Twelve Data does.
-const CLOSED: &[&str] = &[
+/// NYSE full closures 2024–2028 as documented (docs/market-data.md), so the fakes leave
+/// holidays out of their series the way Twelve Data does; the calendar's rules are tested
+/// against this list.
+pub const NYSE_CLOSED: &[&str] = &[
     "2024-01-01",
     "2024-01-15",
     "2024-02-19",
@@ -67,7 +68,8 @@ const CLOSED: &[&str] = &[
 ];
 
 pub fn is_trading_day(d: NaiveDate) -> bool {
-    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !CLOSED.contains(&d.to_string().as_str())
+    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+        && !NYSE_CLOSED.contains(&d.to_string().as_str())
 }
 
 /// A small, fast, deterministic generator (SplitMix64).

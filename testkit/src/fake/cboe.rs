@@ -2,8 +2,6 @@
 //! the whole chain in one document, indices under a leading underscore, counts as floats,
 //! and 403 (the CDN's AccessDenied) for files that do not exist.
 
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -12,7 +10,7 @@ use axum::routing::get;
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::{Logged, Server};
+use super::{Fake, Logged, Provider};
 use crate::data;
 
 #[derive(Clone, Debug)]
@@ -32,42 +30,26 @@ impl Config {
     }
 }
 
-#[derive(Clone)]
-struct Shared {
-    config: Config,
-    log: Arc<Mutex<Vec<Logged>>>,
-}
+/// The answers given, in order.
+#[derive(Default)]
+pub struct Log(Vec<Logged>);
 
-pub struct FakeCboe {
-    pub server: Server,
-    shared: Shared,
+type Shared = super::Shared<Config, Log>;
+
+/// The running stand-in.
+pub type FakeCboe = Fake<Log>;
+
+impl Provider for Log {
+    type Config = Config;
+
+    fn routes() -> Router<Shared> {
+        Router::new().route("/api/global/delayed_quotes/options/{file}", get(quotes))
+    }
 }
 
 impl FakeCboe {
-    pub async fn start(config: Config) -> FakeCboe {
-        FakeCboe::start_on(config, 0).await
-    }
-
-    pub async fn start_on(config: Config, port: u16) -> FakeCboe {
-        let shared = Shared {
-            config,
-            log: Arc::default(),
-        };
-        let app = Router::new()
-            .route("/api/global/delayed_quotes/options/{file}", get(quotes))
-            .with_state(shared.clone());
-        FakeCboe {
-            server: Server::start(app, port).await,
-            shared,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
     pub fn log(&self) -> Vec<Logged> {
-        self.shared.log.lock().unwrap().clone()
+        self.state().0.clone()
     }
 }
 
@@ -78,7 +60,7 @@ async fn quotes(State(shared): State<Shared>, Path(file): Path<String>) -> Respo
     let is_index = config.indices.contains(&symbol);
     let exists = !config.unknown.contains(&symbol) && is_index == name.starts_with('_');
     let status = if exists { 200 } else { 403 };
-    shared.log.lock().unwrap().push(Logged {
+    shared.state.lock().unwrap().0.push(Logged {
         at: Utc::now(),
         path: format!("/api/global/delayed_quotes/options/{file}"),
         who: String::new(),

@@ -6,6 +6,7 @@ pub mod twelvedata;
 pub mod yahoo;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -38,6 +39,63 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// What a stand-in's handlers share: its config, and `S`, what it has answered and been
+/// told to do.
+pub struct Shared<C, S> {
+    config: C,
+    state: Arc<Mutex<S>>,
+}
+
+impl<C: Clone, S> Clone for Shared<C, S> {
+    fn clone(&self) -> Self {
+        Shared {
+            config: self.config.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// A provider's stand-in, implemented by the state its handlers keep: its config and its
+/// routes.
+pub trait Provider: Default + Send + 'static {
+    type Config: Clone + Send + Sync + 'static;
+    fn routes() -> Router<Shared<Self::Config, Self>>;
+}
+
+/// A running stand-in of a provider.
+pub struct Fake<P: Provider> {
+    pub server: Server,
+    shared: Shared<P::Config, P>,
+}
+
+impl<P: Provider> Fake<P> {
+    pub async fn start(config: P::Config) -> Fake<P> {
+        Fake::start_on(config, 0).await
+    }
+
+    /// On `port` (0: any free one); a test restarts a fake on the port it had.
+    pub async fn start_on(config: P::Config, port: u16) -> Fake<P> {
+        let shared = Shared {
+            config,
+            state: Arc::default(),
+        };
+        let app = P::routes().with_state(shared.clone());
+        Fake {
+            server: Server::start(app, port).await,
+            shared,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// What the stand-in keeps, locked.
+    fn state(&self) -> std::sync::MutexGuard<'_, P> {
+        self.shared.state.lock().unwrap()
     }
 }
 

@@ -4,7 +4,6 @@
 //! day, answered with Twelve Data's two 429 messages when a budget would be exceeded.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -15,7 +14,7 @@ use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::{Logged, Server};
+use super::{Fake, Logged, Provider};
 use crate::data;
 
 #[derive(Clone, Debug)]
@@ -63,57 +62,34 @@ pub enum Failure {
 }
 
 #[derive(Default)]
-struct Ledger {
+pub struct Ledger {
     window: HashMap<(String, i64), u32>,
     day: HashMap<(String, NaiveDate), u32>,
     log: Vec<Logged>,
     failures: VecDeque<Failure>,
 }
 
-#[derive(Clone)]
-struct Shared {
-    config: Config,
-    ledger: Arc<Mutex<Ledger>>,
-}
+type Shared = super::Shared<Config, Ledger>;
 
-pub struct FakeTwelveData {
-    pub server: Server,
-    shared: Shared,
+/// The running stand-in.
+pub type FakeTwelveData = Fake<Ledger>;
+
+impl Provider for Ledger {
+    type Config = Config;
+
+    fn routes() -> Router<Shared> {
+        Router::new().route("/time_series", get(time_series))
+    }
 }
 
 impl FakeTwelveData {
-    pub async fn start(config: Config) -> FakeTwelveData {
-        FakeTwelveData::start_on(config, 0).await
-    }
-
-    pub async fn start_on(config: Config, port: u16) -> FakeTwelveData {
-        let shared = Shared {
-            config,
-            ledger: Arc::default(),
-        };
-        let app = Router::new()
-            .route("/time_series", get(time_series))
-            .with_state(shared.clone());
-        FakeTwelveData {
-            server: Server::start(app, port).await,
-            shared,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
     pub fn log(&self) -> Vec<Logged> {
-        self.shared.ledger.lock().unwrap().log.clone()
+        self.state().log.clone()
     }
 
     /// Credits accepted per (key, window index).
     pub fn credits_per_window(&self) -> BTreeMap<(String, i64), u32> {
-        self.shared
-            .ledger
-            .lock()
-            .unwrap()
+        self.state()
             .window
             .iter()
             .map(|(k, v)| (k.clone(), *v))
@@ -122,7 +98,7 @@ impl FakeTwelveData {
 
     /// Credits accepted per key today.
     pub fn credits_today(&self, key: &str) -> u32 {
-        let ledger = self.shared.ledger.lock().unwrap();
+        let ledger = self.state();
         ledger
             .day
             .get(&(key.to_owned(), Utc::now().date_naive()))
@@ -139,12 +115,7 @@ impl FakeTwelveData {
     }
 
     pub fn fail_next(&self, failure: Failure) {
-        self.shared
-            .ledger
-            .lock()
-            .unwrap()
-            .failures
-            .push_back(failure);
+        self.state().failures.push_back(failure);
     }
 }
 
@@ -164,7 +135,7 @@ fn error(code: u16, message: String, with_200: bool) -> Response {
 /// Takes a [`Failure::NoAnswer`] if it is next, logging it (without the ledger's lock held
 /// across the handler's wait).
 fn no_answer(shared: &Shared, at: DateTime<Utc>, key: &Option<String>, symbols: &[String]) -> bool {
-    let mut ledger = shared.ledger.lock().unwrap();
+    let mut ledger = shared.state.lock().unwrap();
     if ledger.failures.front() != Some(&Failure::NoAnswer) {
         return false;
     }
@@ -209,7 +180,7 @@ async fn time_series(
     if no_answer(&shared, now, &key, &symbols) {
         return std::future::pending().await;
     }
-    let mut ledger = shared.ledger.lock().unwrap();
+    let mut ledger = shared.state.lock().unwrap();
     let log = |status: u16, outcome: &str, ledger: &mut Ledger| {
         ledger.log.push(Logged {
             at: now,

@@ -5,7 +5,6 @@
 //! requests in a second or a window (with `Retry-After` only when told to: Yahoo sends none).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,7 +15,7 @@ use axum::routing::get;
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::{Logged, Server};
+use super::{Fake, Logged, Provider};
 use crate::data;
 
 #[derive(Clone, Debug)]
@@ -61,7 +60,7 @@ pub enum Failure {
 }
 
 #[derive(Default)]
-struct State_ {
+pub struct State_ {
     /// Sessions (cookie value → crumb) still valid.
     sessions: HashMap<String, String>,
     issued: u64,
@@ -72,38 +71,23 @@ struct State_ {
     failures: VecDeque<Failure>,
 }
 
-#[derive(Clone)]
-struct Shared {
-    config: Config,
-    state: Arc<Mutex<State_>>,
-}
+type Shared = super::Shared<Config, State_>;
 
-pub struct FakeYahoo {
-    pub server: Server,
-    shared: Shared,
-}
+/// The running stand-in.
+pub type FakeYahoo = Fake<State_>;
 
-impl FakeYahoo {
-    pub async fn start(config: Config) -> FakeYahoo {
-        FakeYahoo::start_on(config, 0).await
-    }
+impl Provider for State_ {
+    type Config = Config;
 
-    pub async fn start_on(config: Config, port: u16) -> FakeYahoo {
-        let shared = Shared {
-            config,
-            state: Arc::default(),
-        };
-        let app = Router::new()
+    fn routes() -> Router<Shared> {
+        Router::new()
             .route("/cookie", get(cookie))
             .route("/v1/test/getcrumb", get(crumb))
             .route("/v7/finance/options/{symbol}", get(options))
-            .with_state(shared.clone());
-        FakeYahoo {
-            server: Server::start(app, port).await,
-            shared,
-        }
     }
+}
 
+impl FakeYahoo {
     pub fn base_url(&self) -> String {
         self.server.url()
     }
@@ -116,36 +100,31 @@ impl FakeYahoo {
 
     /// Every session becomes stale, as when Yahoo rotates crumbs mid-session.
     pub fn expire_sessions(&self) {
-        self.shared.state.lock().unwrap().sessions.clear();
+        self.state().sessions.clear();
     }
 
     pub fn fail_next(&self, failure: Failure) {
-        self.shared
-            .state
-            .lock()
-            .unwrap()
-            .failures
-            .push_back(failure);
+        self.state().failures.push_back(failure);
     }
 
     pub fn log(&self) -> Vec<Logged> {
-        self.shared.state.lock().unwrap().log.clone()
+        self.state().log.clone()
     }
 
     /// Requests of any kind per epoch second (all outcomes).
     pub fn requests_per_second(&self) -> BTreeMap<i64, u32> {
-        self.shared.state.lock().unwrap().per_second.clone()
+        self.state().per_second.clone()
     }
 
     /// Answers 429 so far, of any endpoint.
     pub fn rate_limited(&self) -> usize {
-        let state = self.shared.state.lock().unwrap();
+        let state = self.state();
         state.log.iter().filter(|l| l.status == 429).count()
     }
 
     /// Option requests answered per window index (all outcomes).
     pub fn requests_per_window(&self) -> BTreeMap<i64, u32> {
-        self.shared.state.lock().unwrap().per_window.clone()
+        self.state().per_window.clone()
     }
 }
 

@@ -208,6 +208,23 @@ pub fn reader(settings: &KafkaSettings, name: &str) -> Result<BaseConsumer, BusE
         })
 }
 
+/// Leaves `consumer`'s group once its poll `thread` (told to stop already) has ended: the
+/// last handle is dropped off the async threads, since closing blocks while the group
+/// rebalances.
+pub async fn leave<C>(thread: Option<std::thread::JoinHandle<()>>, consumer: Arc<BaseConsumer<C>>)
+where
+    C: ConsumerContext + 'static,
+{
+    if let Some(thread) = thread {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        consumer.unsubscribe();
+        drop(consumer);
+    })
+    .await;
+}
+
 /// Commits the offset after `origin` for `consumer`'s group, synchronously, off the async
 /// threads. A failure (the partition was just revoked, or the coordinator is moving) is
 /// logged and returned as false: the partition worker tries again while it keeps the

@@ -256,16 +256,10 @@ impl PartitionConsumer {
     /// Stops polling and leaves the group (revoking, and so stopping, every worker).
     pub async fn close(mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
-        let consumer = self.consumer.clone();
+        let (thread, consumer) = (self.thread.take(), self.consumer.clone());
+        // Only the consumer's last handle closes it.
         drop(self);
-        let _ = tokio::task::spawn_blocking(move || {
-            consumer.unsubscribe();
-            drop(consumer);
-        })
-        .await;
+        kafka::leave(thread, consumer).await;
     }
 }
 

@@ -95,6 +95,34 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// What an HTTP status says when the provider's own rules (its 404s and 429s) have not
+    /// said more: a server error (worth another try), another refusal, or nothing wrong.
+    pub fn of_status(
+        provider: Source,
+        symbols: &str,
+        status: reqwest::StatusCode,
+        message: impl FnOnce() -> String,
+    ) -> Option<ProviderError> {
+        let (symbols, code) = (symbols.to_owned(), status.as_u16());
+        if status.is_server_error() {
+            Some(ProviderError::Server {
+                provider,
+                symbols,
+                code,
+                message: message(),
+            })
+        } else if !status.is_success() {
+            Some(ProviderError::Rejected {
+                provider,
+                symbols,
+                code,
+                message: message(),
+            })
+        } else {
+            None
+        }
+    }
+
     /// Worth trying again after a pause.
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -25,6 +25,36 @@ pub fn trading_day() -> NaiveDate {
     "2026-11-24".parse().unwrap()
 }
 
+/// Starts `optionsflow-worker <role> --config <config>` with an admin address of its own and
+/// a 5-second shutdown grace, in `dir`; returns it with its admin address.
+pub fn spawn_role(
+    name: &str,
+    role: &str,
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+    dir: &std::path::Path,
+) -> (Worker, String) {
+    let admin = format!("127.0.0.1:{}", free_port());
+    let args = [
+        role,
+        "--config",
+        config.to_str().unwrap(),
+        "--admin-addr",
+        &admin,
+        "--shutdown-grace",
+        "5",
+    ];
+    (Worker::spawn(name, WORKER.as_ref(), &args, env, dir), admin)
+}
+
+/// The runtime config written to `runtime.json` in a new folder.
+pub fn config_file(config: &RuntimeConfig) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runtime.json");
+    std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
+    (dir, path)
+}
+
 /// 17:00 New York on the trading day, after the close.
 pub const AFTER_CLOSE: &str = "2026-11-24T22:00:00Z";
 
@@ -113,9 +143,7 @@ impl Harness {
         config.sources.cboe.base_url = cboe.url();
         let names: Vec<String> = config.topics().all().into_iter().map(|(_, n)| n).collect();
         kafka::create_topics(&tansu.bootstrap(), &names, PARTITIONS).await;
-        let dir = tempfile::tempdir().unwrap();
-        let config_path = dir.path().join("runtime.json");
-        std::fs::write(&config_path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        let (dir, config_path) = config_file(&config);
         Harness {
             tansu,
             twelvedata,
@@ -134,27 +162,12 @@ impl Harness {
 
     /// A collector process; returns it with its admin address.
     pub fn collector(&self, name: &str) -> (Worker, String) {
-        let admin = format!("127.0.0.1:{}", free_port());
-        let worker = Worker::spawn(
-            name,
-            WORKER.as_ref(),
-            &[
-                "collect",
-                "--config",
-                self.config_path.to_str().unwrap(),
-                "--admin-addr",
-                &admin,
-                "--shutdown-grace",
-                "5",
-            ],
-            &[
-                ("TWELVEDATA_API_KEYS", &self.keys),
-                ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn"),
-                ("RUST_BACKTRACE", "0"),
-            ],
-            self.dir.path(),
-        );
-        (worker, admin)
+        let env = [
+            ("TWELVEDATA_API_KEYS", self.keys.as_str()),
+            ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn"),
+            ("RUST_BACKTRACE", "0"),
+        ];
+        spawn_role(name, "collect", &self.config_path, &env, self.dir.path())
     }
 
     pub fn trigger(&self, dataset: &str, at: &str) -> Output {

@@ -121,7 +121,10 @@ fn every_missing_symbol_set_is_named() {
     spec.symbol_sets.push("gone".into());
     spec.datasets = Some(DatasetsSpec {
         options: Some(optionsflow_api::crd::pipeline::OptionsDatasetSpec {
-            symbol_sets: Some(vec!["also-gone".into()]),
+            dataset: DatasetSpec {
+                symbol_sets: Some(vec!["also-gone".into()]),
+                ..DatasetSpec::default()
+            },
             ..Default::default()
         }),
         ..DatasetsSpec::default()
@@ -151,7 +154,10 @@ fn zones_dates_and_symbols_are_checked() {
     let mut spec = minimal();
     spec.datasets = Some(DatasetsSpec {
         options: Some(optionsflow_api::crd::pipeline::OptionsDatasetSpec {
-            schedule: Some("20 16 * * FRI-MON".into()),
+            dataset: DatasetSpec {
+                schedule: Some("20 16 * * FRI-MON".into()),
+                ..DatasetSpec::default()
+            },
             ..Default::default()
         }),
         ..DatasetsSpec::default()

@@ -100,11 +100,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                         transient = true;
                         pending.push_back((symbol, attempts + 1, limits));
                     }
-                    Err(e) => {
-                        let evidence = e.body().map(str::to_owned);
-                        self.dead_letter(ctx, report, &symbol, e.reason(), e.to_string(), evidence)
-                            .await
-                    }
+                    Err(e) => self.provider_failed(ctx, report, &symbol, &e, None).await,
                 }
             }
             if transient {
@@ -182,10 +178,8 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                 }
                 Ok(SymbolOutcome::NoData { .. }) => report.no_data += 1,
                 Err(e) => {
-                    let evidence = e.body().map(str::to_owned);
-                    let detail = format!("{e} (window {from} to {to})");
-                    self.dead_letter(ctx, report, symbol, e.reason(), detail, evidence)
-                        .await
+                    let context = Some(format!("window {from} to {to}"));
+                    self.provider_failed(ctx, report, symbol, &e, context).await
                 }
             }
         }

@@ -30,12 +30,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             .await
         {
             Ok(answer) => (answer, Utc::now()),
-            Err(e) => {
-                let evidence = e.body().map(str::to_owned);
-                return self
-                    .dead_letter(ctx, report, symbol, e.reason(), e.to_string(), evidence)
-                    .await;
-            }
+            Err(e) => return self.provider_failed(ctx, report, symbol, &e, None).await,
         };
         let (from, to) = self.horizon(ctx.task);
         let expiries: Vec<i64> = first
@@ -90,13 +85,11 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
                     .await
                 }
                 Err(e) => {
-                    let evidence = e.body().map(str::to_owned);
                     let when = epoch_date(expiry)
                         .map(|d| d.to_string())
                         .unwrap_or_default();
-                    let detail = format!("{e} (expiration {when})");
-                    self.dead_letter(ctx, report, symbol, e.reason(), detail, evidence)
-                        .await
+                    let context = Some(format!("expiration {when}"));
+                    self.provider_failed(ctx, report, symbol, &e, context).await
                 }
             }
         }
@@ -123,12 +116,7 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         let fetched_at = Utc::now();
         let answer = match answer {
             Ok(a) => a,
-            Err(e) => {
-                let evidence = e.body().map(str::to_owned);
-                return self
-                    .dead_letter(ctx, report, symbol, e.reason(), e.to_string(), evidence)
-                    .await;
-            }
+            Err(e) => return self.provider_failed(ctx, report, symbol, &e, None).await,
         };
         let (from, to) = self.horizon(ctx.task);
         let split = cboe::split_by_expiry(&answer.raw, from, to);

@@ -247,6 +247,25 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         report.published += 1;
     }
 
+    /// A provider's failure for `symbol` as a dead letter, with the answer's body as
+    /// evidence; `context` (the window or expiry asked for) follows the error in the detail.
+    pub(super) async fn provider_failed(
+        &self,
+        ctx: &TaskContext<'_>,
+        report: &mut TaskReport,
+        symbol: &str,
+        error: &ProviderError,
+        context: Option<String>,
+    ) {
+        let detail = match context {
+            Some(c) => format!("{error} ({c})"),
+            None => error.to_string(),
+        };
+        let evidence = error.body().map(str::to_owned);
+        self.dead_letter(ctx, report, symbol, error.reason(), detail, evidence)
+            .await;
+    }
+
     pub(super) async fn dead_letter(
         &self,
         ctx: &TaskContext<'_>,

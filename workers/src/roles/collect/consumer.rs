@@ -199,17 +199,10 @@ impl<Io: GateIo> TaskConsumer<Io> {
     pub async fn close(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.deliveries.close();
-        if let Some(thread) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
+        let (thread, consumer) = (self.thread.take(), self.consumer.clone());
         // Dropping the last handle closes the consumer, which leaves the group.
-        let consumer = self.consumer.clone();
         drop(self);
-        let _ = tokio::task::spawn_blocking(move || {
-            consumer.unsubscribe();
-            drop(consumer);
-        })
-        .await;
+        kafka::leave(thread, consumer).await;
     }
 }
 

@@ -27,7 +27,8 @@ use optionsflow_api::Role;
 use optionsflow_api::runtime_config::{Batching, RuntimeConfig};
 use tokio::sync::Mutex;
 
-use super::write::{self, Destination, Refused, Span, WriterError};
+use super::write::db::WriteDbError;
+use super::write::{self, Destination, Refused, Span};
 use crate::bus::Bus;
 use crate::engine::Running;
 use crate::market::calendar;
@@ -187,26 +188,18 @@ impl Destination for Predictor {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PredictError {
-    #[error("the predictor is off: set predictions in the runtime config")]
-    Off,
-    #[error(transparent)]
-    Database(#[from] crate::sinks::db::DbError),
-    #[error(transparent)]
-    Writer(#[from] WriterError),
-}
-
 /// The predictor on `bus` until `running` stops, after migrating the schema.
 pub async fn run<B: Bus>(
     bus: &B,
     config: RuntimeConfig,
     metrics: Metrics,
     running: &Running,
-) -> Result<(), PredictError> {
-    let settings = config.predictions.clone().ok_or(PredictError::Off)?;
-    let database = Database::from_config(&config)?;
-    database.migrate_when_reachable(&running.shutdown).await?;
+) -> Result<(), WriteDbError> {
+    let settings = config
+        .predictions
+        .clone()
+        .ok_or(WriteDbError::PredictionsOff)?;
+    let database = Database::migrated(&config, &running.shutdown).await?;
     let predictor = Predictor::new(
         database.clone(),
         config.sinks.batching.clone(),

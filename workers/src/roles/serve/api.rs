@@ -207,6 +207,25 @@ async fn chain_rows(
     .await
 }
 
+/// One expiry's chain at its latest snapshot at or before `at`, from its first strike on
+/// (the smile and the term structure read all of it).
+async fn whole_chain(
+    state: &ApiState,
+    underlying: &str,
+    expiry: NaiveDate,
+    at: DateTime<Utc>,
+) -> Result<Vec<QuoteRow>, Problem> {
+    chain_rows(
+        state,
+        underlying,
+        expiry,
+        at,
+        (-1.0, String::new()),
+        MAX_LIMIT,
+    )
+    .await
+}
+
 /// `GET /api/v1/options/{underlying}/chain?expiry&at`
 pub async fn chain(Path(underlying): Path<String>, ask: Ask) -> Answer {
     let Ask { state, headers, p } = ask.only(&["expiry", "at"])?;
@@ -258,15 +277,7 @@ pub async fn smile_of(Path(underlying): Path<String>, ask: Ask) -> Answer {
     let underlying = symbol(&underlying)?;
     let at = p.at()?;
     let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
-    let rows = chain_rows(
-        &state,
-        &underlying,
-        expiry,
-        at,
-        (-1.0, String::new()),
-        MAX_LIMIT,
-    )
-    .await?;
+    let rows = whole_chain(&state, &underlying, expiry, at).await?;
     respond(&headers, &p, &smile(&rows), None)
 }
 
@@ -278,15 +289,7 @@ pub async fn term_structure(Path(underlying): Path<String>, ask: Ask) -> Answer 
     let mut points = Vec::new();
     for e in expiry_rows(&state, &underlying, at).await? {
         let expiry = date("expiry", &e.expiry)?;
-        let rows = chain_rows(
-            &state,
-            &underlying,
-            expiry,
-            at,
-            (-1.0, String::new()),
-            MAX_LIMIT,
-        )
-        .await?;
+        let rows = whole_chain(&state, &underlying, expiry, at).await?;
         points.extend(at_the_money(&rows));
     }
     respond(&headers, &p, &points, None)

@@ -121,8 +121,11 @@ fn original(records: &Records) -> serde_json::Value {
     }
 }
 
+/// Why a role on the database (the db-writer, the predictor) stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteDbError {
+    #[error("the predictor is off: set predictions in the runtime config")]
+    PredictionsOff,
     #[error(transparent)]
     Database(#[from] DbError),
     #[error(transparent)]
@@ -137,8 +140,7 @@ pub async fn run<B: Bus>(
     metrics: Metrics,
     running: &Running,
 ) -> Result<(), WriteDbError> {
-    let database = Database::from_config(&config)?;
-    database.migrate_when_reachable(&running.shutdown).await?;
+    let database = Database::migrated(&config, &running.shutdown).await?;
     tracing::info!(database = database.kind(), "schema up to date");
     let destination = DbDestination {
         database: database.clone(),

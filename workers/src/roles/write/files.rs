@@ -90,15 +90,15 @@ impl Destination for FilesDestination {
 
     async fn flush(&self, pending: &FilesPending, span: &Span) -> Result<Vec<Refused>, WriteError> {
         for (day, rows) in &pending.days {
-            let key = objects::key(
+            let batch = objects::batch_prefix(
                 &self.prefix,
                 span.dataset,
                 *day,
                 &span.topic,
                 span.partition,
                 span.first,
-                span.last,
             );
+            let key = objects::key(&batch, span.last);
             let mut body = csv::header(span.dataset);
             body.extend_from_slice(rows);
             self.store.put(&key, body).await?;

@@ -281,41 +281,47 @@ mod tests {
 
     #[test]
     fn what_a_run_should_leave() {
-        // Daily: the session's bar once it opened, else the previous session's.
-        assert_eq!(
-            expected_newest(Dataset::Daily, ny(2026, 11, 24, 16, 30)),
-            Some(ny(2026, 11, 24, 9, 30))
-        );
-        assert_eq!(
-            expected_newest(Dataset::Daily, ny(2026, 11, 24, 8, 0)),
-            Some(ny(2026, 11, 23, 9, 30))
-        );
-        // Intraday: the last bar completed by the run.
-        assert_eq!(
-            expected_newest(Dataset::Intraday, ny(2026, 11, 24, 10, 50)),
-            Some(ny(2026, 11, 24, 10, 30))
-        );
-        assert_eq!(
-            expected_newest(Dataset::Intraday, ny(2026, 11, 24, 16, 10)),
-            Some(ny(2026, 11, 24, 15, 45))
-        );
-        // The day after Thanksgiving closes at 13:00.
-        assert_eq!(
-            expected_newest(Dataset::Intraday, ny(2026, 11, 27, 16, 0)),
-            Some(ny(2026, 11, 27, 12, 45))
-        );
-        assert_eq!(
-            expected_newest(Dataset::Intraday, ny(2026, 11, 30, 9, 35)),
-            Some(ny(2026, 11, 27, 12, 45))
-        );
-        assert_eq!(
-            expected_newest(Dataset::Options, ny(2026, 11, 24, 10, 0)),
-            Some(ny(2026, 11, 24, 10, 0))
-        );
-        assert_eq!(
-            expected_newest(Dataset::Historical, ny(2026, 11, 24, 10, 0)),
-            None
-        );
+        use Dataset::{Daily, Historical, Intraday, Options};
+        let cases = [
+            // Daily: the session's bar once it opened, else the previous session's.
+            (
+                Daily,
+                ny(2026, 11, 24, 16, 30),
+                Some(ny(2026, 11, 24, 9, 30)),
+            ),
+            (Daily, ny(2026, 11, 24, 8, 0), Some(ny(2026, 11, 23, 9, 30))),
+            // Intraday: the last bar completed by the run.
+            (
+                Intraday,
+                ny(2026, 11, 24, 10, 50),
+                Some(ny(2026, 11, 24, 10, 30)),
+            ),
+            (
+                Intraday,
+                ny(2026, 11, 24, 16, 10),
+                Some(ny(2026, 11, 24, 15, 45)),
+            ),
+            // The day after Thanksgiving closes at 13:00.
+            (
+                Intraday,
+                ny(2026, 11, 27, 16, 0),
+                Some(ny(2026, 11, 27, 12, 45)),
+            ),
+            (
+                Intraday,
+                ny(2026, 11, 30, 9, 35),
+                Some(ny(2026, 11, 27, 12, 45)),
+            ),
+            (
+                Options,
+                ny(2026, 11, 24, 10, 0),
+                Some(ny(2026, 11, 24, 10, 0)),
+            ),
+            (Historical, ny(2026, 11, 24, 10, 0), None),
+        ];
+        for (dataset, at, newest) in cases {
+            assert_eq!(expected_newest(dataset, at), newest, "{dataset} at {at}");
+        }
     }
 
     #[test]

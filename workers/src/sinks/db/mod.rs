@@ -165,6 +165,17 @@ impl Database {
         })
     }
 
+    /// The database the config names, its migrations applied (waiting for it while it
+    /// cannot be reached, until `stop`): where a role on the database starts.
+    pub async fn migrated(
+        config: &RuntimeConfig,
+        stop: &CancellationToken,
+    ) -> Result<Database, DbError> {
+        let database = Database::from_config(config)?;
+        database.migrate_when_reachable(stop).await?;
+        Ok(database)
+    }
+
     /// Applies the migrations, waiting (with backoff) while the database cannot be reached,
     /// until `stop`.
     pub async fn migrate_when_reachable(&self, stop: &CancellationToken) -> Result<(), DbError> {

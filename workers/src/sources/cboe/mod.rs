@@ -99,23 +99,10 @@ pub fn parse_chain(
                 message: excerpt(body),
             });
         }
-        s if s.is_server_error() => {
-            return Err(ProviderError::Server {
-                provider: PROVIDER,
-                symbols,
-                code: s.as_u16(),
-                message: excerpt(body),
-            });
-        }
-        s if !s.is_success() => {
-            return Err(ProviderError::Rejected {
-                provider: PROVIDER,
-                symbols,
-                code: s.as_u16(),
-                message: excerpt(body),
-            });
-        }
         _ => {}
+    }
+    if let Some(e) = ProviderError::of_status(PROVIDER, symbol, status, || excerpt(body)) {
+        return Err(e);
     }
     let malformed = |detail: String| ProviderError::Malformed {
         provider: PROVIDER,

@@ -228,23 +228,11 @@ pub fn parse_chain(
                 message: fail_message(),
             });
         }
-        s if s.is_server_error() => {
-            return Err(ProviderError::Server {
-                provider: PROVIDER,
-                symbols,
-                code: s.as_u16(),
-                message: excerpt(body),
-            });
-        }
-        s if !s.is_success() => {
-            return Err(ProviderError::Rejected {
-                provider: PROVIDER,
-                symbols,
-                code: s.as_u16(),
-                message: fail_message(),
-            });
-        }
         _ => {}
+    }
+    // A 5xx's body is rarely Yahoo's error document; the message falls back to the body.
+    if let Some(e) = ProviderError::of_status(PROVIDER, symbol, status, fail_message) {
+        return Err(e);
     }
     let malformed = |detail: String| ProviderError::Malformed {
         provider: PROVIDER,

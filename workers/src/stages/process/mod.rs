@@ -179,27 +179,25 @@ pub fn process(
         version: envelope.version,
         dataset,
     };
-    let processed = match dataset {
+    fn batch<R>(dataset: Dataset, origin: MessageOrigin, records: Vec<R>) -> Batch<R> {
+        Batch {
+            dataset,
+            origin,
+            chunk: None,
+            records,
+        }
+    }
+    let (records, dropped, gaps_left_open) = match dataset {
         Dataset::Daily | Dataset::Intraday | Dataset::Historical => {
             if !envelope.is(SchemaId::TWELVEDATA_TIME_SERIES) {
                 return Err(unexpected());
             }
-            let (records, dropped, gaps_left_open) = bars::process(&message, dataset)?;
-            Processed {
-                symbol: message.symbol,
-                source: message.source,
-                fetched_at: message.fetched_at,
-                task_id: envelope.task_id.clone(),
-                part: envelope.part,
-                records: Records::Bars(Batch {
-                    dataset,
-                    origin,
-                    chunk: None,
-                    records,
-                }),
+            let (records, dropped, gaps) = bars::process(&message, dataset)?;
+            (
+                Records::Bars(batch(dataset, origin, records)),
                 dropped,
-                gaps_left_open,
-            }
+                gaps,
+            )
         }
         Dataset::Options => {
             let (records, dropped) = if envelope.is(SchemaId::YAHOO_OPTION_CHAIN) {
@@ -209,24 +207,19 @@ pub fn process(
             } else {
                 return Err(unexpected());
             };
-            Processed {
-                symbol: message.symbol,
-                source: message.source,
-                fetched_at: message.fetched_at,
-                task_id: envelope.task_id.clone(),
-                part: envelope.part,
-                records: Records::Quotes(Batch {
-                    dataset,
-                    origin,
-                    chunk: None,
-                    records,
-                }),
-                dropped,
-                gaps_left_open: 0,
-            }
+            (Records::Quotes(batch(dataset, origin, records)), dropped, 0)
         }
     };
-    Ok(processed)
+    Ok(Processed {
+        symbol: message.symbol,
+        source: message.source,
+        fetched_at: message.fetched_at,
+        task_id: envelope.task_id.clone(),
+        part: envelope.part,
+        records,
+        dropped,
+        gaps_left_open,
+    })
 }
 
 /// A count sent as a float (Cboe, Twelve Data's text) becomes an integer; a fraction is

@@ -17,39 +17,44 @@ use std::borrow::Cow;
 
 use crate::sources::yahoo::wire::Quote;
 
-/// The chain with its contracts left unparsed.
+/// One expiry's chain, each contract read as `R`: typed throughout for the fast pass
+/// ([`Row`]), left unparsed for the careful one (`&RawValue`).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Shell<'a> {
+#[serde(rename_all = "camelCase", bound(deserialize = "R: Deserialize<'de>"))]
+struct Shell<R> {
     #[serde(default)]
     quote: Option<Quote>,
-    #[serde(default, borrow)]
-    options: Vec<ExpiryShell<'a>>,
-}
-
-#[derive(Deserialize)]
-struct ExpiryShell<'a> {
-    #[serde(default, borrow)]
-    calls: Vec<&'a RawValue>,
-    #[serde(default, borrow)]
-    puts: Vec<&'a RawValue>,
-}
-
-/// The chain typed throughout, for the fast pass.
-#[derive(Deserialize)]
-struct TypedShell<'a> {
     #[serde(default)]
-    quote: Option<Quote>,
-    #[serde(default, borrow)]
-    options: Vec<TypedExpiry<'a>>,
+    options: Vec<Expiry<R>>,
 }
 
 #[derive(Deserialize)]
-struct TypedExpiry<'a> {
-    #[serde(default, borrow)]
-    calls: Vec<Row<'a>>,
-    #[serde(default, borrow)]
-    puts: Vec<Row<'a>>,
+#[serde(bound(deserialize = "R: Deserialize<'de>"))]
+struct Expiry<R> {
+    #[serde(default = "Vec::new")]
+    calls: Vec<R>,
+    #[serde(default = "Vec::new")]
+    puts: Vec<R>,
+}
+
+impl<R> Shell<R> {
+    /// An empty chain of the message's snapshot, sized for every contract.
+    fn chain<'a>(&self, message: &'a RawMessage<'_>, settings: &'a Processing) -> Chain<'a> {
+        let price = self.quote.as_ref().and_then(|q| q.regular_market_price);
+        let quoted_at = self.quote.as_ref().and_then(quote_time);
+        let rows = self
+            .options
+            .iter()
+            .map(|o| o.calls.len() + o.puts.len())
+            .sum();
+        Chain::new(Snapshot::of(message, price, quoted_at, settings), rows)
+    }
+
+    fn contracts(&self) -> impl Iterator<Item = &R> {
+        self.options
+            .iter()
+            .flat_map(|o| o.calls.iter().chain(o.puts.iter()))
+    }
 }
 
 /// The underlying's last trade (`regularMarketTime`, epoch seconds): the close, for a chain
@@ -70,21 +75,9 @@ pub(super) fn fast(
     message: &RawMessage<'_>,
     settings: &Processing,
 ) -> Option<(Vec<OptionQuoteRecord>, Vec<Dropped>)> {
-    let shell: TypedShell<'_> = serde_json::from_str(message.payload.get()).ok()?;
-    let price = shell.quote.as_ref().and_then(|q| q.regular_market_price);
-    let quoted_at = shell.quote.as_ref().and_then(quote_time);
-    let rows = shell
-        .options
-        .iter()
-        .map(|o| o.calls.len() + o.puts.len())
-        .sum();
-    let snapshot = Snapshot::of(message, price, quoted_at, settings);
-    let mut chain = Chain::new(snapshot, rows);
-    for row in shell
-        .options
-        .iter()
-        .flat_map(|o| o.calls.iter().chain(o.puts.iter()))
-    {
+    let shell: Shell<Row<'_>> = serde_json::from_str(message.payload.get()).ok()?;
+    let mut chain = shell.chain(message, settings);
+    for row in shell.contracts() {
         chain.try_push(&raw_quote(row)).ok()?;
     }
     Some(chain.finish())
@@ -94,25 +87,13 @@ pub(super) fn careful(
     message: &RawMessage<'_>,
     settings: &Processing,
 ) -> Result<(Vec<OptionQuoteRecord>, Vec<Dropped>), Unusable> {
-    let shell: Shell<'_> =
+    let shell: Shell<&RawValue> =
         serde_json::from_str(message.payload.get()).map_err(|e| Unusable::MalformedPayload {
             schema: SchemaId::YAHOO_OPTION_CHAIN.name,
             detail: e.to_string(),
         })?;
-    let price = shell.quote.as_ref().and_then(|q| q.regular_market_price);
-    let quoted_at = shell.quote.as_ref().and_then(quote_time);
-    let rows = shell
-        .options
-        .iter()
-        .map(|o| o.calls.len() + o.puts.len())
-        .sum();
-    let snapshot = Snapshot::of(message, price, quoted_at, settings);
-    let mut chain = Chain::new(snapshot, rows);
-    for row in shell
-        .options
-        .iter()
-        .flat_map(|o| o.calls.iter().chain(o.puts.iter()))
-    {
+    let mut chain = shell.chain(message, settings);
+    for row in shell.contracts() {
         match serde_json::from_str::<Row<'_>>(row.get()) {
             Ok(c) => chain.push(&raw_quote(&c), row),
             Err(e) => chain.drop_row(DropReason::MalformedRow, e.to_string(), row),

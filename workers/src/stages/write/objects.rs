@@ -18,22 +18,6 @@ fn folder(prefix: &str, dataset: Dataset, day: NaiveDate) -> String {
     }
 }
 
-/// The key of the file holding `day`'s rows of the batch `first..=last`.
-pub fn key(
-    prefix: &str,
-    dataset: Dataset,
-    day: NaiveDate,
-    topic: &str,
-    partition: i32,
-    first: i64,
-    last: i64,
-) -> String {
-    format!(
-        "{}/{topic}-{partition}-{first}-{last}.csv",
-        folder(prefix, dataset, day)
-    )
-}
-
 /// What every key of a batch starting at `first` begins with, on that day.
 pub fn batch_prefix(
     prefix: &str,
@@ -47,6 +31,12 @@ pub fn batch_prefix(
         "{}/{topic}-{partition}-{first}-",
         folder(prefix, dataset, day)
     )
+}
+
+/// The key of the file holding a day's rows of the batch `first..=last`: the batch's
+/// prefix on that day ([`batch_prefix`]), then its last offset.
+pub fn key(batch_prefix: &str, last: i64) -> String {
+    format!("{batch_prefix}{last}.csv")
 }
 
 /// The last offset in a key made by [`key`].
@@ -67,26 +57,29 @@ mod tests {
     fn keys_follow_the_design() {
         assert_eq!(
             key(
-                "lake/",
-                Dataset::Options,
-                day(),
-                "ns.p.processed-options-data",
-                3,
-                120,
+                &batch_prefix(
+                    "lake/",
+                    Dataset::Options,
+                    day(),
+                    "ns.p.processed-options-data",
+                    3,
+                    120
+                ),
                 180
             ),
             "lake/options/date=2024-11-25/ns.p.processed-options-data-3-120-180.csv"
         );
         assert_eq!(
-            key("", Dataset::Intraday, day(), "t", 0, 0, 0),
+            key(&batch_prefix("", Dataset::Intraday, day(), "t", 0, 0), 0),
             "intraday/date=2024-11-25/t-0-0-0.csv"
         );
     }
 
     #[test]
     fn a_key_starts_with_its_batch_prefix_and_gives_back_its_last_offset() {
-        let k = key("p", Dataset::Daily, day(), "a-b", 1, 7, 42);
-        assert!(k.starts_with(&batch_prefix("p", Dataset::Daily, day(), "a-b", 1, 7)));
+        let prefix = batch_prefix("p", Dataset::Daily, day(), "a-b", 1, 7);
+        let k = key(&prefix, 42);
+        assert!(k.starts_with(&prefix));
         assert_eq!(last_offset(&k), Some(42));
         assert_eq!(last_offset("p/daily/date=2024-11-25/README"), None);
     }

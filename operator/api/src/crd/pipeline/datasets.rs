@@ -97,29 +97,9 @@ pub struct HistoricalSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct OptionsDatasetSpec {
-    /// Collect option chains (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// When to collect: a CronJob schedule (five fields, or `@daily` and the like), read in
-    /// `timeZone`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::cel_message().as_str()))]
-    pub schedule: Option<String>,
-    /// IANA time zone the schedule is read in (default America/New_York).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new(TIME_ZONE_RULE).message("must be an IANA time zone name such as America/New_York"))]
-    pub time_zone: Option<String>,
-    /// SymbolSets for this dataset instead of the pipeline's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::crd::schema::names")]
-    pub symbol_sets: Option<Vec<String>>,
-    /// Change it (to any new value: a date, a counter) to run this dataset's trigger once,
-    /// now, as a Job named after the value; each value runs once. Removing it removes the Job.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 63))]
-    pub run_nonce: Option<String>,
+    /// What every scheduled dataset takes (default schedule `20 16 * * 1-5`).
+    #[serde(flatten)]
+    pub dataset: DatasetSpec,
     /// Expirations up to this many calendar days out are collected (default 90).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 3650))]

@@ -133,7 +133,7 @@ impl OptionsPipeline {
                 .and_then(|d| d.symbol_sets.as_ref()),
             datasets
                 .and_then(|d| d.options.as_ref())
-                .and_then(|d| d.symbol_sets.as_ref()),
+                .and_then(|d| d.dataset.symbol_sets.as_ref()),
         ];
         self.spec
             .symbol_sets
