@@ -185,12 +185,7 @@ pub fn notes(manifests: &Manifests, rendered: &Rendered, today: NaiveDate) -> Ve
         .iter()
         .map(|o| format!("{name}: {} is not deployed: {}", o.role, o.message()))
         .collect();
-    let keys = match p
-        .sources
-        .twelve_data
-        .as_ref()
-        .and_then(|t| t.api_keys_secret.as_ref())
-    {
+    let keys = match &p.credentials.twelvedata_keys {
         None => Keys::NotConfigured,
         Some(r) => match manifests.secret_value(&p.namespace, &r.name, &r.key) {
             Some(value) => Keys::in_value(&value),

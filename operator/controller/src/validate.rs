@@ -10,18 +10,23 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    ApiSpec, KafkaSecurity, KafkaSpec, MonitoringSpec, OptionsSourceName, PodMonitorSpec,
-    PodSettings, ProcessingSpec, RoleSpec, SinksSpec, SourcesSpec, TopicConfigSpec, TopicsOnDelete,
+    IngressSpec, KafkaSecurity, KafkaSpec, MonitoringSpec, OptionsSourceName, PodMonitorSpec,
+    PodSettings, RoleSpec, TopicConfigSpec, TopicsOnDelete,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::defaults;
-use optionsflow_api::runtime_config::{DEFAULT_WINDOW_DAYS, Predictions};
+use optionsflow_api::runtime_config::{
+    DEFAULT_WINDOW_DAYS, Predictions, Processing, Sinks, Sources,
+};
 use optionsflow_api::schedule::{Schedule, ScheduleError};
 use optionsflow_api::{Dataset, Symbol, TopicKind, TopicNames};
 
 use crate::build::secrets;
 use crate::names::Names;
 use crate::roles::{self, Omitted, Role};
+pub use resolve::Credentials;
+
+mod resolve;
 
 /// What the operator is configured with, as opposed to what a pipeline says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -189,10 +194,15 @@ pub struct ValidatedPipeline {
     pub omitted: Vec<Omitted>,
     pub kafka: KafkaPlan,
     pub backfill: Option<BackfillPlan>,
-    pub sources: SourcesSpec,
-    pub sinks: SinksSpec,
-    pub api: ApiSpec,
-    pub processing: ProcessingSpec,
+    /// The providers, as the workers read them.
+    pub sources: Sources,
+    /// The stores, as the workers read them.
+    pub sinks: Sinks,
+    pub processing: Processing,
+    /// The Secret keys the pods read credentials from.
+    pub credentials: Credentials,
+    /// `spec.api.ingress`, its class named.
+    pub ingress: Option<IngressSpec>,
     /// `spec.monitoring.podMonitor`, when asked for.
     pub pod_monitor: Option<PodMonitorSpec>,
     /// The predictor's settings, resolved, when `spec.predictions.enabled`.
@@ -409,6 +419,9 @@ pub fn validate(
         })
         .collect::<Result<Vec<_>, ValidationError>>()?;
     let kafka = kafka_plan(&spec.kafka, &namespace, &name);
+    let sources_spec = spec.sources.clone().unwrap_or_default();
+    let sinks_spec = spec.sinks.clone().unwrap_or_default();
+    let api_spec = spec.api.clone().unwrap_or_default();
     Ok(ValidatedPipeline {
         names: Names::new(&name),
         namespace,
@@ -433,10 +446,11 @@ pub fn validate(
         omitted: omitted.into_iter().filter_map(Result::err).collect(),
         kafka,
         backfill,
-        sources: spec.sources.clone().unwrap_or_default(),
-        sinks: spec.sinks.clone().unwrap_or_default(),
-        api: spec.api.clone().unwrap_or_default(),
-        processing: spec.processing.clone().unwrap_or_default(),
+        sources: resolve::sources(&sources_spec),
+        sinks: resolve::sinks(&sinks_spec),
+        processing: resolve::processing(&spec.processing.clone().unwrap_or_default()),
+        credentials: resolve::credentials(&sources_spec, &sinks_spec, &api_spec),
+        ingress: resolve::ingress(&api_spec),
         pod_monitor: spec
             .monitoring
             .as_ref()

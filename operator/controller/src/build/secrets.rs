@@ -42,52 +42,33 @@ pub fn env(p: &ValidatedPipeline, who: Consumer) -> Vec<EnvVar> {
     let Consumer::Worker(role) = who else {
         return env;
     };
-    if role == Role::Collector
-        && let Some(r) = p
-            .sources
-            .twelve_data
-            .as_ref()
-            .and_then(|t| t.api_keys_secret.as_ref())
-    {
-        env.push(from_secret(TWELVEDATA_KEYS, &r.name, &r.key));
-    }
+    let c = &p.credentials;
     let needs = role.needs();
-    if needs.contains(&Need::Database)
-        && let Some(pg) = &p.sinks.postgres
-    {
-        env.push(from_secret(
+    let wanted = [
+        (role == Role::Collector, TWELVEDATA_KEYS, &c.twelvedata_keys),
+        (
+            needs.contains(&Need::Database),
             DATABASE_URL,
-            &pg.url_secret.name,
-            &pg.url_secret.key,
-        ));
-    }
-    if needs.contains(&Need::ApiTokens)
-        && let Some(r) = &p.api.tokens_secret
-    {
-        env.push(from_secret(API_TOKENS, &r.name, &r.key));
-    }
-    if needs.contains(&Need::TimeSeriesStore)
-        && let Some(r) = p
-            .sinks
-            .influxdb
-            .as_ref()
-            .and_then(|i| i.token_secret.as_ref())
-    {
-        env.push(from_secret(INFLUXDB_TOKEN, &r.name, &r.key));
+            &c.database_url,
+        ),
+        (needs.contains(&Need::ApiTokens), API_TOKENS, &c.api_tokens),
+        (
+            needs.contains(&Need::TimeSeriesStore),
+            INFLUXDB_TOKEN,
+            &c.influxdb_token,
+        ),
+    ];
+    for (needed, variable, secret) in wanted {
+        if let (true, Some(r)) = (needed, secret) {
+            env.push(from_secret(variable, &r.name, &r.key));
+        }
     }
     if role == Role::FileWriter
-        && let Some(secret) = p
-            .sinks
-            .s3
-            .as_ref()
-            .and_then(|s| s.credentials_secret.as_ref())
+        && let Some(secret) = &c.s3
     {
-        env.push(from_secret(AWS_ACCESS_KEY_ID, secret, AWS_ACCESS_KEY_ID));
-        env.push(from_secret(
-            AWS_SECRET_ACCESS_KEY,
-            secret,
-            AWS_SECRET_ACCESS_KEY,
-        ));
+        for variable in [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY] {
+            env.push(from_secret(variable, secret, variable));
+        }
     }
     env
 }

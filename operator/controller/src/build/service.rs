@@ -7,7 +7,6 @@ use k8s_openapi::api::networking::v1::{
     IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use optionsflow_api::defaults;
 
 use super::meta;
 use crate::names::ADMIN_PORT;
@@ -36,17 +35,13 @@ pub fn api_service(p: &ValidatedPipeline) -> Service {
 /// Every path of the spec's host to the api Service's `http` port, with TLS when a
 /// certificate Secret is named.
 pub fn api_ingress(p: &ValidatedPipeline) -> Option<Ingress> {
-    let spec = p.api.ingress.as_ref()?;
+    let spec = p.ingress.as_ref()?;
     let mut metadata = meta(p, p.names.api_service(), Role::Api.as_str());
     metadata.annotations = spec.annotations.clone();
     Some(Ingress {
         metadata,
         spec: Some(IngressSpec {
-            ingress_class_name: Some(
-                spec.class_name
-                    .clone()
-                    .unwrap_or_else(|| defaults::INGRESS_CLASS.into()),
-            ),
+            ingress_class_name: spec.class_name.clone(),
             tls: spec.tls_secret.as_ref().map(|secret| {
                 vec![IngressTLS {
                     hosts: Some(vec![spec.host.clone()]),

@@ -205,11 +205,7 @@ async fn steps<F: AdminFactory>(
     let keys = fetch::twelve_data_keys(
         &ctx.client,
         &namespace,
-        pipeline
-            .sources
-            .twelve_data
-            .as_ref()
-            .and_then(|t| t.api_keys_secret.as_ref()),
+        pipeline.credentials.twelvedata_keys.as_ref(),
     )
     .await;
     progress.budget = Some(budget::verdict(
