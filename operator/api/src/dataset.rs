@@ -6,8 +6,21 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// What is being collected. Each dataset has its own schedule, symbols and topics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Dataset {
     /// One bar per trading day, refreshed after the close.
     Daily,
@@ -28,12 +41,7 @@ impl Dataset {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Dataset::Daily => "daily",
-            Dataset::Intraday => "intraday",
-            Dataset::Historical => "historical",
-            Dataset::Options => "options",
-        }
+        self.into()
     }
 }
 

@@ -40,7 +40,8 @@ impl DeadLetter {
 }
 
 /// Why a message, or rows of one, went to `dead-letter`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Reason {
     /// collect: a Twelve Data dataset with no API key configured.
     NoApiKey,
@@ -114,27 +115,8 @@ impl Reason {
     /// Its stable text, as letters and metrics carry it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Reason::NoApiKey => "no_api_key",
-            Reason::MalformedTask => "malformed_task",
-            Reason::RateLimited => "rate_limited",
-            Reason::Unauthorized => "unauthorized",
-            Reason::NotFound => "not_found",
-            Reason::Rejected => "rejected",
-            Reason::ServerError => "server_error",
-            Reason::TransportError => "transport_error",
-            Reason::MalformedAnswer => "malformed_answer",
-            Reason::MalformedMessage => "malformed_message",
-            Reason::UnexpectedSchema => "unexpected_schema",
-            Reason::InvalidSymbol => "invalid_symbol",
-            Reason::MalformedPayload => "malformed_payload",
-            Reason::ProviderError => "provider_error",
-            Reason::WrongSchema => "wrong_schema",
-            Reason::WrongDataset => "wrong_dataset",
             Reason::Row(drop) => drop.as_str(),
-            Reason::RejectedByPostgresql => "rejected_by_postgresql",
-            Reason::RejectedBySqlite => "rejected_by_sqlite",
-            Reason::RejectedByInfluxdb => "rejected_by_influxdb",
-            Reason::TooLarge => "too_large",
+            other => other.into(),
         }
     }
 

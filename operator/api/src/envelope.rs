@@ -39,8 +39,10 @@ impl SchemaId {
 }
 
 /// Where a message came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum Source {
     /// Written by optionsflow itself (tasks, dead letters).
     Optionsflow,
@@ -53,13 +55,7 @@ pub enum Source {
 
 impl Source {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Optionsflow => "optionsflow",
-            Source::TwelveData => "twelvedata",
-            Source::Yahoo => "yahoo",
-            Source::Cboe => "cboe",
-            Source::Sample => "sample",
-        }
+        self.into()
     }
 }
 
@@ -231,6 +227,17 @@ mod tests {
             trading_day: NaiveDate::from_ymd_opt(2026, 3, 13).unwrap(),
             scheduled_at: Utc.with_ymd_and_hms(2026, 3, 13, 21, 30, 0).unwrap(),
             window: None,
+        }
+    }
+
+    #[test]
+    fn sources_serialize_as_their_names() {
+        use strum::IntoEnumIterator;
+        for source in Source::iter() {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+        }
+        for dataset in Dataset::ALL {
+            assert_eq!(serde_json::to_value(dataset).unwrap(), dataset.as_str());
         }
     }
 

@@ -25,20 +25,32 @@ pub struct Batch<R> {
 }
 
 /// A bar's length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum BarInterval {
     #[serde(rename = "1day")]
+    #[strum(serialize = "1day")]
     Day,
     #[serde(rename = "15min")]
+    #[strum(serialize = "15min")]
     FifteenMinutes,
 }
 
 impl BarInterval {
     pub fn as_str(self) -> &'static str {
-        match self {
-            BarInterval::Day => "1day",
-            BarInterval::FifteenMinutes => "15min",
-        }
+        self.into()
     }
 }
 
@@ -77,8 +89,22 @@ impl BarRecord {
 }
 
 /// Call or put.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum OptionRight {
     Call,
     Put,
@@ -86,10 +112,7 @@ pub enum OptionRight {
 
 impl OptionRight {
     pub fn as_str(self) -> &'static str {
-        match self {
-            OptionRight::Call => "call",
-            OptionRight::Put => "put",
-        }
+        self.into()
     }
 }
 
@@ -160,9 +183,22 @@ pub struct OptionQuoteRecord {
 
 /// How an option may be exercised.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum Exercise {
     /// Any day until expiry.
     #[default]
@@ -173,16 +209,27 @@ pub enum Exercise {
 
 impl Exercise {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Exercise::American => "american",
-            Exercise::European => "european",
-        }
+        self.into()
     }
 }
 
 /// The outcome of implying a volatility from a price.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum IvStatus {
     /// A volatility was found.
     Ok,
@@ -202,20 +249,27 @@ pub enum IvStatus {
 
 impl IvStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            IvStatus::Ok => "ok",
-            IvStatus::BelowIntrinsic => "below_intrinsic",
-            IvStatus::AboveMaximum => "above_maximum",
-            IvStatus::NoPrice => "no_price",
-            IvStatus::NoUnderlying => "no_underlying",
-            IvStatus::InvalidInput => "invalid_input",
-        }
+        self.into()
     }
 }
 
 /// Something worth knowing about a record that was kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum QualityFlag {
     /// A bar the provider did not send, carried forward from the previous close.
     Filled,
@@ -244,25 +298,26 @@ pub enum QualityFlag {
 
 impl QualityFlag {
     pub fn as_str(self) -> &'static str {
-        match self {
-            QualityFlag::Filled => "filled",
-            QualityFlag::OhlcOutsideRange => "ohlc_outside_range",
-            QualityFlag::FractionalCount => "fractional_count",
-            QualityFlag::NoBid => "no_bid",
-            QualityFlag::NoAsk => "no_ask",
-            QualityFlag::NoLast => "no_last",
-            QualityFlag::NoVolume => "no_volume",
-            QualityFlag::NoOpenInterest => "no_open_interest",
-            QualityFlag::NoUnderlyingPrice => "no_underlying_price",
-            QualityFlag::NoArbitrageViolation => "no_arbitrage_violation",
-            QualityFlag::ForwardFromYield => "forward_from_yield",
-        }
+        self.into()
     }
 }
 
 /// Why the processor dropped a row (it goes to `dead-letter` unless it is a duplicate).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DropReason {
     /// A second row for the same bar time or contract and snapshot (counted, not
     /// dead-lettered: the first one was kept).
@@ -303,19 +358,7 @@ impl DropReason {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            DropReason::Duplicate => "duplicate",
-            DropReason::MalformedRow => "malformed_row",
-            DropReason::NegativePrice => "negative_price",
-            DropReason::InvalidCount => "invalid_count",
-            DropReason::BidAboveAsk => "bid_above_ask",
-            DropReason::HighBelowLow => "high_below_low",
-            DropReason::InvalidStrike => "invalid_strike",
-            DropReason::InvalidContract => "invalid_contract",
-            DropReason::Expired => "expired",
-            DropReason::OutsideSession => "outside_session",
-            DropReason::InvalidTime => "invalid_time",
-        }
+        self.into()
     }
 }
 
@@ -325,23 +368,17 @@ mod tests {
 
     #[test]
     fn enums_serialize_as_their_names() {
-        for reason in DropReason::ALL {
-            assert_eq!(
-                serde_json::to_value(reason).unwrap(),
-                serde_json::Value::String(reason.as_str().into())
-            );
+        use strum::IntoEnumIterator;
+        fn same<T: Serialize>(value: T, text: &str) {
+            assert_eq!(serde_json::to_value(value).unwrap(), text);
         }
-        assert_eq!(
-            serde_json::to_value(BarInterval::FifteenMinutes).unwrap(),
-            "15min"
-        );
-        assert_eq!(
-            serde_json::to_value(IvStatus::BelowIntrinsic).unwrap(),
-            "below_intrinsic"
-        );
-        assert_eq!(
-            serde_json::to_value(QualityFlag::NoArbitrageViolation).unwrap(),
-            QualityFlag::NoArbitrageViolation.as_str()
-        );
+        DropReason::ALL.into_iter().for_each(|v| same(v, v.as_str()));
+        BarInterval::iter().for_each(|v| same(v, v.as_str()));
+        OptionRight::iter().for_each(|v| same(v, v.as_str()));
+        Exercise::iter().for_each(|v| same(v, v.as_str()));
+        IvStatus::iter().for_each(|v| same(v, v.as_str()));
+        QualityFlag::iter().for_each(|v| same(v, v.as_str()));
+        same(BarInterval::FifteenMinutes, "15min");
+        same(IvStatus::BelowIntrinsic, "below_intrinsic");
     }
 }

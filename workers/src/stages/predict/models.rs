@@ -24,7 +24,19 @@ pub const MONTH: usize = 22;
 /// where the data is thin, and a variance forecast must stay positive (QLIKE needs it).
 const FLOOR_SHARE: f64 = 0.05;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Model {
     Naive,
     Ewma,
@@ -37,16 +49,11 @@ impl Model {
 
     /// The model named `name` ([`Model::as_str`]).
     pub fn named(name: &str) -> Option<Model> {
-        Model::ALL.into_iter().find(|m| m.as_str() == name)
+        name.parse().ok()
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Model::Naive => "naive",
-            Model::Ewma => "ewma",
-            Model::HarRv => "har_rv",
-            Model::AtmIv => "atm_iv",
-        }
+        self.into()
     }
 }
 

@@ -230,8 +230,12 @@ impl KafkaSecurity {
     }
 }
 
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum SecurityProtocol {
     /// No encryption, no login.
     Plaintext,
@@ -243,16 +247,22 @@ pub enum SecurityProtocol {
     SaslSsl,
 }
 
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr,
+)]
+#[cfg_attr(test, derive(strum::EnumIter))]
 pub enum SaslMechanism {
     /// The password in the clear (only over TLS).
     #[serde(rename = "PLAIN")]
+    #[strum(serialize = "PLAIN")]
     Plain,
     /// Salted challenge-response with SHA-256.
     #[serde(rename = "SCRAM-SHA-256")]
+    #[strum(serialize = "SCRAM-SHA-256")]
     ScramSha256,
     /// Salted challenge-response with SHA-512 (Strimzi's `scram-sha-512`).
     #[serde(rename = "SCRAM-SHA-512")]
+    #[strum(serialize = "SCRAM-SHA-512")]
     ScramSha512,
 }
 
@@ -267,21 +277,29 @@ pub enum TopicsOnDelete {
 
 impl SecurityProtocol {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SecurityProtocol::Plaintext => "PLAINTEXT",
-            SecurityProtocol::Ssl => "SSL",
-            SecurityProtocol::SaslPlaintext => "SASL_PLAINTEXT",
-            SecurityProtocol::SaslSsl => "SASL_SSL",
-        }
+        self.into()
     }
 }
 
 impl SaslMechanism {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SaslMechanism::Plain => "PLAIN",
-            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
-            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        self.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::IntoEnumIterator;
+
+    use super::*;
+
+    #[test]
+    fn librdkafka_reads_the_names_the_crd_takes() {
+        for protocol in SecurityProtocol::iter() {
+            assert_eq!(serde_json::to_value(protocol).unwrap(), protocol.as_str());
+        }
+        for mechanism in SaslMechanism::iter() {
+            assert_eq!(serde_json::to_value(mechanism).unwrap(), mechanism.as_str());
         }
     }
 }
