@@ -372,7 +372,9 @@ mod tests {
         fn same<T: Serialize>(value: T, text: &str) {
             assert_eq!(serde_json::to_value(value).unwrap(), text);
         }
-        DropReason::ALL.into_iter().for_each(|v| same(v, v.as_str()));
+        DropReason::ALL
+            .into_iter()
+            .for_each(|v| same(v, v.as_str()));
         BarInterval::iter().for_each(|v| same(v, v.as_str()));
         OptionRight::iter().for_each(|v| same(v, v.as_str()));
         Exercise::iter().for_each(|v| same(v, v.as_str()));

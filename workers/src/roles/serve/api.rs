@@ -373,7 +373,8 @@ pub async fn volatility(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
 }
 
 /// One session's realized volatility, annualised.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Realized")]
 pub struct RealizedRow {
     pub symbol: String,
     pub trade_date: String,

@@ -1,10 +1,12 @@
-//! The OpenAPI 3.1 document of the data API, served at `/openapi.json`. Written by hand
-//! next to the handlers; a test checks that every route the router has is documented and
+//! The OpenAPI 3.1 document of the data API, served at `/openapi.json`. The rows' schemas
+//! are made from the row types (schemars); the paths and their parameters are written here,
+//! next to the handlers, from the same constants the handlers check with. A test checks that every route the router has is documented and
 //! every documented path answers, and schemathesis (scripts/api-check.sh) that every
 //! parameter's pattern, format and bound is what the server enforces: every value the
 //! document allows is accepted, every other one is a 400.
 
 use axum::Json;
+use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 use optionsflow_api::symbol::MAX_SYMBOL_LEN;
@@ -12,7 +14,10 @@ use optionsflow_api::symbol::MAX_SYMBOL_LEN;
 use crate::stages::predict::backtest::HORIZONS;
 use crate::stages::predict::models::Model;
 
-use super::api::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR};
+use super::api::{
+    CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR, RealizedRow, SmilePoint, TermPoint,
+};
+use super::query::{BarRow, ExpiryRow, PredictionRow, QuoteRow, ScoreRow, SymbolRow};
 
 /// A ticker as the API takes it (either case): a letter, letters and digits, and at most one
 /// `.` or `-` part (`BRK.B`, `BF-B`).
@@ -197,20 +202,31 @@ fn status_operation() -> Value {
     })
 }
 
-fn object(properties: &[(&str, &str)]) -> Value {
-    let mut props = serde_json::Map::new();
-    for (name, kind) in properties {
-        let schema = match *kind {
-            "flags" => json!({"type": "array", "items": {"type": "string"}}),
-            "number?" => json!({"type": ["number", "null"]}),
-            "integer?" => json!({"type": ["integer", "null"]}),
-            "string?" => json!({"type": ["string", "null"]}),
-            "boolean?" => json!({"type": ["boolean", "null"]}),
-            other => json!({"type": other}),
-        };
-        props.insert((*name).to_owned(), schema);
+/// The rows' schemas, made from the row types (their fields, types, nullability and doc
+/// comments), each with the schema of a page of it; named as the operations refer to them.
+fn row_schemas() -> serde_json::Map<String, Value> {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
+    generator.subschema_for::<SymbolRow>();
+    generator.subschema_for::<BarRow>();
+    generator.subschema_for::<ExpiryRow>();
+    generator.subschema_for::<QuoteRow>();
+    generator.subschema_for::<SmilePoint>();
+    generator.subschema_for::<TermPoint>();
+    generator.subschema_for::<PredictionRow>();
+    generator.subschema_for::<ScoreRow>();
+    generator.subschema_for::<RealizedRow>();
+    let rows = generator.take_definitions(true);
+    let mut schemas = serde_json::Map::new();
+    for (name, schema) in rows {
+        schemas.insert(format!("{name}Page"), page_schema(&name));
+        schemas.insert(name, schema);
     }
-    json!({"type": "object", "properties": props})
+    schemas
 }
 
 fn page_schema(row: &str) -> Value {
@@ -230,135 +246,7 @@ pub fn spec() -> Value {
         first.extend(rest);
         first
     };
-    let mut schemas = serde_json::Map::new();
-    let rows = [
-        (
-            "Symbol",
-            object(&[
-                ("symbol", "string"),
-                ("daily_bars", "integer"),
-                ("intraday_bars", "integer"),
-                ("latest_snapshot", "string?"),
-                ("source", "string"),
-            ]),
-        ),
-        (
-            "Bar",
-            object(&[
-                ("symbol", "string"),
-                ("trade_date", "string"),
-                ("bar_time", "string"),
-                ("open", "number"),
-                ("high", "number"),
-                ("low", "number"),
-                ("close", "number"),
-                ("volume", "integer?"),
-                ("source", "string"),
-                ("flags", "flags"),
-            ]),
-        ),
-        (
-            "Expiry",
-            object(&[("expiry", "string"), ("snapshot_time", "string")]),
-        ),
-        (
-            "Quote",
-            object(&[
-                ("contract", "string"),
-                ("snapshot_time", "string"),
-                ("underlying", "string"),
-                ("expiry", "string"),
-                ("right", "string"),
-                ("strike", "number"),
-                ("bid", "number?"),
-                ("ask", "number?"),
-                ("last", "number?"),
-                ("volume", "integer?"),
-                ("open_interest", "integer?"),
-                ("underlying_price", "number?"),
-                ("mid", "number?"),
-                ("spread", "number?"),
-                ("moneyness", "number?"),
-                ("log_moneyness", "number?"),
-                ("forward", "number?"),
-                ("dividend_yield", "number"),
-                ("years_to_expiry", "number"),
-                ("iv", "number?"),
-                ("provider_iv", "number?"),
-                ("delta", "number?"),
-                ("gamma", "number?"),
-                ("theta", "number?"),
-                ("vega", "number?"),
-                ("rho", "number?"),
-                ("iv_status", "string"),
-                ("otm", "boolean?"),
-                ("exercise", "string"),
-                ("source", "string"),
-                ("flags", "flags"),
-            ]),
-        ),
-        (
-            "SmilePoint",
-            object(&[
-                ("strike", "number"),
-                ("log_moneyness", "number?"),
-                ("call_iv", "number?"),
-                ("put_iv", "number?"),
-                ("otm_iv", "number?"),
-                ("source", "string"),
-            ]),
-        ),
-        (
-            "TermPoint",
-            object(&[
-                ("expiry", "string"),
-                ("snapshot_time", "string"),
-                ("years_to_expiry", "number"),
-                ("atm_strike", "number"),
-                ("atm_iv", "number"),
-                ("source", "string"),
-            ]),
-        ),
-        (
-            "Prediction",
-            object(&[
-                ("symbol", "string"),
-                ("made_at", "string"),
-                ("horizon_days", "integer"),
-                ("model", "string"),
-                ("target", "string"),
-                ("target_date", "string"),
-                ("value", "number"),
-                ("lower", "number?"),
-                ("upper", "number?"),
-            ]),
-        ),
-        (
-            "Score",
-            object(&[
-                ("symbol", "string"),
-                ("model", "string"),
-                ("horizon_days", "integer"),
-                ("n", "integer"),
-                ("mse", "number"),
-                ("qlike", "number"),
-                ("first_day", "string"),
-                ("last_day", "string"),
-            ]),
-        ),
-        (
-            "Realized",
-            object(&[
-                ("symbol", "string"),
-                ("trade_date", "string"),
-                ("realized_volatility", "number"),
-            ]),
-        ),
-    ];
-    for (name, schema) in rows {
-        schemas.insert(format!("{name}Page"), page_schema(name));
-        schemas.insert(name.to_owned(), schema);
-    }
+    let mut schemas = row_schemas();
     schemas.insert(
         "Problem".into(),
         json!({
@@ -414,4 +302,33 @@ pub fn spec() -> Value {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_schemas_come_from_the_row_types() {
+        let spec = spec();
+        let schemas = &spec["components"]["schemas"];
+        let quote = &schemas["Quote"];
+        assert_eq!(quote["properties"]["bid"]["type"], json!(["number", "null"]));
+        assert_eq!(quote["properties"]["flags"]["type"], "array");
+        assert_eq!(quote["properties"]["flags"]["items"]["type"], "string");
+        assert_eq!(quote["properties"]["otm"]["type"], json!(["boolean", "null"]));
+        assert!(quote["required"].as_array().unwrap().contains(&json!("contract")));
+        assert_eq!(
+            schemas["QuotePage"]["properties"]["data"]["items"]["$ref"],
+            "#/components/schemas/Quote"
+        );
+        // Every page an operation names has its row.
+        for name in [
+            "Symbol", "Bar", "Expiry", "Quote", "SmilePoint", "TermPoint", "Prediction", "Score",
+            "Realized",
+        ] {
+            assert!(schemas[name]["properties"].is_object(), "{name}");
+            assert!(schemas[format!("{name}Page")].is_object(), "{name}Page");
+        }
+    }
 }

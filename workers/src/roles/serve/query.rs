@@ -64,7 +64,8 @@ fn flag_list<S: Serializer>(flags: &str, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(flags.split(',').filter(|f| !f.is_empty()))
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[schemars(rename = "Symbol")]
 pub struct SymbolRow {
     pub symbol: String,
     pub daily_bars: i64,
@@ -100,7 +101,8 @@ SELECT s.symbol, s.daily_bars, s.intraday_bars,
     })
 });
 
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[schemars(rename = "Bar")]
 pub struct BarRow {
     pub symbol: String,
     pub trade_date: String,
@@ -113,6 +115,7 @@ pub struct BarRow {
     pub volume: Option<i64>,
     pub source: String,
     #[serde(serialize_with = "flag_list")]
+    #[schemars(with = "Vec<String>")]
     pub flags: String,
 }
 
@@ -147,7 +150,8 @@ pub static INTRADAY_BARS: LazyLock<Sql> = LazyLock::new(|| {
     })
 });
 
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[schemars(rename = "Expiry")]
 pub struct ExpiryRow {
     pub expiry: String,
     /// The latest snapshot of this expiry at or before the time asked for.
@@ -171,7 +175,8 @@ pub static EXPIRIES: LazyLock<Sql> = LazyLock::new(|| {
     })
 });
 
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[schemars(rename = "Quote")]
 pub struct QuoteRow {
     pub contract: String,
     pub snapshot_time: String,
@@ -204,6 +209,7 @@ pub struct QuoteRow {
     pub exercise: String,
     pub source: String,
     #[serde(serialize_with = "flag_list")]
+    #[schemars(with = "Vec<String>")]
     pub flags: String,
 }
 
@@ -245,7 +251,8 @@ pub static CONTRACT_HISTORY: LazyLock<Sql> = LazyLock::new(|| {
     })
 });
 
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[schemars(rename = "Prediction")]
 pub struct PredictionRow {
     pub symbol: String,
     pub made_at: String,
@@ -279,7 +286,8 @@ pub static PREDICTIONS: LazyLock<Sql> = LazyLock::new(|| {
     })
 });
 
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[schemars(rename = "Score")]
 pub struct ScoreRow {
     pub symbol: String,
     pub model: String,

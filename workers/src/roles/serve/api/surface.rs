@@ -10,7 +10,7 @@ use crate::roles::serve::format::Columns;
 use crate::roles::serve::query::QuoteRow;
 
 /// One strike of a smile.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SmilePoint {
     pub strike: f64,
     pub log_moneyness: Option<f64>,
@@ -71,7 +71,7 @@ pub fn smile(rows: &[QuoteRow]) -> Vec<SmilePoint> {
 }
 
 /// One expiry's at-the-money volatility.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TermPoint {
     pub expiry: String,
     pub snapshot_time: String,
