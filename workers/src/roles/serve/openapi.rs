@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document of the data API, served at `/openapi.json`. The rows' schemas
 //! are made from the row types (schemars); the paths and their parameters are written here,
-//! next to the handlers, from the same constants the handlers check with. A test checks that every route the router has is documented and
-//! every documented path answers, and schemathesis (scripts/api-check.sh) that every
-//! parameter's pattern, format and bound is what the server enforces: every value the
-//! document allows is accepted, every other one is a 400.
+//! next to the handlers, from the same constants the handlers check with. `local.rs` checks
+//! that the served document is this one, with all eleven paths, and schemathesis
+//! (scripts/api-check.sh) that every documented path answers and every parameter's pattern,
+//! format and bound is what the server enforces: every value the document allows is
+//! accepted, every other one is a 400.
 
 use axum::Json;
 use schemars::generate::SchemaSettings;
@@ -41,21 +42,6 @@ fn time_schema() -> Value {
 fn date_or_time() -> Value {
     json!({"type": "string", "pattern": YEAR, "anyOf": [{"format": "date"}, {"format": "date-time"}]})
 }
-
-/// The paths documented, as the router spells them.
-pub const PATHS: &[&str] = &[
-    "/api/v1/symbols",
-    "/api/v1/bars/{symbol}",
-    "/api/v1/options/{underlying}/expiries",
-    "/api/v1/options/{underlying}/chain",
-    "/api/v1/options/{underlying}/smile",
-    "/api/v1/options/{underlying}/term-structure",
-    "/api/v1/options/contracts/{contract}/history",
-    "/api/v1/predictions/{symbol}",
-    "/api/v1/status",
-    "/api/v1/backtest",
-    "/api/v1/volatility/{symbol}",
-];
 
 pub async fn document() -> Json<Value> {
     Json(spec())
@@ -267,28 +253,28 @@ pub fn spec() -> Value {
         },
         "security": [{"bearer": []}],
         "paths": {
-            PATHS[0]: operation("Symbols with data", "Symbol", page_params(symbol_schema())),
-            PATHS[1]: operation("A symbol's bars", "Bar", with(with(vec![symbol("symbol"),
+            "/api/v1/symbols": operation("Symbols with data", "Symbol", page_params(symbol_schema())),
+            "/api/v1/bars/{symbol}": operation("A symbol's bars", "Bar", with(with(vec![symbol("symbol"),
                 param("interval", "query", "1day (default) or 15min.", json!({"type": "string", "enum": ["1day", "15min"]}))],
                 range("A date (YYYY-MM-DD) or an RFC 3339 time; inclusive (for daily bars a time stands for its UTC day).")), page_params(date_or_time()))),
-            PATHS[2]: operation("Expiries with quotes and their latest snapshot", "Expiry", vec![symbol("underlying"), at(), format()]),
-            PATHS[3]: operation("One expiry's chain at its latest snapshot", "Quote", with(vec![symbol("underlying"), expiry(), at()],
+            "/api/v1/options/{underlying}/expiries": operation("Expiries with quotes and their latest snapshot", "Expiry", vec![symbol("underlying"), at(), format()]),
+            "/api/v1/options/{underlying}/chain": operation("One expiry's chain at its latest snapshot", "Quote", with(vec![symbol("underlying"), expiry(), at()],
                 page_params(json!({"type": "string", "pattern": CHAIN_CURSOR})))),
-            PATHS[4]: operation("The implied-volatility smile of one expiry", "SmilePoint", vec![symbol("underlying"), expiry(), at(), format()]),
-            PATHS[5]: operation("At-the-money implied volatility by expiry", "TermPoint", vec![symbol("underlying"), at(), format()]),
-            PATHS[6]: operation("One contract's quotes over time", "Quote", with(with(vec![param("contract", "path",
+            "/api/v1/options/{underlying}/smile": operation("The implied-volatility smile of one expiry", "SmilePoint", vec![symbol("underlying"), expiry(), at(), format()]),
+            "/api/v1/options/{underlying}/term-structure": operation("At-the-money implied volatility by expiry", "TermPoint", vec![symbol("underlying"), at(), format()]),
+            "/api/v1/options/contracts/{contract}/history": operation("One contract's quotes over time", "Quote", with(with(vec![param("contract", "path",
                 "OSI symbol, padded or compact; one that cannot exist (no such date, strike 0) is not found.",
                 json!({"type": "string", "pattern": CONTRACT_PATTERN, "minLength": 16, "maxLength": 21}))],
                 range("A date or an RFC 3339 time; inclusive.")), page_params(date_or_time()))),
-            PATHS[7]: operation("A symbol's volatility forecasts, by the session they were made after", "Prediction",
+            "/api/v1/predictions/{symbol}": operation("A symbol's volatility forecasts, by the session they were made after", "Prediction",
                 with(vec![symbol("symbol"),
                     param("model", "query", "Only this model's forecasts.", json!({"type": "string", "enum": Model::ALL.map(Model::as_str)})),
                     param("horizon", "query", "Only this horizon's, in sessions.", json!({"type": "integer", "enum": HORIZONS}))],
                 page_params(json!({"type": "string", "pattern": *PREDICTION_CURSOR})))),
-            PATHS[8]: status_operation(),
-            PATHS[9]: operation("The predictor's walk-forward scores per symbol, model and horizon", "Score",
+            "/api/v1/status": status_operation(),
+            "/api/v1/backtest": operation("The predictor's walk-forward scores per symbol, model and horizon", "Score",
                 vec![param("symbol", "query", "Only this symbol's scores.", symbol_schema()), format()]),
-            PATHS[10]: operation("Each session's realized volatility, annualised (a year unless told)", "Realized",
+            "/api/v1/volatility/{symbol}": operation("Each session's realized volatility, annualised (a year unless told)", "Realized",
                 with(vec![symbol("symbol")], with(range("A date (YYYY-MM-DD) or an RFC 3339 time (its UTC day); inclusive."), vec![format()]))),
         },
         "components": {
@@ -313,18 +299,36 @@ mod tests {
         let spec = spec();
         let schemas = &spec["components"]["schemas"];
         let quote = &schemas["Quote"];
-        assert_eq!(quote["properties"]["bid"]["type"], json!(["number", "null"]));
+        assert_eq!(
+            quote["properties"]["bid"]["type"],
+            json!(["number", "null"])
+        );
         assert_eq!(quote["properties"]["flags"]["type"], "array");
         assert_eq!(quote["properties"]["flags"]["items"]["type"], "string");
-        assert_eq!(quote["properties"]["otm"]["type"], json!(["boolean", "null"]));
-        assert!(quote["required"].as_array().unwrap().contains(&json!("contract")));
+        assert_eq!(
+            quote["properties"]["otm"]["type"],
+            json!(["boolean", "null"])
+        );
+        assert!(
+            quote["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("contract"))
+        );
         assert_eq!(
             schemas["QuotePage"]["properties"]["data"]["items"]["$ref"],
             "#/components/schemas/Quote"
         );
         // Every page an operation names has its row.
         for name in [
-            "Symbol", "Bar", "Expiry", "Quote", "SmilePoint", "TermPoint", "Prediction", "Score",
+            "Symbol",
+            "Bar",
+            "Expiry",
+            "Quote",
+            "SmilePoint",
+            "TermPoint",
+            "Prediction",
+            "Score",
             "Realized",
         ] {
             assert!(schemas[name]["properties"].is_object(), "{name}");
