@@ -3,45 +3,20 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use crate::named_enum;
 
-/// What is being collected. Each dataset has its own schedule, symbols and topics.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Dataset {
-    /// One bar per trading day, refreshed after the close.
-    Daily,
-    /// 15-minute bars during the regular session.
-    Intraday,
-    /// Daily bars backfilled from a start date.
-    Historical,
-    /// Option chains up to a horizon of days out.
-    Options,
-}
-
-impl Dataset {
-    pub const ALL: [Dataset; 4] = [
-        Dataset::Daily,
-        Dataset::Intraday,
-        Dataset::Historical,
-        Dataset::Options,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    rename_all = "lowercase";
+    /// What is being collected. Each dataset has its own schedule, symbols and topics.
+    pub enum Dataset {
+        /// One bar per trading day, refreshed after the close.
+        Daily,
+        /// 15-minute bars during the regular session.
+        Intraday,
+        /// Daily bars backfilled from a start date.
+        Historical,
+        /// Option chains up to a horizon of days out.
+        Options,
     }
 }
 

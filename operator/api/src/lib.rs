@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod dead_letter;
 pub mod defaults;
 pub mod envelope;
+pub mod named;
 pub mod records;
 pub mod role;
 pub mod runtime_config;

@@ -9,7 +9,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Dataset, MessageOrigin, Part, Source};
+use crate::{Dataset, MessageOrigin, Part, Source, named_enum};
 
 /// The payload of a processed message: the records made from one raw message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,33 +24,11 @@ pub struct Batch<R> {
     pub records: Vec<R>,
 }
 
-/// A bar's length.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(test, derive(strum::EnumIter))]
-pub enum BarInterval {
-    #[serde(rename = "1day")]
-    #[strum(serialize = "1day")]
-    Day,
-    #[serde(rename = "15min")]
-    #[strum(serialize = "15min")]
-    FifteenMinutes,
-}
-
-impl BarInterval {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    /// A bar's length.
+    pub enum BarInterval {
+        Day = "1day",
+        FifteenMinutes = "15min",
     }
 }
 
@@ -88,31 +66,12 @@ impl BarRecord {
     }
 }
 
-/// Call or put.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-#[cfg_attr(test, derive(strum::EnumIter))]
-pub enum OptionRight {
-    Call,
-    Put,
-}
-
-impl OptionRight {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    rename_all = "lowercase";
+    /// Call or put.
+    pub enum OptionRight {
+        Call,
+        Put,
     }
 }
 
@@ -181,206 +140,94 @@ pub struct OptionQuoteRecord {
     pub flags: Vec<QualityFlag>,
 }
 
-/// How an option may be exercised.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(test, derive(strum::EnumIter))]
-pub enum Exercise {
-    /// Any day until expiry.
-    #[default]
-    American,
-    /// At expiry only.
-    European,
-}
-
-impl Exercise {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    rename_all = "snake_case";
+    /// How an option may be exercised.
+    #[derive(Default)]
+    pub enum Exercise {
+        /// Any day until expiry.
+        #[default]
+        American,
+        /// At expiry only.
+        European,
     }
 }
 
-/// The outcome of implying a volatility from a price.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(test, derive(strum::EnumIter))]
-pub enum IvStatus {
-    /// A volatility was found.
-    Ok,
-    /// The price is below the European no-arbitrage floor (common for deep ITM American
-    /// options quoted near parity).
-    BelowIntrinsic,
-    /// The price is at or above what any volatility can produce.
-    AboveMaximum,
-    /// No usable price: bid or ask missing, zero or crossed.
-    NoPrice,
-    /// No underlying price in the snapshot.
-    NoUnderlying,
-    /// Inputs outside the model's domain (non-positive spot, strike or time, non-finite
-    /// numbers).
-    InvalidInput,
-}
-
-impl IvStatus {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    rename_all = "snake_case";
+    /// The outcome of implying a volatility from a price.
+    pub enum IvStatus {
+        /// A volatility was found.
+        Ok,
+        /// The price is below the European no-arbitrage floor (common for deep ITM American
+        /// options quoted near parity).
+        BelowIntrinsic,
+        /// The price is at or above what any volatility can produce.
+        AboveMaximum,
+        /// No usable price: bid or ask missing, zero or crossed.
+        NoPrice,
+        /// No underlying price in the snapshot.
+        NoUnderlying,
+        /// Inputs outside the model's domain (non-positive spot, strike or time, non-finite
+        /// numbers).
+        InvalidInput,
     }
 }
 
-/// Something worth knowing about a record that was kept.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(test, derive(strum::EnumIter))]
-pub enum QualityFlag {
-    /// A bar the provider did not send, carried forward from the previous close.
-    Filled,
-    /// Open or close lies outside [low, high].
-    OhlcOutsideRange,
-    /// A count (volume, open interest) arrived with a fraction and was rounded.
-    FractionalCount,
-    /// The quote has no bid (missing or zero).
-    NoBid,
-    /// The quote has no ask (missing or zero).
-    NoAsk,
-    /// The provider sent no last trade price.
-    NoLast,
-    /// The provider sent no volume.
-    NoVolume,
-    /// The provider sent no open interest.
-    NoOpenInterest,
-    /// The snapshot has no underlying price: no moneyness, IV or Greeks.
-    NoUnderlyingPrice,
-    /// The mid is outside the no-arbitrage bounds: no IV, no Greeks.
-    NoArbitrageViolation,
-    /// Put-call parity could not give this expiry's forward (no strike near the money with
-    /// both sides quoted): it comes from the configured dividend yield instead.
-    ForwardFromYield,
-}
-
-impl QualityFlag {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named_enum! {
+    rename_all = "snake_case";
+    /// Something worth knowing about a record that was kept.
+    pub enum QualityFlag {
+        /// A bar the provider did not send, carried forward from the previous close.
+        Filled,
+        /// Open or close lies outside [low, high].
+        OhlcOutsideRange,
+        /// A count (volume, open interest) arrived with a fraction and was rounded.
+        FractionalCount,
+        /// The quote has no bid (missing or zero).
+        NoBid,
+        /// The quote has no ask (missing or zero).
+        NoAsk,
+        /// The provider sent no last trade price.
+        NoLast,
+        /// The provider sent no volume.
+        NoVolume,
+        /// The provider sent no open interest.
+        NoOpenInterest,
+        /// The snapshot has no underlying price: no moneyness, IV or Greeks.
+        NoUnderlyingPrice,
+        /// The mid is outside the no-arbitrage bounds: no IV, no Greeks.
+        NoArbitrageViolation,
+        /// Put-call parity could not give this expiry's forward (no strike near the money with
+        /// both sides quoted): it comes from the configured dividend yield instead.
+        ForwardFromYield,
     }
 }
 
-/// Why the processor dropped a row (it goes to `dead-letter` unless it is a duplicate).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum DropReason {
-    /// A second row for the same bar time or contract and snapshot (counted, not
-    /// dead-lettered: the first one was kept).
-    Duplicate,
-    /// The row does not have the provider's shape (wrong types, missing fields).
-    MalformedRow,
-    /// A price below zero (bars: at or below zero).
-    NegativePrice,
-    /// A volume or open interest that is negative or too large to be a count.
-    InvalidCount,
-    BidAboveAsk,
-    HighBelowLow,
-    /// The strike is not a positive number, or disagrees with the contract symbol.
-    InvalidStrike,
-    /// The contract symbol is not an OSI symbol.
-    InvalidContract,
-    /// The contract expired before the snapshot.
-    Expired,
-    /// An intraday bar outside the regular session (or on a day without one).
-    OutsideSession,
-    /// A bar time that cannot be read.
-    InvalidTime,
-}
-
-impl DropReason {
-    pub const ALL: [DropReason; 11] = [
-        DropReason::Duplicate,
-        DropReason::MalformedRow,
-        DropReason::NegativePrice,
-        DropReason::InvalidCount,
-        DropReason::BidAboveAsk,
-        DropReason::HighBelowLow,
-        DropReason::InvalidStrike,
-        DropReason::InvalidContract,
-        DropReason::Expired,
-        DropReason::OutsideSession,
-        DropReason::InvalidTime,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn enums_serialize_as_their_names() {
-        use strum::IntoEnumIterator;
-        fn same<T: Serialize>(value: T, text: &str) {
-            assert_eq!(serde_json::to_value(value).unwrap(), text);
-        }
-        DropReason::ALL
-            .into_iter()
-            .for_each(|v| same(v, v.as_str()));
-        BarInterval::iter().for_each(|v| same(v, v.as_str()));
-        OptionRight::iter().for_each(|v| same(v, v.as_str()));
-        Exercise::iter().for_each(|v| same(v, v.as_str()));
-        IvStatus::iter().for_each(|v| same(v, v.as_str()));
-        QualityFlag::iter().for_each(|v| same(v, v.as_str()));
-        same(BarInterval::FifteenMinutes, "15min");
-        same(IvStatus::BelowIntrinsic, "below_intrinsic");
+named_enum! {
+    rename_all = "snake_case";
+    /// Why the processor dropped a row (it goes to `dead-letter` unless it is a duplicate).
+    pub enum DropReason {
+        /// A second row for the same bar time or contract and snapshot (counted, not
+        /// dead-lettered: the first one was kept).
+        Duplicate,
+        /// The row does not have the provider's shape (wrong types, missing fields).
+        MalformedRow,
+        /// A price below zero (bars: at or below zero).
+        NegativePrice,
+        /// A volume or open interest that is negative or too large to be a count.
+        InvalidCount,
+        BidAboveAsk,
+        HighBelowLow,
+        /// The strike is not a positive number, or disagrees with the contract symbol.
+        InvalidStrike,
+        /// The contract symbol is not an OSI symbol.
+        InvalidContract,
+        /// The contract expired before the snapshot.
+        Expired,
+        /// An intraday bar outside the regular session (or on a day without one).
+        OutsideSession,
+        /// A bar time that cannot be read.
+        InvalidTime,
     }
 }

@@ -12,6 +12,7 @@
 //!   kept long enough to score it).
 
 use nalgebra::{DMatrix, DVector};
+use optionsflow_api::named_enum;
 
 /// RiskMetrics' decay.
 pub const EWMA_LAMBDA: f64 = 0.94;
@@ -24,36 +25,21 @@ pub const MONTH: usize = 22;
 /// where the data is thin, and a variance forecast must stay positive (QLIKE needs it).
 const FLOOR_SHARE: f64 = 0.05;
 
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum Model {
-    Naive,
-    Ewma,
-    HarRv,
-    AtmIv,
+named_enum! {
+    rename_all = "snake_case";
+    #[derive(strum::EnumString)]
+    pub enum Model {
+        Naive,
+        Ewma,
+        HarRv,
+        AtmIv,
+    }
 }
 
 impl Model {
-    pub const ALL: [Model; 4] = [Model::Naive, Model::Ewma, Model::HarRv, Model::AtmIv];
-
     /// The model named `name` ([`Model::as_str`]).
     pub fn named(name: &str) -> Option<Model> {
         name.parse().ok()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
     }
 }
 
