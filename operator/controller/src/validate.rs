@@ -10,8 +10,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 use optionsflow_api::crd::pipeline::{
-    IngressSpec, KafkaSecurity, KafkaSpec, MonitoringSpec, OptionsSourceName, PodMonitorSpec,
-    PodSettings, RoleSpec, TopicConfigSpec, TopicsOnDelete,
+    CollectSpec, IngressSpec, KafkaSecurity, KafkaSpec, MonitoringSpec, OptionsSourceName,
+    PodMonitorSpec, PodSettings, RoleSpec, TopicConfigSpec, TopicsOnDelete,
 };
 use optionsflow_api::crd::{OptionsPipeline, SymbolSet};
 use optionsflow_api::defaults;
@@ -262,20 +262,19 @@ pub fn validate(
     let mut datasets = BTreeMap::new();
     let mut plan = |dataset: Dataset,
                     enabled: bool,
-                    own_sets: Option<&Vec<String>>,
-                    schedule: Option<String>,
-                    zone: Option<&String>,
+                    collect: CollectSpec,
                     run_nonce: Option<&String>|
      -> Result<(), ValidationError> {
         if !enabled {
             return Ok(());
         }
-        let symbols = symbols_of(own_sets.unwrap_or(&spec.symbol_sets))?;
+        let symbols = symbols_of(collect.symbol_sets.as_ref().unwrap_or(&spec.symbol_sets))?;
         if symbols.is_empty() {
             return Err(ValidationError::NoSymbols { dataset });
         }
-        let time_zone = zone
-            .cloned()
+        let schedule = collect.schedule;
+        let time_zone = collect
+            .time_zone
             .unwrap_or_else(|| defaults::TIME_ZONE.to_owned());
         if time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(ValidationError::UnknownTimeZone {
@@ -322,12 +321,14 @@ pub fn validate(
             defaults::OPTIONS_SCHEDULE,
         ),
     ] {
+        let mut collect = given.collect;
+        collect
+            .schedule
+            .get_or_insert_with(|| default_schedule.into());
         plan(
             dataset,
             given.enabled.unwrap_or(true),
-            given.symbol_sets.as_ref(),
-            Some(given.schedule.unwrap_or_else(|| default_schedule.into())),
-            given.time_zone.as_ref(),
+            collect,
             given.run_nonce.as_ref(),
         )?;
     }
@@ -352,9 +353,7 @@ pub fn validate(
     plan(
         Dataset::Historical,
         historical_on,
-        historical.symbol_sets.as_ref(),
-        historical.schedule.clone(),
-        historical.time_zone.as_ref(),
+        historical.collect.clone(),
         None,
     )?;
     let backfill = match (historical_on, start) {

@@ -1,6 +1,6 @@
 use super::*;
 use optionsflow_api::crd::pipeline::{
-    DatasetSpec, DatasetsSpec, HistoricalSpec, KafkaSpec, RoleSpec, WorkersSpec,
+    CollectSpec, DatasetSpec, DatasetsSpec, HistoricalSpec, KafkaSpec, RoleSpec, WorkersSpec,
 };
 use optionsflow_api::crd::{OptionsPipelineSpec, SymbolSetSpec};
 
@@ -99,7 +99,10 @@ fn datasets_may_name_their_own_symbol_sets() {
     let mut spec = minimal();
     spec.datasets = Some(DatasetsSpec {
         intraday: Some(DatasetSpec {
-            symbol_sets: Some(vec!["small".into()]),
+            collect: CollectSpec {
+                symbol_sets: Some(vec!["small".into()]),
+                ..CollectSpec::default()
+            },
             ..DatasetSpec::default()
         }),
         ..DatasetsSpec::default()
@@ -122,7 +125,10 @@ fn every_missing_symbol_set_is_named() {
     spec.datasets = Some(DatasetsSpec {
         options: Some(optionsflow_api::crd::pipeline::OptionsDatasetSpec {
             dataset: DatasetSpec {
-                symbol_sets: Some(vec!["also-gone".into()]),
+                collect: CollectSpec {
+                    symbol_sets: Some(vec!["also-gone".into()]),
+                    ..CollectSpec::default()
+                },
                 ..DatasetSpec::default()
             },
             ..Default::default()
@@ -142,7 +148,10 @@ fn zones_dates_and_symbols_are_checked() {
     let mut spec = minimal();
     spec.datasets = Some(DatasetsSpec {
         daily: Some(DatasetSpec {
-            time_zone: Some("America/Nowhere".into()),
+            collect: CollectSpec {
+                time_zone: Some("America/Nowhere".into()),
+                ..CollectSpec::default()
+            },
             ..DatasetSpec::default()
         }),
         ..DatasetsSpec::default()
@@ -155,7 +164,10 @@ fn zones_dates_and_symbols_are_checked() {
     spec.datasets = Some(DatasetsSpec {
         options: Some(optionsflow_api::crd::pipeline::OptionsDatasetSpec {
             dataset: DatasetSpec {
-                schedule: Some("20 16 * * FRI-MON".into()),
+                collect: CollectSpec {
+                    schedule: Some("20 16 * * FRI-MON".into()),
+                    ..CollectSpec::default()
+                },
                 ..DatasetSpec::default()
             },
             ..Default::default()
@@ -173,7 +185,10 @@ fn zones_dates_and_symbols_are_checked() {
     let mut spec = minimal();
     spec.datasets = Some(DatasetsSpec {
         daily: Some(DatasetSpec {
-            schedule: Some("30 16 ? * MON-FRI".into()),
+            collect: CollectSpec {
+                schedule: Some("30 16 ? * MON-FRI".into()),
+                ..CollectSpec::default()
+            },
             ..DatasetSpec::default()
         }),
         ..DatasetsSpec::default()

@@ -27,15 +27,13 @@ pub struct DatasetsSpec {
     pub options: Option<OptionsDatasetSpec>,
 }
 
-/// A scheduled dataset.
+/// When a dataset is collected, and for which symbols: what every dataset takes.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct DatasetSpec {
-    /// Collect this dataset (default true).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
+pub struct CollectSpec {
     /// When to collect: a CronJob schedule (five fields, or `@daily` and the like), read in
-    /// `timeZone`.
+    /// `timeZone`. Each dataset has its own default; the historical one has none (it
+    /// backfills by Job), and a schedule given there keeps history topped up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 100))]
     #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::cel_message().as_str()))]
@@ -49,6 +47,18 @@ pub struct DatasetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::crd::schema::names")]
     pub symbol_sets: Option<Vec<String>>,
+}
+
+/// A scheduled dataset.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetSpec {
+    /// Collect this dataset (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// When and for which symbols.
+    #[serde(flatten)]
+    pub collect: CollectSpec,
     /// Change it (to any new value: a date, a counter) to run this dataset's trigger once,
     /// now, as a Job named after the value; each value runs once. Removing it removes the Job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,20 +82,10 @@ pub struct HistoricalSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::crd::schema::date")]
     pub end_date: Option<String>,
-    /// A recurring schedule as well, to keep history topped up (none by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 100))]
-    #[x_kube(validation = Rule::new(schedule::cel_rule()).message(schedule::cel_message().as_str()))]
-    pub schedule: Option<String>,
-    /// IANA time zone the schedule is read in (default America/New_York).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new(TIME_ZONE_RULE).message("must be an IANA time zone name such as America/New_York"))]
-    pub time_zone: Option<String>,
-    /// SymbolSets for this dataset instead of the pipeline's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::crd::schema::names")]
-    pub symbol_sets: Option<Vec<String>>,
+    /// A recurring schedule as well, to keep history topped up (none by default), and the
+    /// symbols.
+    #[serde(flatten)]
+    pub collect: CollectSpec,
     /// Change it to run the backfill again over the same dates (a new Job, named after the
     /// dates and this value), e.g. after a provider corrected its history.
     #[serde(default, skip_serializing_if = "Option::is_none")]

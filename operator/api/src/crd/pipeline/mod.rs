@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use api::{ApiSpec, IngressSpec};
 pub use datasets::{
-    DatasetSpec, DatasetsSpec, HistoricalSpec, OptionsDatasetSpec, OptionsSourceName,
+    CollectSpec, DatasetSpec, DatasetsSpec, HistoricalSpec, OptionsDatasetSpec, OptionsSourceName,
 };
 pub use kafka::{
     KafkaSasl, KafkaSecurity, KafkaSpec, KafkaTls, SaslMechanism, SecretProperty, SecurityProtocol,
@@ -124,16 +124,16 @@ impl OptionsPipeline {
         let per_dataset = [
             datasets
                 .and_then(|d| d.daily.as_ref())
-                .and_then(|d| d.symbol_sets.as_ref()),
+                .and_then(|d| d.collect.symbol_sets.as_ref()),
             datasets
                 .and_then(|d| d.intraday.as_ref())
-                .and_then(|d| d.symbol_sets.as_ref()),
+                .and_then(|d| d.collect.symbol_sets.as_ref()),
             datasets
                 .and_then(|d| d.historical.as_ref())
-                .and_then(|d| d.symbol_sets.as_ref()),
+                .and_then(|d| d.collect.symbol_sets.as_ref()),
             datasets
                 .and_then(|d| d.options.as_ref())
-                .and_then(|d| d.dataset.symbol_sets.as_ref()),
+                .and_then(|d| d.dataset.collect.symbol_sets.as_ref()),
         ];
         self.spec
             .symbol_sets
