@@ -8,7 +8,7 @@ use optionsflow_api::{Role, RuntimeConfig, TopicKind};
 use optionsflow_testkit::kafka;
 use optionsflow_testkit::tansu::Tansu;
 use optionsflow_workers::bus::kafka::producer;
-use optionsflow_workers::bus::outbox::{MAX_ORIGINAL_BYTES, Outgoing, Sender, publish_all};
+use optionsflow_workers::bus::outbox::{MAX_ORIGINAL_BYTES, Outbox, Outgoing};
 use optionsflow_workers::runtime::metrics::Metrics;
 
 #[tokio::test]
@@ -23,12 +23,12 @@ async fn a_message_over_the_size_limit_becomes_a_dead_letter_not_an_endless_retr
     let topics = config.topics();
     let names: Vec<String> = topics.all().into_iter().map(|(_, n)| n).collect();
     kafka::create_topics(&tansu.bootstrap(), &names, 5).await;
-    let producer = producer(&config.kafka).unwrap();
-    let metrics = Metrics::new();
-    let sender = Sender {
+    let outbox = Outbox {
+        publisher: producer(&config.kafka).unwrap(),
         role: Role::Collector,
-        pipeline: "t/big",
-        topics: &topics,
+        pipeline: "t/big".into(),
+        topics: topics.clone(),
+        metrics: Metrics::new(),
     };
     // Two megabytes: over librdkafka's and Kafka's default limit of about one.
     let body = serde_json::json!({"chain": "x".repeat(2 << 20)});
@@ -44,7 +44,7 @@ async fn a_message_over_the_size_limit_becomes_a_dead_letter_not_an_endless_retr
     };
     let done = tokio::time::timeout(
         Duration::from_secs(60),
-        publish_all(&producer, &metrics, sender, &[fits.clone(), big], None),
+        outbox.publish_all(&[fits.clone(), big], None),
     )
     .await
     .expect("a message the broker refuses for its size is not retried forever");
@@ -64,7 +64,8 @@ async fn a_message_over_the_size_limit_becomes_a_dead_letter_not_an_endless_retr
     assert_eq!(letter["original"]["capBytes"], MAX_ORIGINAL_BYTES);
     assert_eq!(letters[0].key.as_deref(), Some("SPX"));
     assert_eq!(
-        metrics
+        outbox
+            .metrics
             .dead_letters
             .with_label_values(&["collect", "too_large"])
             .get(),

@@ -32,12 +32,27 @@ pub struct Outgoing {
 /// letter's `origin` says where) for as long as they retain it.
 pub const MAX_ORIGINAL_BYTES: usize = 256 << 10;
 
-/// Who publishes: a role of a pipeline (the stage of the dead letters it makes here).
-#[derive(Clone, Copy)]
-pub struct Sender<'a> {
+/// A role's way onto the bus: its producer, who it publishes as (a role of a pipeline, the
+/// stage of the dead letters it makes here), and the metrics its messages count in.
+pub struct Outbox<P> {
+    pub publisher: P,
     pub role: Role,
-    pub pipeline: &'a str,
-    pub topics: &'a TopicNames,
+    pub pipeline: String,
+    pub topics: TopicNames,
+    pub metrics: Metrics,
+}
+
+impl<P> Outbox<P> {
+    /// `letter` on this pipeline's `dead-letter` topic ([`dead_letter`]).
+    pub fn dead_letter(
+        &self,
+        symbol: &str,
+        at: DateTime<Utc>,
+        task_id: Option<&str>,
+        letter: DeadLetter,
+    ) -> Outgoing {
+        dead_letter(&self.topics, &self.pipeline, symbol, at, task_id, letter)
+    }
 }
 
 /// `letter` as a message on the pipeline's `dead-letter` topic, keyed by `symbol` (which
@@ -98,21 +113,19 @@ fn capped(mut letter: DeadLetter) -> DeadLetter {
 /// What to publish in place of `m`, which the broker refused as too large: a message becomes
 /// a `too_large` dead letter carrying its start (cut to the dead-letter cap); a dead letter
 /// keeps everything but its original. `None` when even that is too large.
-fn smaller(sender: Sender<'_>, m: &Outgoing, error: &BusError) -> Option<Outgoing> {
+fn smaller<P>(outbox: &Outbox<P>, m: &Outgoing, error: &BusError) -> Option<Outgoing> {
     let detail = format!(
         "a {}-byte message for {} is larger than the broker accepts: {error}",
         m.value.len(),
         m.topic
     );
     match &m.dead_letter {
-        None => Some(dead_letter(
-            sender.topics,
-            sender.pipeline,
+        None => Some(outbox.dead_letter(
             &m.key,
             chrono::Utc::now(),
             None,
             DeadLetter {
-                stage: sender.role,
+                stage: outbox.role,
                 reason: Reason::TooLarge,
                 detail,
                 origin: None,
@@ -134,61 +147,58 @@ fn smaller(sender: Sender<'_>, m: &Outgoing, error: &BusError) -> Option<Outgoin
     }
 }
 
-/// Publishes every message, each retried with backoff until acknowledged, and counts it
-/// (`published`, and `dead_letters` for a dead letter); one the broker will never take
-/// becomes a `too_large` dead letter ([`smaller`]). False if `stop` came first, or if the
-/// producer failed for good, which halts the role; with no `stop`, it never gives up.
-pub async fn publish_all<P: Publisher>(
-    publisher: &P,
-    metrics: &Metrics,
-    sender: Sender<'_>,
-    outgoing: &[Outgoing],
-    stop: Option<Stop<'_>>,
-) -> bool {
-    let sends = outgoing.iter().map(|m| async move {
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        let mut m = m.clone();
-        loop {
-            match publisher.publish(&m.topic, &m.key, m.value.clone()).await {
-                Ok(()) => {
-                    metrics.published.with_label_values(&[&m.topic]).inc();
-                    if let Some((stage, reason)) = &m.dead_letter {
-                        metrics
-                            .dead_letters
-                            .with_label_values(&[stage.subcommand(), reason.as_str()])
-                            .inc();
-                    }
-                    return true;
-                }
-                Err(e) if e.is_too_large() => match smaller(sender, &m, &e) {
-                    Some(instead) => {
-                        tracing::error!(topic = %m.topic, key = %m.key, bytes = m.value.len(), error = %e,
-                            "a message the broker will never take; sending a dead letter instead");
-                        m = instead;
-                    }
-                    None => {
-                        tracing::error!(topic = %m.topic, key = %m.key, bytes = m.value.len(), error = %e,
-                            "not even a bare dead letter fits the broker's size limit; dropped");
+impl<P: Publisher> Outbox<P> {
+    /// Publishes every message, each retried with backoff until acknowledged, and counts it
+    /// (`published`, and `dead_letters` for a dead letter); one the broker will never take
+    /// becomes a `too_large` dead letter ([`smaller`]). False if `stop` came first, or if the
+    /// producer failed for good, which halts the role; with no `stop`, it never gives up.
+    pub async fn publish_all(&self, outgoing: &[Outgoing], stop: Option<Stop<'_>>) -> bool {
+        let (publisher, metrics) = (&self.publisher, &self.metrics);
+        let sends = outgoing.iter().map(|m| async move {
+            let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+            let mut m = m.clone();
+            loop {
+                match publisher.publish(&m.topic, &m.key, m.value.clone()).await {
+                    Ok(()) => {
+                        metrics.published.with_label_values(&[&m.topic]).inc();
+                        if let Some((stage, reason)) = &m.dead_letter {
+                            metrics
+                                .dead_letters
+                                .with_label_values(&[stage.subcommand(), reason.as_str()])
+                                .inc();
+                        }
                         return true;
                     }
-                },
-                Err(e) if e.is_fatal() && stop.is_some() => {
-                    tracing::error!(topic = %m.topic, error = %e, "stopping the role");
-                    stop.expect("checked").halt.halt(e.to_string());
-                    return false;
-                }
-                Err(e) => {
-                    let wait = backoff.next_delay();
-                    tracing::warn!(topic = %m.topic, error = %e, ?wait, "publish failed; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = until(stop) => return false,
+                    Err(e) if e.is_too_large() => match smaller(self, &m, &e) {
+                        Some(instead) => {
+                            tracing::error!(topic = %m.topic, key = %m.key, bytes = m.value.len(), error = %e,
+                                "a message the broker will never take; sending a dead letter instead");
+                            m = instead;
+                        }
+                        None => {
+                            tracing::error!(topic = %m.topic, key = %m.key, bytes = m.value.len(), error = %e,
+                                "not even a bare dead letter fits the broker's size limit; dropped");
+                            return true;
+                        }
+                    },
+                    Err(e) if e.is_fatal() && stop.is_some() => {
+                        tracing::error!(topic = %m.topic, error = %e, "stopping the role");
+                        stop.expect("checked").halt.halt(e.to_string());
+                        return false;
+                    }
+                    Err(e) => {
+                        let wait = backoff.next_delay();
+                        tracing::warn!(topic = %m.topic, error = %e, ?wait, "publish failed; retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = until(stop) => return false,
+                        }
                     }
                 }
             }
-        }
-    });
-    join_all(sends).await.into_iter().all(|ok| ok)
+        });
+        join_all(sends).await.into_iter().all(|ok| ok)
+    }
 }
 
 /// Ends when `stop` does; never, for none.
@@ -239,27 +249,28 @@ mod tests {
             max_bytes: Some(max_bytes),
             ..Default::default()
         };
-        let metrics = Metrics::new();
-        let topics = TopicNames::new("p-");
-        let sender = Sender {
+        let outbox = Outbox {
+            publisher: broker,
             role: Role::Collector,
-            pipeline: "ns/p",
-            topics: &topics,
+            pipeline: "ns/p".into(),
+            topics: TopicNames::new("p-"),
+            metrics: Metrics::new(),
         };
         let message = Outgoing {
-            topic: topics.name(TopicKind::OptionData),
+            topic: outbox.topics.name(TopicKind::OptionData),
             key: "SPX".into(),
             value: serde_json::to_vec(&serde_json::json!({"body": "x".repeat(bytes)})).unwrap(),
             dead_letter: None,
         };
-        assert!(publish_all(&broker, &metrics, sender, &[message], None).await);
-        let stored = broker.stored.lock().unwrap();
+        assert!(outbox.publish_all(&[message], None).await);
+        let stored = outbox.publisher.stored.lock().unwrap();
         assert!(
             stored
                 .iter()
                 .all(|(topic, key, _)| topic == "p-dead-letter" && key == "SPX")
         );
-        let counted = metrics
+        let counted = outbox
+            .metrics
             .dead_letters
             .with_label_values(&["collect", "too_large"])
             .get();

@@ -10,14 +10,14 @@ use chrono::{DateTime, Utc};
 use optionsflow_api::runtime_config::{Datasets, OptionsSource, Processing, RetryPolicy};
 use optionsflow_api::{
     Dataset, DeadLetter, Envelope, MessageOrigin, Reason, Role, RuntimeConfig, SchemaId, Source,
-    Task, TopicKind, TopicNames,
+    Task, TopicKind,
 };
 use serde_json::Value;
 use tracing::Instrument;
 
 use crate::budget::{BudgetGate, GateIo};
 use crate::bus::Publisher;
-use crate::bus::outbox::{self, Outgoing, Sender, publish_all};
+use crate::bus::outbox::{Outbox, Outgoing};
 use crate::retry::Backoff;
 use crate::runtime::metrics::Metrics;
 use crate::sources::cboe::CboeClient;
@@ -54,8 +54,8 @@ pub struct AccountIndex {
 }
 
 pub struct Collector<Io, P> {
-    pub(super) pipeline: String,
-    pub(super) topics: TopicNames,
+    /// What it publishes goes out here (as the collector).
+    pub(super) outbox: Outbox<P>,
     pub(super) datasets: Datasets,
     /// The processor's rates, which sample chains are priced with.
     pub(super) processing: Processing,
@@ -69,8 +69,6 @@ pub struct Collector<Io, P> {
     pub(super) keys: Vec<String>,
     pub(super) accounts: AccountIndex,
     pub(super) gate: Arc<BudgetGate<Io>>,
-    pub(super) publisher: P,
-    pub(super) metrics: Metrics,
 }
 
 impl<Io: GateIo, P: Publisher> Collector<Io, P> {
@@ -85,8 +83,6 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         let timeout = request_timeout(config.sources.retry.timeout_seconds);
         let s = &config.sources;
         Collector {
-            pipeline: config.pipeline.id(),
-            topics: config.topics(),
             datasets: config.datasets.clone(),
             processing: config.processing.clone(),
             sample: s.sample.as_ref().map(Sample::new),
@@ -103,8 +99,13 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
             keys,
             accounts,
             gate,
-            publisher,
-            metrics,
+            outbox: Outbox {
+                publisher,
+                role: Role::Collector,
+                pipeline: config.pipeline.id(),
+                topics: config.topics(),
+                metrics,
+            },
         }
     }
 
@@ -177,7 +178,8 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         } else {
             "partial"
         };
-        self.metrics
+        self.outbox
+            .metrics
             .tasks
             .with_label_values(&[task.dataset.as_str(), outcome])
             .inc();
@@ -231,8 +233,15 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
         fetched_at: DateTime<Utc>,
         payload: Value,
     ) -> Envelope<Value> {
-        Envelope::new(schema, &self.pipeline, symbol, source, fetched_at, payload)
-            .with_task(&ctx.task.id)
+        Envelope::new(
+            schema,
+            &self.outbox.pipeline,
+            symbol,
+            source,
+            fetched_at,
+            payload,
+        )
+        .with_task(&ctx.task.id)
     }
 
     /// Publishes a raw envelope to `kind`, keyed by its symbol.
@@ -304,41 +313,18 @@ impl<Io: GateIo, P: Publisher> Collector<Io, P> {
     }
 
     async fn send_dead_letter(&self, key: &str, letter: DeadLetter, task: Option<&str>) {
-        let letter =
-            outbox::dead_letter(&self.topics, &self.pipeline, key, Utc::now(), task, letter);
-        publish_all(
-            &self.publisher,
-            &self.metrics,
-            self.sender(),
-            &[letter],
-            None,
-        )
-        .await;
+        let letter = self.outbox.dead_letter(key, Utc::now(), task, letter);
+        self.outbox.publish_all(&[letter], None).await;
     }
 
     /// Publishes until the broker acknowledges: data already paid for is never dropped.
     pub async fn publish(&self, kind: TopicKind, key: &str, value: Vec<u8>) {
         let message = Outgoing {
-            topic: self.topics.name(kind),
+            topic: self.outbox.topics.name(kind),
             key: key.to_owned(),
             value,
             dead_letter: None,
         };
-        publish_all(
-            &self.publisher,
-            &self.metrics,
-            self.sender(),
-            &[message],
-            None,
-        )
-        .await;
-    }
-
-    fn sender(&self) -> Sender<'_> {
-        Sender {
-            role: Role::Collector,
-            pipeline: &self.pipeline,
-            topics: &self.topics,
-        }
+        self.outbox.publish_all(&[message], None).await;
     }
 }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::{Dataset, MessageOrigin, TopicKind, TopicNames};
+use optionsflow_api::{Dataset, MessageOrigin, TopicKind};
 
 use crate::bus::kafka::BusError;
-use crate::bus::outbox::{Sender, publish_all};
+use crate::bus::outbox::Outbox;
 use crate::bus::partitions::{Delivery, dataset_topics};
 use crate::bus::{Bus, Publisher};
 use crate::engine::{Operator, Running, Stop};
@@ -33,9 +33,7 @@ pub enum ProcessError {
 /// Turns raw messages into published records; shared by every partition's worker.
 pub struct Handler<P> {
     pub config: RuntimeConfig,
-    pub topics: TopicNames,
-    pub publisher: P,
-    pub metrics: Metrics,
+    pub outbox: Outbox<P>,
 }
 
 /// What became of one raw message.
@@ -51,7 +49,7 @@ impl<P: Publisher> Handler<P> {
     /// Processes and publishes one message, retrying the broker until it acknowledges or
     /// `stop` comes.
     pub async fn handle(&self, delivery: &Delivery, stop: Stop<'_>) -> Outcome {
-        let pipeline = self.config.pipeline.id();
+        let (topics, pipeline) = (&self.outbox.topics, &self.outbox.pipeline);
         let dataset = delivery.dataset;
         let (outgoing, processed) = match stage::process(
             &delivery.payload,
@@ -59,33 +57,15 @@ impl<P: Publisher> Handler<P> {
             delivery.origin.clone(),
             &self.config.processing,
         ) {
-            Ok(p) => (outbox::processed(&self.topics, &pipeline, &p), Some(p)),
+            Ok(p) => (outbox::processed(topics, pipeline, &p), Some(p)),
             Err(e) => {
                 tracing::warn!(origin = ?delivery.origin, reason = %e.reason(), error = %e, "unusable raw message");
-                let letter = outbox::unusable(
-                    &self.topics,
-                    &pipeline,
-                    &delivery.origin,
-                    &delivery.payload,
-                    &e,
-                );
+                let letter =
+                    outbox::unusable(topics, pipeline, &delivery.origin, &delivery.payload, &e);
                 (vec![letter], None)
             }
         };
-        let sender = Sender {
-            role: Role::Processor,
-            pipeline: &pipeline,
-            topics: &self.topics,
-        };
-        if !publish_all(
-            &self.publisher,
-            &self.metrics,
-            sender,
-            &outgoing,
-            Some(stop),
-        )
-        .await
-        {
+        if !self.outbox.publish_all(&outgoing, Some(stop)).await {
             return Outcome::Abandoned;
         }
         self.count(dataset, processed.as_ref());
@@ -94,7 +74,7 @@ impl<P: Publisher> Handler<P> {
 
     /// Metrics for a message whose output is on the broker.
     fn count(&self, dataset: Dataset, processed: Option<&Processed>) {
-        let m = &self.metrics.processing;
+        let m = &self.outbox.metrics.processing;
         let d = dataset.as_str();
         let Some(p) = processed else {
             m.messages.with_label_values(&[d, "dead_letter"]).inc();
@@ -156,10 +136,14 @@ pub async fn run<B: Bus>(
     let group = topics.consumer_group(Role::Processor);
     let raw = dataset_topics(&topics, TopicKind::raw);
     let handler = Arc::new(Handler {
+        outbox: Outbox {
+            publisher: bus.publisher()?,
+            role: Role::Processor,
+            pipeline: config.pipeline.id(),
+            topics,
+            metrics,
+        },
         config,
-        topics,
-        publisher: bus.publisher()?,
-        metrics,
     });
     tracing::info!("processor started");
     bus.consume(&group, raw, handler, running).await?;

@@ -7,6 +7,7 @@ use optionsflow_api::{Envelope, MessageOrigin, SchemaId, Source};
 use serde_json::json;
 
 use super::*;
+use crate::bus::outbox::Outbox;
 use crate::bus::testing::FlakyBroker;
 use crate::engine::Halt;
 use std::sync::atomic::Ordering;
@@ -18,13 +19,17 @@ fn handler(failures: usize) -> Handler<FlakyBroker> {
     )
     .unwrap();
     Handler {
-        topics: config.topics(),
-        config,
-        publisher: FlakyBroker {
-            failures,
-            ..FlakyBroker::default()
+        outbox: Outbox {
+            publisher: FlakyBroker {
+                failures,
+                ..FlakyBroker::default()
+            },
+            role: Role::Processor,
+            pipeline: config.pipeline.id(),
+            topics: config.topics(),
+            metrics: Metrics::new(),
         },
-        metrics: Metrics::new(),
+        config,
     }
 }
 
@@ -58,7 +63,7 @@ fn bars() -> Vec<u8> {
 }
 
 fn counter(h: &Handler<FlakyBroker>, name: &str, labels: &[&str]) -> u64 {
-    let m = &h.metrics.processing;
+    let m = &h.outbox.metrics.processing;
     let family = match name {
         "messages" => &m.messages,
         "records" => &m.records,
@@ -78,7 +83,7 @@ async fn output_is_retried_until_acknowledged_then_counted() {
         )
         .await;
     assert_eq!(outcome, Outcome::Done);
-    let stored = h.publisher.stored.lock().unwrap().clone();
+    let stored = h.outbox.publisher.stored.lock().unwrap().clone();
     let topics: Vec<&str> = stored.iter().map(|(t, ..)| t.as_str()).collect();
     assert_eq!(topics.len(), 2, "{topics:?}");
     assert!(topics.contains(&"m.p.processed-daily-data"));
@@ -114,17 +119,17 @@ async fn a_broker_that_never_answers_leaves_the_message_uncommitted_and_uncounte
     let outcome = h.handle(&delivery(bars()), Stop::on(&stop, &halt)).await;
     assert_eq!(outcome, Outcome::Abandoned);
     assert!(
-        h.publisher.attempts.load(Ordering::SeqCst) >= 4,
+        h.outbox.publisher.attempts.load(Ordering::SeqCst) >= 4,
         "it retried"
     );
-    assert!(h.publisher.stored.lock().unwrap().is_empty());
+    assert!(h.outbox.publisher.stored.lock().unwrap().is_empty());
     assert_eq!(counter(&h, "messages", &["daily", "processed"]), 0);
 }
 
 #[tokio::test]
 async fn a_producer_that_failed_for_good_halts_the_role_instead_of_retrying() {
     let mut h = handler(0);
-    h.publisher.fatal = true;
+    h.outbox.publisher.fatal = true;
     let (stop, halt) = (CancellationToken::new(), Halt::default());
     let outcome = tokio::time::timeout(
         Duration::from_secs(5),
@@ -149,7 +154,7 @@ async fn an_unusable_message_becomes_one_dead_letter_with_the_original() {
         )
         .await;
     assert_eq!(outcome, Outcome::Done);
-    let stored = h.publisher.stored.lock().unwrap().clone();
+    let stored = h.outbox.publisher.stored.lock().unwrap().clone();
     assert_eq!(stored.len(), 1);
     let letter = &stored[0].2["payload"];
     assert_eq!(letter["reason"], "malformed_message");

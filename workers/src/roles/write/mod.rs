@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use optionsflow_api::Role;
 use optionsflow_api::runtime_config::RuntimeConfig;
-use optionsflow_api::{Dataset, DeadLetter, MessageOrigin, Reason, TopicKind, TopicNames};
+use optionsflow_api::{Dataset, DeadLetter, MessageOrigin, Reason, TopicKind};
 
 use crate::bus::kafka::BusError;
-use crate::bus::outbox::{Outgoing, Sender, dead_letter, publish_all};
+use crate::bus::outbox::{Outbox, Outgoing};
 use crate::bus::partitions::{Delivery, dataset_topics};
 use crate::bus::{Bus, Publisher};
 use crate::engine::{Operator, Running, Stop};
@@ -113,12 +113,8 @@ pub enum WriterError {
 /// A writer's shared parts, used by every partition's worker.
 pub struct Writer<D, P> {
     pub destination: D,
-    pub publisher: P,
-    pub topics: TopicNames,
-    pub pipeline: String,
-    /// The writer's role, the `stage` of its dead letters.
-    pub role: Role,
-    pub metrics: Metrics,
+    /// Its dead letters' way out; its role is their `stage`.
+    pub outbox: Outbox<P>,
     /// What was stored, for the freshness and behind-schedule metrics.
     pub freshness: Freshness,
 }
@@ -126,7 +122,7 @@ pub struct Writer<D, P> {
 impl<D: Destination, P> Writer<D, P> {
     /// The processed topics it consumes, with their datasets.
     pub fn subscribed(&self) -> std::collections::HashMap<String, Dataset> {
-        let mut topics = dataset_topics(&self.topics, TopicKind::processed);
+        let mut topics = dataset_topics(&self.outbox.topics, TopicKind::processed);
         topics.retain(|_, d| self.destination.datasets().contains(d));
         topics
     }
@@ -234,6 +230,7 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
             topic: first.topic.clone(),
             partition: first.partition,
             dataset: self
+                .outbox
                 .topics
                 .kind_of(&first.topic)
                 .and_then(TopicKind::dataset)
@@ -248,7 +245,8 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
         else {
             return false;
         };
-        self.metrics
+        self.outbox
+            .metrics
             .writing
             .flush_seconds
             .with_label_values(&[self.destination.store()])
@@ -257,7 +255,8 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
         if !self.publish_dead_letters(&letters, stop).await {
             return false;
         }
-        self.metrics
+        self.outbox
+            .metrics
             .writing
             .messages
             .with_label_values(&[span.dataset.as_str()])
@@ -274,7 +273,13 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, WriteError>>,
     {
-        retry(self.destination.store(), &self.metrics, stop, attempt).await
+        retry(
+            self.destination.store(),
+            &self.outbox.metrics,
+            stop,
+            attempt,
+        )
+        .await
     }
 
     async fn publish_dead_letters(&self, letters: &[&Refused], stop: Stop<'_>) -> bool {
@@ -282,36 +287,18 @@ impl<D: Destination, P: Publisher> Writer<D, P> {
             .iter()
             .map(|r| {
                 let letter = DeadLetter {
-                    stage: self.role,
+                    stage: self.outbox.role,
                     reason: r.reason,
                     detail: r.detail.clone(),
                     origin: r.origin.clone(),
                     original: r.original.clone(),
                     evidence: None,
                 };
-                dead_letter(
-                    &self.topics,
-                    &self.pipeline,
-                    &r.symbol,
-                    chrono::Utc::now(),
-                    None,
-                    letter,
-                )
+                self.outbox
+                    .dead_letter(&r.symbol, chrono::Utc::now(), None, letter)
             })
             .collect();
-        let sender = Sender {
-            role: self.role,
-            pipeline: &self.pipeline,
-            topics: &self.topics,
-        };
-        publish_all(
-            &self.publisher,
-            &self.metrics,
-            sender,
-            &outgoing,
-            Some(stop),
-        )
-        .await
+        self.outbox.publish_all(&outgoing, Some(stop)).await
     }
 }
 
@@ -384,14 +371,16 @@ pub async fn run<B: Bus, D: Destination>(
     );
     let writer = Arc::new(Writer {
         destination,
-        publisher: bus.publisher()?,
-        topics: config.topics(),
-        pipeline: config.pipeline.id(),
-        role,
-        metrics,
+        outbox: Outbox {
+            publisher: bus.publisher()?,
+            role,
+            pipeline: config.pipeline.id(),
+            topics: config.topics(),
+            metrics,
+        },
         freshness,
     });
-    let group = writer.topics.consumer_group(role);
+    let group = writer.outbox.topics.consumer_group(role);
     let topics = writer.subscribed();
     tracing::info!(store = writer.destination.store(), "writer started");
     let reporting = {

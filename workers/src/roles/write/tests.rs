@@ -69,10 +69,6 @@ fn writer(destination: Memory) -> Writer<Memory, FlakyBroker> {
     let metrics = Metrics::new();
     Writer {
         destination,
-        publisher: FlakyBroker::default(),
-        topics: TopicNames::new("m.p."),
-        pipeline: "m/p".into(),
-        role: Role::DbWriter,
         freshness: super::Freshness::new(
             "memory",
             &RuntimeConfig::from_json(
@@ -83,7 +79,13 @@ fn writer(destination: Memory) -> Writer<Memory, FlakyBroker> {
             metrics.clone(),
             chrono::Utc::now(),
         ),
-        metrics,
+        outbox: Outbox {
+            publisher: FlakyBroker::default(),
+            role: Role::DbWriter,
+            pipeline: "m/p".into(),
+            topics: optionsflow_api::TopicNames::new("m.p."),
+            metrics,
+        },
     }
 }
 
@@ -107,6 +109,16 @@ fn delivery(offset: i64, payload: Vec<u8>) -> Delivery {
         key: Some("AAPL".into()),
         payload,
     }
+}
+
+/// The options messages the writer counts as written.
+fn options_written(w: &Writer<Memory, FlakyBroker>) -> u64 {
+    w.outbox
+        .metrics
+        .writing
+        .messages
+        .with_label_values(&["options"])
+        .get()
 }
 
 fn quotes(count: usize) -> Vec<u8> {
@@ -138,14 +150,7 @@ async fn a_batch_is_ready_when_full_and_covers_its_offsets() {
     assert_eq!((span.first, span.last, span.partition), (10, 12, 2));
     assert_eq!(span.dataset, Dataset::Options);
     assert_eq!(*rows, 120);
-    assert_eq!(
-        w.metrics
-            .writing
-            .messages
-            .with_label_values(&["options"])
-            .get(),
-        3
-    );
+    assert_eq!(options_written(&w), 3);
 }
 
 #[tokio::test]
@@ -161,7 +166,8 @@ async fn an_unavailable_store_is_retried_until_it_takes_the_batch() {
     assert!(w.store(&batch, stop).await);
     assert_eq!(w.destination.attempts.load(Ordering::SeqCst), 3);
     assert_eq!(
-        w.metrics
+        w.outbox
+            .metrics
             .writing
             .failures
             .with_label_values(&["memory", "unavailable"])
@@ -187,14 +193,7 @@ async fn a_store_that_never_comes_back_stores_nothing_when_stopped() {
     });
     assert!(!w.store(&batch, stop).await);
     assert!(w.destination.flushed.lock().unwrap().is_empty());
-    assert_eq!(
-        w.metrics
-            .writing
-            .messages
-            .with_label_values(&["options"])
-            .get(),
-        0
-    );
+    assert_eq!(options_written(&w), 0);
 }
 
 #[tokio::test]
@@ -212,7 +211,7 @@ async fn unreadable_messages_become_dead_letters_with_the_original() {
     w.push(&mut batch, delivery(5, quotes(3)), stop).await;
     assert!(w.store(&batch, stop).await);
     assert_eq!(w.destination.flushed.lock().unwrap()[0].1, 3);
-    let stored = w.publisher.stored.lock().unwrap();
+    let stored = w.outbox.publisher.stored.lock().unwrap();
     assert_eq!(stored.len(), 1);
     let (topic, _, letter) = &stored[0];
     assert_eq!(topic, "m.p.dead-letter");
