@@ -134,6 +134,25 @@ fn bar(symbol: &str, interval: BarInterval, bar_time: DateTime<Utc>, i: usize) -
     }
 }
 
+/// `records` as one batch, made from offset 0 of topic `t`.
+pub fn batch<R>(dataset: Dataset, records: Vec<R>) -> Batch<R> {
+    batch_from(dataset, "t", 0, records)
+}
+
+/// `records` as one batch, made from the message at `offset` of partition 0 of `topic`.
+pub fn batch_from<R>(dataset: Dataset, topic: &str, offset: i64, records: Vec<R>) -> Batch<R> {
+    Batch {
+        dataset,
+        origin: MessageOrigin {
+            topic: topic.into(),
+            partition: 0,
+            offset,
+        },
+        chunk: None,
+        records,
+    }
+}
+
 /// The processed message for `records` (as the processor's outbox makes it): the value to
 /// publish, keyed by `symbol`.
 pub fn message<R: serde::Serialize>(
@@ -148,16 +167,7 @@ pub fn message<R: serde::Serialize>(
     } else {
         SchemaId::BARS
     };
-    let batch = Batch {
-        dataset,
-        origin: MessageOrigin {
-            topic: format!("raw-{dataset}"),
-            partition: 0,
-            offset: origin_offset,
-        },
-        chunk: None,
-        records,
-    };
+    let batch = batch_from(dataset, &format!("raw-{dataset}"), origin_offset, records);
     let source = if dataset == Dataset::Options {
         Source::Yahoo
     } else {

@@ -88,11 +88,7 @@ fn check(ns: &Namespace, what: &str, pod: &PodSpec) -> Result<String, String> {
         .env(optionsflow_api::role::env::CHECK, "true")
         .output()
         .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
     if out.status.success() && said.contains("start-up checks passed") {
         Ok(said)
     } else {

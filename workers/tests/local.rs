@@ -28,18 +28,21 @@ fn summary_count(summary: &str, table: &str) -> (u64, u64) {
     (numbers[0], numbers[1])
 }
 
+/// One round, then exit, quietly, on a port of the system's choosing.
+const ONCE_AND_EXIT: [&str; 6] = [
+    "local",
+    "--once",
+    "--exit",
+    "--no-progress",
+    "--listen",
+    "127.0.0.1:0",
+];
+
 #[test]
 fn once_exit_runs_from_an_empty_folder_and_a_missing_config_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BINARY)
-        .args([
-            "local",
-            "--once",
-            "--exit",
-            "--no-progress",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(ONCE_AND_EXIT)
         .current_dir(dir.path())
         .env_remove("TWELVEDATA_API_KEYS")
         .env_remove("OPTIONSFLOW_CONFIG")
@@ -82,23 +85,12 @@ fn local_runs_the_influxdb_writer_and_stops_with_a_refused_writer_s_reason() {
             serde_json::json!({"url": influx.url(), "database": database});
         std::fs::write(dir.path().join("with-influx.json"), config.to_string()).unwrap();
         let out = Command::new(BINARY)
-            .args([
-                "local",
-                "--once",
-                "--exit",
-                "--no-progress",
-                "--listen",
-                "127.0.0.1:0",
-            ])
+            .args(ONCE_AND_EXIT)
             .args(["--source", "sample", "--config", "with-influx.json"])
             .current_dir(dir.path())
             .output()
             .unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let said = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
         (out.status.success(), said)
     };
 

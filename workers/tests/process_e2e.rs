@@ -11,59 +11,25 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use common::*;
 use optionsflow_api::Role;
-use optionsflow_api::{Envelope, RuntimeConfig, SchemaId, Source, TopicKind};
+use optionsflow_api::{Envelope, SchemaId, Source, TopicKind};
 use optionsflow_testkit::data;
 use optionsflow_testkit::fake::{cboe, yahoo};
 use optionsflow_testkit::kafka::{self, Record};
 use optionsflow_testkit::process::Worker;
-use optionsflow_testkit::tansu::Tansu;
-use rdkafka::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use serde_json::{Value, json};
 
-struct Pipeline {
-    tansu: Tansu,
-    config: RuntimeConfig,
-    config_path: std::path::PathBuf,
-    dir: tempfile::TempDir,
-    producer: FutureProducer,
+/// Every topic but option-data, which appears while the processors run.
+async fn start() -> Topics {
+    Topics::start(
+        "pe",
+        r#""processing": {"riskFreeRate": 0.04, "dividendYields": {"TAA": 0.01}}"#,
+        &[TopicKind::OptionData],
+    )
+    .await
 }
 
-impl Pipeline {
-    async fn start() -> Pipeline {
-        let tansu = Tansu::start();
-        let config = RuntimeConfig::from_json(&format!(
-            r#"{{"pipeline": {{"namespace": "test", "name": "pe{}"}},
-                 "kafka": {{"bootstrapServers": "{}", "sessionTimeoutMs": 6000,
-                           "properties": {{"topic.metadata.refresh.interval.ms": "1000"}}}},
-                 "processing": {{"riskFreeRate": 0.04, "dividendYields": {{"TAA": 0.01}}}}}}"#,
-            std::process::id(),
-            tansu.bootstrap()
-        ))
-        .unwrap();
-        // Everything but option-data, which appears while the processors run.
-        let names: Vec<String> = config
-            .topics()
-            .all()
-            .into_iter()
-            .filter(|(k, _)| *k != TopicKind::OptionData)
-            .map(|(_, n)| n)
-            .collect();
-        kafka::create_topics(&tansu.bootstrap(), &names, PARTITIONS).await;
-        let (dir, config_path) = config_file(&config);
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", tansu.bootstrap())
-            .create()
-            .unwrap();
-        Pipeline {
-            tansu,
-            config,
-            config_path,
-            dir,
-            producer,
-        }
-    }
-
+impl Topics {
     fn topic(&self, kind: TopicKind) -> String {
         self.config.topics().name(kind)
     }
@@ -175,7 +141,7 @@ fn origins(records: &[Record]) -> BTreeSet<(String, i64, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_messages_become_typed_records_and_nothing_is_lost() {
-    let p = Pipeline::start().await;
+    let p = start().await;
     let today = trading_day();
     let days = data::last_trading_days(today, 10);
     let symbols = tickers(12);

@@ -7,7 +7,9 @@ use optionsflow_api::runtime_config::{CboeSource, TwelveDataSource, YahooSource}
 use optionsflow_testkit::fake::{cboe, twelvedata, yahoo};
 use optionsflow_workers::runtime::metrics::Metrics;
 use optionsflow_workers::sources::cboe::CboeClient;
-use optionsflow_workers::sources::twelvedata::{Interval, Range, SymbolOutcome, TwelveDataClient};
+use optionsflow_workers::sources::twelvedata::{
+    Interval, Range, SymbolOutcome, SymbolResult, TwelveDataClient,
+};
 use optionsflow_workers::sources::yahoo::YahooClient;
 use optionsflow_workers::sources::{ProviderError, RateScope};
 
@@ -27,6 +29,18 @@ fn twelve(url: String) -> TwelveDataClient {
     TwelveDataClient::new(&config, Duration::from_secs(5), Metrics::new().provider)
 }
 
+/// The latest `bars` daily bars of `symbols`, asked with key `k1`.
+async fn daily(
+    client: &TwelveDataClient,
+    symbols: &[&str],
+    bars: u32,
+) -> Result<Vec<(String, SymbolResult)>, ProviderError> {
+    let range = Range::Latest { bars };
+    client
+        .time_series("k1", &syms(symbols), Interval::OneDay, range)
+        .await
+}
+
 fn bars(outcome: &Result<SymbolOutcome, ProviderError>) -> usize {
     match outcome {
         Ok(SymbolOutcome::Series(s)) => s.series.values.len(),
@@ -39,15 +53,7 @@ async fn twelvedata_batches_with_a_failing_symbol() {
     let fake =
         twelvedata::FakeTwelveData::start(twelvedata::Config::free_plan(&["k1"], today())).await;
     let client = twelve(fake.url());
-    let out = client
-        .time_series(
-            "k1",
-            &syms(&["AAPL", "ZZZZ", "MSFT"]),
-            Interval::OneDay,
-            Range::Latest { bars: 5 },
-        )
-        .await
-        .unwrap();
+    let out = daily(&client, &["AAPL", "ZZZZ", "MSFT"], 5).await.unwrap();
     assert_eq!(bars(&out[0].1), 5);
     assert_eq!(
         out[1].1.as_ref().unwrap_err().reason().as_str(),
@@ -152,24 +158,8 @@ async fn twelvedata_day_limit_is_told_from_the_minute_limit() {
     config.per_day = Some(4);
     let fake = twelvedata::FakeTwelveData::start(config).await;
     let client = twelve(fake.url());
-    client
-        .time_series(
-            "k1",
-            &syms(&["A", "B", "C"]),
-            Interval::OneDay,
-            Range::Latest { bars: 1 },
-        )
-        .await
-        .unwrap();
-    let err = client
-        .time_series(
-            "k1",
-            &syms(&["D", "E"]),
-            Interval::OneDay,
-            Range::Latest { bars: 1 },
-        )
-        .await
-        .unwrap_err();
+    daily(&client, &["A", "B", "C"], 1).await.unwrap();
+    let err = daily(&client, &["D", "E"], 1).await.unwrap_err();
     assert!(
         matches!(
             err,

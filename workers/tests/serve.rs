@@ -8,9 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use optionsflow_api::Dataset;
-use optionsflow_api::records::Batch;
 use optionsflow_testkit::postgres::TestDatabase;
-use optionsflow_testkit::records;
+use optionsflow_testkit::records::{self, batch};
 use optionsflow_testkit::tansu::free_port;
 use optionsflow_workers::roles::predict::Predictor;
 use optionsflow_workers::roles::serve::{self, Access};
@@ -24,19 +23,6 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "t0ken-for-tests";
-
-fn batch<R>(dataset: Dataset, records: Vec<R>) -> Batch<R> {
-    Batch {
-        dataset,
-        origin: optionsflow_api::MessageOrigin {
-            topic: "t".into(),
-            partition: 0,
-            offset: 0,
-        },
-        chunk: None,
-        records,
-    }
-}
 
 fn rows() -> Rows {
     let messages = [

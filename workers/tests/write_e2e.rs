@@ -20,47 +20,15 @@ use optionsflow_testkit::moto::Moto;
 use optionsflow_testkit::postgres::{PrivateServer, psql};
 use optionsflow_testkit::process::Worker;
 use optionsflow_testkit::records;
-use optionsflow_testkit::tansu::Tansu;
 use optionsflow_workers::sinks::db::Database;
-use rdkafka::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 
-struct Topics {
-    tansu: Tansu,
-    config: RuntimeConfig,
-    config_path: std::path::PathBuf,
-    dir: tempfile::TempDir,
-    producer: FutureProducer,
+/// Every topic, and `sinks` (JSON) as the runtime config's.
+async fn topics(sinks: &str) -> Topics {
+    Topics::start("w", &format!(r#""sinks": {sinks}"#), &[]).await
 }
 
 impl Topics {
-    async fn start(sinks: &str) -> Topics {
-        let tansu = Tansu::start();
-        let config = RuntimeConfig::from_json(&format!(
-            r#"{{"pipeline": {{"namespace": "test", "name": "w{}"}},
-                 "kafka": {{"bootstrapServers": "{}", "sessionTimeoutMs": 6000,
-                           "properties": {{"topic.metadata.refresh.interval.ms": "1000"}}}},
-                 "sinks": {sinks}}}"#,
-            std::process::id(),
-            tansu.bootstrap()
-        ))
-        .unwrap();
-        let names: Vec<String> = config.topics().all().into_iter().map(|(_, n)| n).collect();
-        kafka::create_topics(&tansu.bootstrap(), &names, PARTITIONS).await;
-        let (dir, config_path) = config_file(&config);
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", tansu.bootstrap())
-            .create()
-            .unwrap();
-        Topics {
-            tansu,
-            config,
-            config_path,
-            dir,
-            producer,
-        }
-    }
-
     fn topic(&self, dataset: Dataset) -> String {
         self.config.topics().name(TopicKind::processed(dataset))
     }
@@ -202,7 +170,7 @@ fn metric(admin: &str, name: &str, label: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_db_stores_every_row_once_through_kills_redelivery_and_a_database_restart() {
     let postgres = PrivateServer::start();
-    let t = Topics::start(
+    let t = topics(
         r#"{"postgres": {"urlEnv": "TEST_DATABASE_URL"},
             "batching": {"maxRows": 300, "maxWaitMs": 200}}"#,
     )
@@ -341,7 +309,7 @@ async fn influxdb_down_or_refusing_holds_back_only_its_own_writer() {
     let postgres = PrivateServer::start();
     let mut influx = Influxd::start();
     influx.query("", "CREATE DATABASE market");
-    let t = Topics::start(&format!(
+    let t = topics(&format!(
         r#"{{"postgres": {{"urlEnv": "TEST_DATABASE_URL"}},
              "influxdb": {{"url": "{}", "database": "market"}},
              "batching": {{"maxRows": 300, "maxWaitMs": 200}}}}"#,
@@ -443,7 +411,7 @@ async fn write_files_stores_each_record_once_in_csv_objects_named_by_offsets() {
         .unwrap()
         .status();
     assert!(status.is_success(), "bucket created: {status}");
-    let t = Topics::start(&format!(
+    let t = topics(&format!(
         r#"{{"s3": {{"bucket": "lake", "prefix": "market", "endpoint": "{}", "pathStyle": true}},
              "files": {{"maxBytes": 60000, "maxAgeSeconds": 1}}}}"#,
         moto.endpoint()
@@ -529,12 +497,7 @@ async fn write_files_stores_each_record_once_in_csv_objects_named_by_offsets() {
         ranges.insert((format!("{}-{partition}", parts[1]), first, last));
 
         let mut reader = csv::Reader::from_reader(body.as_bytes());
-        let header: Vec<String> = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .map(str::to_owned)
-            .collect();
+        let header = reader.headers().unwrap().clone();
         for row in reader.records() {
             let row = row.unwrap_or_else(|e| panic!("{key} is not CSV: {e}"));
             assert_eq!(row.len(), header.len(), "{key}");
@@ -581,7 +544,7 @@ async fn write_files_stores_each_record_once_in_csv_objects_named_by_offsets() {
 }
 
 /// A CSV row as the record's JSON: empty fields are nulls, numbers are numbers, flags a list.
-fn csv_row_to_json(header: &[String], row: &csv::StringRecord) -> serde_json::Value {
+fn csv_row_to_json(header: &csv::StringRecord, row: &csv::StringRecord) -> serde_json::Value {
     let text = [
         "symbol",
         "interval",
@@ -609,14 +572,14 @@ fn csv_row_to_json(header: &[String], row: &csv::StringRecord) -> serde_json::Va
                         .filter(|f| !f.is_empty())
                         .collect::<Vec<_>>()
                 )
-            } else if text.contains(&name.as_str()) {
+            } else if text.contains(&name) {
                 serde_json::json!(field)
             } else if field.is_empty() {
                 serde_json::Value::Null
             } else {
                 serde_json::from_str(field).unwrap_or_else(|e| panic!("{name}={field}: {e}"))
             };
-            (name.clone(), value)
+            (name.to_owned(), value)
         })
         .collect();
     serde_json::Value::Object(object)
@@ -627,7 +590,7 @@ async fn on_embedded_defaults_the_same_writers_fill_sqlite_and_a_folder() {
     let data = tempfile::tempdir().unwrap();
     let db_path = data.path().join("optionsflow.db");
     let files = data.path().join("files");
-    let t = Topics::start(&format!(
+    let t = topics(&format!(
         r#"{{"sqlite": {{"path": "{}"}}, "folder": {{"path": "{}"}},
              "batching": {{"maxRows": 500, "maxWaitMs": 100}},
              "files": {{"maxBytes": 1000000, "maxAgeSeconds": 1}}}}"#,

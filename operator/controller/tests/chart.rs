@@ -74,6 +74,10 @@ fn allows(rules: &Value, group: &str, resource: &str, verb: &str) -> bool {
     })
 }
 
+/// The verbs of a child the operator owns: it lists and watches its kind, applies each (SSA
+/// creates and patches) and deletes what the pipeline no longer wants.
+const OWNED: &[&str] = &["list", "watch", "create", "patch", "delete"];
+
 /// What the operator does through the API, by group and resource (see src/reconcile/).
 const NEEDED: &[(&str, &str, &[&str])] = &[
     (
@@ -84,41 +88,14 @@ const NEEDED: &[(&str, &str, &[&str])] = &[
     ("optionsflow.io", "symbolsets", &["get", "list", "watch"]),
     ("optionsflow.io", "optionspipelines/status", &["patch"]),
     ("optionsflow.io", "symbolsets/status", &["patch"]),
-    (
-        "",
-        "configmaps",
-        &["list", "watch", "create", "patch", "delete"],
-    ),
-    (
-        "",
-        "services",
-        &["list", "watch", "create", "patch", "delete"],
-    ),
-    (
-        "apps",
-        "deployments",
-        &["list", "watch", "create", "patch", "delete"],
-    ),
-    (
-        "batch",
-        "cronjobs",
-        &["list", "watch", "create", "patch", "delete"],
-    ),
-    (
-        "batch",
-        "jobs",
-        &["get", "list", "watch", "create", "patch", "delete"],
-    ),
-    (
-        "policy",
-        "poddisruptionbudgets",
-        &["list", "watch", "create", "patch", "delete"],
-    ),
-    (
-        "networking.k8s.io",
-        "ingresses",
-        &["list", "watch", "create", "patch", "delete"],
-    ),
+    ("", "configmaps", OWNED),
+    ("", "services", OWNED),
+    ("apps", "deployments", OWNED),
+    ("batch", "cronjobs", OWNED),
+    ("batch", "jobs", OWNED),
+    ("batch", "jobs", &["get"]),
+    ("policy", "poddisruptionbudgets", OWNED),
+    ("networking.k8s.io", "ingresses", OWNED),
     (
         "monitoring.coreos.com",
         "podmonitors",

@@ -7,28 +7,14 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::{Fake, Logged, Provider};
 use crate::data;
 
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub today: NaiveDate,
-    pub unknown: Vec<String>,
-    pub indices: Vec<String>,
-}
-
-impl Config {
-    pub fn new(today: NaiveDate) -> Config {
-        Config {
-            today,
-            unknown: vec!["ZZZZ".into()],
-            indices: vec!["SPX".into()],
-        }
-    }
-}
+/// Cboe's CDN needs nothing but its market.
+pub type Config = super::Market;
 
 /// The answers given, in order.
 #[derive(Default)]
@@ -57,8 +43,7 @@ async fn quotes(State(shared): State<Shared>, Path(file): Path<String>) -> Respo
     let config = &shared.config;
     let name = file.strip_suffix(".json").unwrap_or(&file);
     let symbol = name.trim_start_matches('_').to_owned();
-    let is_index = config.indices.contains(&symbol);
-    let exists = !config.unknown.contains(&symbol) && is_index == name.starts_with('_');
+    let exists = config.serves(&symbol, name.starts_with('_'));
     let status = if exists { 200 } else { 403 };
     shared.state.lock().unwrap().0.push(Logged {
         at: Utc::now(),
@@ -107,7 +92,7 @@ pub fn document(config: &Config, symbol: &str) -> Value {
         "timestamp": format!("{today} 16:15:00"),
         "symbol": symbol,
         "data": {
-            "symbol": symbol, "security_type": if config.indices.contains(&symbol.to_owned()) { "index" } else { "stock" },
+            "symbol": symbol, "security_type": if config.is_index(symbol) { "index" } else { "stock" },
             "exchange_id": 3, "current_price": spot, "price_change": 0.5, "price_change_percent": 0.4,
             "bid": spot - 0.02, "ask": spot + 0.02, "bid_size": 100, "ask_size": 100,
             "open": spot, "high": spot * 1.01, "low": spot * 0.99, "close": spot, "prev_day_close": spot * 0.99,

@@ -9,7 +9,39 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// The market an option-chain stand-in serves (Yahoo's and Cboe's alike).
+#[derive(Clone, Debug)]
+pub struct Market {
+    /// The provider's "today" (the last day with data).
+    pub today: NaiveDate,
+    /// Symbols it does not know.
+    pub unknown: Vec<String>,
+    /// Underlyings that are indices, asked for under a mark (`^SPX`, `_SPX`).
+    pub indices: Vec<String>,
+}
+
+impl Market {
+    /// `today`'s market, where ZZZZ is unknown and SPX an index.
+    pub fn new(today: NaiveDate) -> Market {
+        Market {
+            today,
+            unknown: vec!["ZZZZ".into()],
+            indices: vec!["SPX".into()],
+        }
+    }
+
+    pub fn is_index(&self, symbol: &str) -> bool {
+        self.indices.iter().any(|i| i == symbol)
+    }
+
+    /// Whether `symbol`, asked for with or without the index mark, is served: a known
+    /// symbol, marked exactly when it is an index.
+    pub fn serves(&self, symbol: &str, marked: bool) -> bool {
+        !self.unknown.iter().any(|u| u == symbol) && self.is_index(symbol) == marked
+    }
+}
 
 /// A running fake: its address, and the server task (stopped on drop).
 pub struct Server {

@@ -15,15 +15,13 @@ use axum::routing::get;
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use super::{Fake, Logged, Provider};
+use super::{Fake, Logged, Market, Provider};
 use crate::data;
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub today: NaiveDate,
-    pub unknown: Vec<String>,
-    /// Underlyings served under a caret (`^SPX`).
-    pub indices: Vec<String>,
+    /// Indices are served under a caret (`^SPX`).
+    pub market: Market,
     /// Answer 429 beyond this many option requests per window.
     pub limit_per_window: Option<u32>,
     /// Answer 429 beyond this many requests (of any kind) in one wall-clock second, as Yahoo
@@ -40,9 +38,7 @@ pub struct Config {
 impl Config {
     pub fn new(today: NaiveDate) -> Config {
         Config {
-            today,
-            unknown: vec!["ZZZZ".into()],
-            indices: vec!["SPX".into()],
+            market: Market::new(today),
             limit_per_window: None,
             limit_per_second: Some(5),
             retry_after: None,
@@ -270,8 +266,7 @@ async fn options(
         )
             .into_response();
     }
-    let is_index = config.indices.contains(&underlying);
-    if config.unknown.contains(&underlying) || (is_index != symbol.starts_with('^')) {
+    if !config.market.serves(&underlying, symbol.starts_with('^')) {
         log(200, "unknown", &mut state);
         return axum::Json(json!({"optionChain": {"result": [], "error": null}})).into_response();
     }
@@ -312,7 +307,7 @@ pub fn epoch(d: NaiveDate) -> i64 {
 
 /// The full `v7/finance/options` answer for `symbol` (the nearest expiry, or `date`).
 pub fn chain_document(config: &Config, symbol: &str, date: Option<i64>) -> Value {
-    let today = config.today;
+    let today = config.market.today;
     let expirations = data::expirations(today);
     let spot = data::close(symbol, today);
     let chosen = match date {

@@ -371,12 +371,7 @@ mod tests {
             }
         );
         let mut reader = csv::Reader::from_reader(out.as_bytes());
-        let header: Vec<String> = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .map(str::to_owned)
-            .collect();
+        let header: Vec<&str> = reader.headers().unwrap().iter().collect();
         assert_eq!(
             header,
             "id,spot,strike,years,rate,dividend_yield,right,price,iv,delta,gamma,theta,vega,rho,status"

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use optionsflow_api::Source;
 use reqwest::{Client, RequestBuilder, StatusCode};
 
-use super::{ProviderError, excerpt};
+use super::ProviderError;
 use crate::runtime::metrics::ProviderMetrics;
 
 /// A provider's answer, read whole.
@@ -89,12 +89,8 @@ pub async fn send(
         }
         Ok(Err(start)) => {
             metrics.observe(provider, "too_large", elapsed);
-            Err(ProviderError::Malformed {
-                provider,
-                symbols: symbols.to_owned(),
-                detail: format!("the answer is larger than the {MAX_ANSWER_BYTES}-byte cap"),
-                body: excerpt(&start),
-            })
+            let detail = format!("the answer is larger than the {MAX_ANSWER_BYTES}-byte cap");
+            Err(ProviderError::malformed(provider, symbols, detail, &start))
         }
         Err(source) => {
             let label = if source.is_timeout() {

@@ -95,32 +95,63 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
-    /// What an HTTP status says when the provider's own rules (its 404s and 429s) have not
-    /// said more: a server error (worth another try), another refusal, or nothing wrong.
+    /// An answer about `symbols` that is not in the provider's format: `detail` says how,
+    /// and the start of `body` goes with it.
+    pub fn malformed(provider: Source, symbols: &str, detail: String, body: &[u8]) -> Self {
+        ProviderError::Malformed {
+            provider,
+            symbols: symbols.to_owned(),
+            detail,
+            body: excerpt(body),
+        }
+    }
+
+    /// What an HTTP status says, read the way Yahoo and Cboe use them (a provider with other
+    /// habits maps its status first): 401 refused credentials, 404 no such symbol, 429 a
+    /// rate limit of unknown scope, 5xx a server error (worth another try), another non-2xx
+    /// a refusal; `None` for a success.
     pub fn of_status(
         provider: Source,
         symbols: &str,
         status: reqwest::StatusCode,
         message: impl FnOnce() -> String,
     ) -> Option<ProviderError> {
+        use reqwest::StatusCode;
         let (symbols, code) = (symbols.to_owned(), status.as_u16());
-        if status.is_server_error() {
-            Some(ProviderError::Server {
-                provider,
-                symbols,
-                code,
-                message: message(),
-            })
-        } else if !status.is_success() {
-            Some(ProviderError::Rejected {
-                provider,
-                symbols,
-                code,
-                message: message(),
-            })
-        } else {
-            None
+        if status.is_success() {
+            return None;
         }
+        let message = message();
+        Some(match status {
+            StatusCode::UNAUTHORIZED => ProviderError::Unauthorized {
+                provider,
+                symbols,
+                message,
+            },
+            StatusCode::NOT_FOUND => ProviderError::NotFound {
+                provider,
+                symbols,
+                message,
+            },
+            StatusCode::TOO_MANY_REQUESTS => ProviderError::RateLimited {
+                provider,
+                symbols,
+                scope: RateScope::Unspecified,
+                message,
+            },
+            _ if status.is_server_error() => ProviderError::Server {
+                provider,
+                symbols,
+                code,
+                message,
+            },
+            _ => ProviderError::Rejected {
+                provider,
+                symbols,
+                code,
+                message,
+            },
+        })
     }
 
     /// Worth trying again after a pause.

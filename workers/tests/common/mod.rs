@@ -16,6 +16,8 @@ use optionsflow_testkit::fake::{cboe, twelvedata, yahoo};
 use optionsflow_testkit::kafka::{self, Record};
 use optionsflow_testkit::process::Worker;
 use optionsflow_testkit::tansu::{Tansu, free_port};
+use rdkafka::ClientConfig;
+use rdkafka::producer::FutureProducer;
 
 pub const WORKER: &str = env!("CARGO_BIN_EXE_optionsflow-worker");
 pub const PARTITIONS: i32 = 5;
@@ -53,6 +55,53 @@ pub fn config_file(config: &RuntimeConfig) -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join("runtime.json");
     std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
     (dir, path)
+}
+
+/// A tansu broker with a pipeline's topics, that pipeline's runtime config (also in a file),
+/// and a producer to it: for the tests that feed topics themselves.
+pub struct Topics {
+    pub tansu: Tansu,
+    pub config: RuntimeConfig,
+    pub config_path: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub producer: FutureProducer,
+}
+
+impl Topics {
+    /// A pipeline named `name` and this process's id, with `rest` more of the runtime
+    /// config's JSON (`"sinks": {...}`); every topic but those of the kinds in `later` exists.
+    pub async fn start(name: &str, rest: &str, later: &[TopicKind]) -> Topics {
+        let tansu = Tansu::start();
+        let config = RuntimeConfig::from_json(&format!(
+            r#"{{"pipeline": {{"namespace": "test", "name": "{name}{}"}},
+                 "kafka": {{"bootstrapServers": "{}", "sessionTimeoutMs": 6000,
+                           "properties": {{"topic.metadata.refresh.interval.ms": "1000"}}}},
+                 {rest}}}"#,
+            std::process::id(),
+            tansu.bootstrap()
+        ))
+        .unwrap();
+        let names: Vec<String> = config
+            .topics()
+            .all()
+            .into_iter()
+            .filter(|(kind, _)| !later.contains(kind))
+            .map(|(_, name)| name)
+            .collect();
+        kafka::create_topics(&tansu.bootstrap(), &names, PARTITIONS).await;
+        let (dir, config_path) = config_file(&config);
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", tansu.bootstrap())
+            .create()
+            .unwrap();
+        Topics {
+            tansu,
+            config,
+            config_path,
+            dir,
+            producer,
+        }
+    }
 }
 
 /// 17:00 New York on the trading day, after the close.

@@ -235,48 +235,71 @@ mod tests {
     #[test]
     fn a_run_is_due_once_its_data_had_time_to_land_on_a_day_the_market_opens() {
         let c = config();
-        let daily = schedule("30 16 * * *");
-        // Tuesday 2026-11-24 16:45: today's run fired 15 minutes ago, not yet due.
-        assert_eq!(
-            due_run(&c, Dataset::Daily, &daily, ny(2026, 11, 24, 16, 45)),
-            Some(ny(2026, 11, 23, 16, 30))
-        );
-        assert_eq!(
-            due_run(&c, Dataset::Daily, &daily, ny(2026, 11, 24, 16, 50)),
-            Some(ny(2026, 11, 24, 16, 30))
-        );
-        // Monday after Thanksgiving week's Friday: the weekend's fires are skipped.
-        assert_eq!(
-            due_run(&c, Dataset::Daily, &daily, ny(2026, 11, 30, 9, 0)),
-            Some(ny(2026, 11, 27, 16, 30))
-        );
-        // Thanksgiving (2026-11-26) is skipped too.
-        assert_eq!(
-            due_run(&c, Dataset::Daily, &daily, ny(2026, 11, 27, 10, 0)),
-            Some(ny(2026, 11, 25, 16, 30))
-        );
-        // Intraday fires outside the session do not count.
-        let intraday = schedule("*/15 * * * 1-5");
-        assert_eq!(
-            due_run(&c, Dataset::Intraday, &intraday, ny(2026, 11, 24, 9, 40)),
-            Some(ny(2026, 11, 23, 16, 0))
-        );
+        let (daily, intraday) = ("30 16 * * *", "*/15 * * * 1-5");
+        let cases = [
+            // Tuesday 2026-11-24 16:45: today's run fired 15 minutes ago, not yet due.
+            (
+                Dataset::Daily,
+                daily,
+                ny(2026, 11, 24, 16, 45),
+                ny(2026, 11, 23, 16, 30),
+            ),
+            (
+                Dataset::Daily,
+                daily,
+                ny(2026, 11, 24, 16, 50),
+                ny(2026, 11, 24, 16, 30),
+            ),
+            // Monday after Thanksgiving week's Friday: the weekend's fires are skipped.
+            (
+                Dataset::Daily,
+                daily,
+                ny(2026, 11, 30, 9, 0),
+                ny(2026, 11, 27, 16, 30),
+            ),
+            // Thanksgiving (2026-11-26) is skipped too.
+            (
+                Dataset::Daily,
+                daily,
+                ny(2026, 11, 27, 10, 0),
+                ny(2026, 11, 25, 16, 30),
+            ),
+            // Intraday fires outside the session do not count.
+            (
+                Dataset::Intraday,
+                intraday,
+                ny(2026, 11, 24, 9, 40),
+                ny(2026, 11, 23, 16, 0),
+            ),
+        ];
+        for (dataset, cron, now, due) in cases {
+            let got = due_run(&c, dataset, &schedule(cron), now);
+            assert_eq!(got, Some(due), "{dataset} on {cron:?} at {now}");
+        }
     }
 
     #[test]
     fn the_next_run_skips_the_fires_that_collect_nothing() {
         let c = config();
-        let intraday = schedule("*/15 * * * 1-5");
-        // Wednesday before Thanksgiving, after the close: the next is Friday's open.
-        assert_eq!(
-            next_run(&c, Dataset::Intraday, &intraday, ny(2026, 11, 25, 17, 0)),
-            Some(ny(2026, 11, 27, 9, 30))
-        );
-        let daily = schedule("30 16 * * *");
-        assert_eq!(
-            next_run(&c, Dataset::Daily, &daily, ny(2026, 11, 27, 17, 0)),
-            Some(ny(2026, 11, 30, 16, 30))
-        );
+        let cases = [
+            // Wednesday before Thanksgiving, after the close: the next is Friday's open.
+            (
+                Dataset::Intraday,
+                "*/15 * * * 1-5",
+                ny(2026, 11, 25, 17, 0),
+                ny(2026, 11, 27, 9, 30),
+            ),
+            (
+                Dataset::Daily,
+                "30 16 * * *",
+                ny(2026, 11, 27, 17, 0),
+                ny(2026, 11, 30, 16, 30),
+            ),
+        ];
+        for (dataset, cron, now, next) in cases {
+            let got = next_run(&c, dataset, &schedule(cron), now);
+            assert_eq!(got, Some(next), "{dataset} on {cron:?} at {now}");
+        }
     }
 
     #[test]

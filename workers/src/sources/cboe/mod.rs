@@ -15,7 +15,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
 use super::http::{self, Answer};
-use super::{ProviderError, RateScope, excerpt};
+use super::{ProviderError, excerpt};
 use crate::market::OsiSymbol;
 use crate::runtime::metrics::ProviderMetrics;
 pub use wire::{Document, OptionQuote};
@@ -81,35 +81,18 @@ pub fn parse_chain(
     body: &[u8],
     symbol: &str,
 ) -> Result<ChainAnswer, ProviderError> {
-    let symbols = symbol.to_owned();
-    match status {
-        // The CDN answers an unknown file with 403 (S3 AccessDenied) or 404.
-        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
-            return Err(ProviderError::NotFound {
-                provider: PROVIDER,
-                symbols,
-                message: format!("HTTP {status}: no delayed quotes for this symbol"),
-            });
-        }
-        StatusCode::TOO_MANY_REQUESTS => {
-            return Err(ProviderError::RateLimited {
-                provider: PROVIDER,
-                symbols,
-                scope: RateScope::Unspecified,
-                message: excerpt(body),
-            });
-        }
-        _ => {}
+    // The CDN answers an unknown file with 403 (S3 AccessDenied) or 404.
+    if matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+        return Err(ProviderError::NotFound {
+            provider: PROVIDER,
+            symbols: symbol.to_owned(),
+            message: format!("HTTP {status}: no delayed quotes for this symbol"),
+        });
     }
     if let Some(e) = ProviderError::of_status(PROVIDER, symbol, status, || excerpt(body)) {
         return Err(e);
     }
-    let malformed = |detail: String| ProviderError::Malformed {
-        provider: PROVIDER,
-        symbols: symbol.to_owned(),
-        detail,
-        body: excerpt(body),
-    };
+    let malformed = |detail| ProviderError::malformed(PROVIDER, symbol, detail, body);
     let raw: Value =
         serde_json::from_slice(body).map_err(|e| malformed(format!("body is not JSON: {e}")))?;
     let document: Document = serde_path_to_error::deserialize(&raw)

@@ -307,12 +307,7 @@ fn from_http_status(status: StatusCode, symbols: &str, body: &[u8]) -> ProviderE
 }
 
 fn malformed(symbols: &str, detail: String, body: &[u8]) -> ProviderError {
-    ProviderError::Malformed {
-        provider: PROVIDER,
-        symbols: symbols.to_owned(),
-        detail,
-        body: excerpt(body),
-    }
+    ProviderError::malformed(PROVIDER, symbols, detail, body)
 }
 
 #[cfg(test)]

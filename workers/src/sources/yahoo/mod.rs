@@ -211,35 +211,16 @@ pub fn parse_chain(
             })
             .unwrap_or_else(|| excerpt(body))
     };
-    let symbols = symbol.to_owned();
-    match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            return Err(ProviderError::Unauthorized {
-                provider: PROVIDER,
-                symbols,
-                message: fail_message(),
-            });
-        }
-        StatusCode::TOO_MANY_REQUESTS => return Err(rate_limited(symbol, &fail_message())),
-        StatusCode::NOT_FOUND => {
-            return Err(ProviderError::NotFound {
-                provider: PROVIDER,
-                symbols,
-                message: fail_message(),
-            });
-        }
-        _ => {}
-    }
+    // Yahoo refuses a stale cookie or crumb with 403 as well as 401.
+    let status = match status {
+        StatusCode::FORBIDDEN => StatusCode::UNAUTHORIZED,
+        other => other,
+    };
     // A 5xx's body is rarely Yahoo's error document; the message falls back to the body.
     if let Some(e) = ProviderError::of_status(PROVIDER, symbol, status, fail_message) {
         return Err(e);
     }
-    let malformed = |detail: String| ProviderError::Malformed {
-        provider: PROVIDER,
-        symbols: symbol.to_owned(),
-        detail,
-        body: excerpt(body),
-    };
+    let malformed = |detail| ProviderError::malformed(PROVIDER, symbol, detail, body);
     let mut value: Value =
         serde_json::from_slice(body).map_err(|e| malformed(format!("body is not JSON: {e}")))?;
     let response: wire::OptionsResponse = serde_path_to_error::deserialize(&value)

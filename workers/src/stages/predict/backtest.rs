@@ -113,18 +113,27 @@ pub fn backtest(series: &Series, settings: &Settings) -> Vec<Score> {
     out
 }
 
+impl Score {
+    /// Its model's name, symbol, horizon, count, MSE and QLIKE, as a report lists them.
+    fn cells(&self) -> (&'static str, &str, usize, usize, f64, f64) {
+        let Score {
+            model,
+            symbol,
+            horizon_days,
+            n,
+            mse,
+            qlike,
+        } = self;
+        (model.as_str(), symbol, *horizon_days, *n, *mse, *qlike)
+    }
+}
+
 /// `model,symbol,horizon_days,n,mse,qlike`, one line per score.
 pub fn csv(scores: &[Score]) -> String {
     let mut out = String::from("model,symbol,horizon_days,n,mse,qlike\n");
-    for s in scores {
+    for (model, symbol, horizon_days, n, mse, qlike) in scores.iter().map(Score::cells) {
         out.push_str(&format!(
-            "{},{},{},{},{:.6e},{:.6}\n",
-            s.model.as_str(),
-            s.symbol,
-            s.horizon_days,
-            s.n,
-            s.mse,
-            s.qlike
+            "{model},{symbol},{horizon_days},{n},{mse:.6e},{qlike:.6}\n"
         ));
     }
     out
@@ -136,15 +145,9 @@ pub fn table(scores: &[Score]) -> String {
         "{:<8} {:<8} {:>7} {:>6} {:>12} {:>8}\n",
         "model", "symbol", "horizon", "n", "mse", "qlike"
     );
-    for s in scores {
+    for (model, symbol, horizon_days, n, mse, qlike) in scores.iter().map(Score::cells) {
         out.push_str(&format!(
-            "{:<8} {:<8} {:>6}d {:>6} {:>12.4e} {:>8.4}\n",
-            s.model.as_str(),
-            s.symbol,
-            s.horizon_days,
-            s.n,
-            s.mse,
-            s.qlike
+            "{model:<8} {symbol:<8} {horizon_days:>6}d {n:>6} {mse:>12.4e} {qlike:>8.4}\n"
         ));
     }
     out.push_str("\nmean over symbols\n");

@@ -1,7 +1,7 @@
 use chrono::{TimeZone, Utc};
 use optionsflow_api::Dataset;
 use optionsflow_api::records::{BarRecord, OptionQuoteRecord};
-use optionsflow_testkit::records;
+use optionsflow_testkit::records::{self, batch};
 
 use super::*;
 use crate::sinks::schema::{INTRADAY_BARS, OPTION_QUOTES};
@@ -187,19 +187,6 @@ fn csv_files_have_a_header_and_quote_what_needs_quoting() {
         lines[2]
     );
     assert_eq!(lines[3], "");
-}
-
-fn batch<R>(dataset: Dataset, records: Vec<R>) -> optionsflow_api::records::Batch<R> {
-    optionsflow_api::records::Batch {
-        dataset,
-        origin: optionsflow_api::MessageOrigin {
-            topic: "t".into(),
-            partition: 0,
-            offset: 0,
-        },
-        chunk: None,
-        records,
-    }
 }
 
 mod never_panics {
