@@ -3,6 +3,7 @@
 //! answers a page ([`surface`] derives the smile and term structure from chains).
 
 mod params;
+pub mod schemas;
 mod surface;
 
 use axum::extract::{FromRequestParts, Path, Query};
@@ -18,11 +19,27 @@ use super::query::{self, Bind, QuoteRow};
 use crate::sinks::db::sql::Sql;
 use crate::stages::predict::forecast::volatility as volatility_of;
 use crate::stages::predict::models::Model;
-pub use params::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR, stored};
-use params::{FIRST_DAY, Params, date, only, paginate, params, symbol};
+pub use params::{CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR, Params, stored};
+use params::{FIRST_DAY, date, only, paginate, params, symbol};
 pub use surface::{SmilePoint, TermPoint, at_the_money, smile};
 
 type Answer = Result<Response, Problem>;
+
+/// The query parameters each endpoint takes besides `format` and a list's `limit` and
+/// `cursor`: its handler refuses any other ([`Ask::only`]), and the OpenAPI document lists
+/// these, as [`Params`] declares them.
+pub mod takes {
+    pub const SYMBOLS: &[&str] = &[];
+    pub const BARS: &[&str] = &["interval", "from", "to"];
+    pub const EXPIRIES: &[&str] = &["at"];
+    pub const CHAIN: &[&str] = &["expiry", "at"];
+    pub const CONTRACT_HISTORY: &[&str] = &["from", "to"];
+    pub const SMILE: &[&str] = &["expiry", "at"];
+    pub const TERM_STRUCTURE: &[&str] = &["at"];
+    pub const PREDICTIONS: &[&str] = &["model", "horizon"];
+    pub const BACKTEST: &[&str] = &["symbol"];
+    pub const VOLATILITY: &[&str] = &["from", "to"];
+}
 
 async fn fetch<T>(state: &ApiState, sql: &Sql, binds: &[Bind]) -> Result<Vec<T>, Problem>
 where
@@ -86,7 +103,7 @@ fn micros(stored: &str) -> i64 {
 
 /// `GET /api/v1/symbols`
 pub async fn symbols(ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&[])?;
+    let Ask { state, headers, p } = ask.only(takes::SYMBOLS)?;
     let limit = p.limit()?;
     let after = p.symbol_position()?.unwrap_or_default();
     let rows: Vec<query::SymbolRow> = fetch(
@@ -101,7 +118,7 @@ pub async fn symbols(ask: Ask) -> Answer {
 
 /// `GET /api/v1/bars/{symbol}?interval=1day|15min&from&to`
 pub async fn bars(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["interval", "from", "to"])?;
+    let Ask { state, headers, p } = ask.only(takes::BARS)?;
     let symbol = symbol(&symbol_text)?;
     let limit = p.limit()?;
     let fetch_limit = Bind::Int(i64::from(limit) + 1);
@@ -141,7 +158,7 @@ pub async fn bars(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
 
 /// `GET /api/v1/options/{underlying}/expiries?at`
 pub async fn expiries(Path(underlying): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["at"])?;
+    let Ask { state, headers, p } = ask.only(takes::EXPIRIES)?;
     let rows = expiry_rows(&state, &symbol(&underlying)?, p.at()?).await?;
     respond(&headers, &p, &rows, None)
 }
@@ -228,7 +245,7 @@ async fn whole_chain(
 
 /// `GET /api/v1/options/{underlying}/chain?expiry&at`
 pub async fn chain(Path(underlying): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["expiry", "at"])?;
+    let Ask { state, headers, p } = ask.only(takes::CHAIN)?;
     let underlying = symbol(&underlying)?;
     let limit = p.limit()?;
     let (at, after) = match p.chain_position()? {
@@ -245,7 +262,7 @@ pub async fn chain(Path(underlying): Path<String>, ask: Ask) -> Answer {
 
 /// `GET /api/v1/options/contracts/{contract}/history?from&to`
 pub async fn contract_history(Path(contract): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["from", "to"])?;
+    let Ask { state, headers, p } = ask.only(takes::CONTRACT_HISTORY)?;
     let osi = crate::market::osi::OsiSymbol::parse(&contract).map_err(|e| {
         // Well formed but impossible (no such date, strike 0): no such contract.
         if e.is_impossible() {
@@ -273,7 +290,7 @@ pub async fn contract_history(Path(contract): Path<String>, ask: Ask) -> Answer 
 
 /// `GET /api/v1/options/{underlying}/smile?expiry&at`
 pub async fn smile_of(Path(underlying): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["expiry", "at"])?;
+    let Ask { state, headers, p } = ask.only(takes::SMILE)?;
     let underlying = symbol(&underlying)?;
     let at = p.at()?;
     let expiry = expiry_or_nearest(&state, &underlying, &p, at).await?;
@@ -283,7 +300,7 @@ pub async fn smile_of(Path(underlying): Path<String>, ask: Ask) -> Answer {
 
 /// `GET /api/v1/options/{underlying}/term-structure?at`
 pub async fn term_structure(Path(underlying): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["at"])?;
+    let Ask { state, headers, p } = ask.only(takes::TERM_STRUCTURE)?;
     let underlying = symbol(&underlying)?;
     let at = p.at()?;
     let mut points = Vec::new();
@@ -297,7 +314,7 @@ pub async fn term_structure(Path(underlying): Path<String>, ask: Ask) -> Answer 
 
 /// `GET /api/v1/predictions/{symbol}?model&horizon`
 pub async fn predictions(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["model", "horizon"])?;
+    let Ask { state, headers, p } = ask.only(takes::PREDICTIONS)?;
     let symbol = symbol(&symbol_text)?;
     let limit = p.limit()?;
     let model = p.model()?.map(Model::as_str).unwrap_or_default();
@@ -328,7 +345,7 @@ pub async fn predictions(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
 
 /// `GET /api/v1/backtest?symbol`: the predictor's walk-forward scores.
 pub async fn backtest(ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["symbol"])?;
+    let Ask { state, headers, p } = ask.only(takes::BACKTEST)?;
     let symbol = p.symbol.as_deref().map(symbol).transpose()?;
     let rows: Vec<query::ScoreRow> = fetch(
         &state,
@@ -342,7 +359,7 @@ pub async fn backtest(ask: Ask) -> Answer {
 /// `GET /api/v1/volatility/{symbol}?from&to`: each session's realized volatility, as the
 /// predictor measures it.
 pub async fn volatility(Path(symbol_text): Path<String>, ask: Ask) -> Answer {
-    let Ask { state, headers, p } = ask.only(&["from", "to"])?;
+    let Ask { state, headers, p } = ask.only(takes::VOLATILITY)?;
     let symbol = symbol(&symbol_text)?;
     let (from, to) = p.date_range()?;
     // A year unless told: the page's plot.

@@ -14,11 +14,13 @@ pub trait Columns: Serialize {
     const COLUMNS: &'static [&'static str];
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Json,
-    Csv,
+optionsflow_api::named_enum! {
+    rename_all = "lowercase";
+    /// What a page is written as.
+    pub enum Format {
+        Json,
+        Csv,
+    }
 }
 
 impl Format {

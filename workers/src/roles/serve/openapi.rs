@@ -1,52 +1,32 @@
-//! The OpenAPI 3.1 document of the data API, served at `/openapi.json`. The rows' schemas
-//! are made from the row types (schemars); the paths and their parameters are written here,
-//! next to the handlers, from the same constants the handlers check with. `local.rs` checks
-//! that the served document is this one, with all eleven paths, and schemathesis
-//! (scripts/api-check.sh) that every documented path answers and every parameter's pattern,
-//! format and bound is what the server enforces: every value the document allows is
-//! accepted, every other one is a 400.
+//! The OpenAPI 3.1 document of the data API, served at `/openapi.json`, made from the types:
+//! the rows' schemas from the row types, the query parameters from the request type
+//! ([`Params`]: each field's doc comment and schema, with its pattern, format and bound), and
+//! which endpoint takes which from [`takes`], the lists the handlers refuse others by.
+//! `local.rs` checks that the served document is this one, with all eleven paths, and
+//! schemathesis (scripts/api-check.sh) that every documented path answers and every
+//! parameter's pattern, format and bound is what the server enforces: every value the
+//! document allows is accepted, every other one is a 400.
 
 use axum::Json;
-use schemars::generate::SchemaSettings;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::{JsonSchema, Schema};
 use serde_json::{Value, json};
 
-use optionsflow_api::symbol::MAX_SYMBOL_LEN;
-
-use crate::stages::predict::backtest::HORIZONS;
-use crate::stages::predict::models::Model;
-
-use super::api::{
-    CHAIN_CURSOR, DEFAULT_LIMIT, MAX_LIMIT, PREDICTION_CURSOR, RealizedRow, SmilePoint, TermPoint,
-};
+use super::api::schemas;
+use super::api::{Params, RealizedRow, SmilePoint, TermPoint, takes};
 use super::query::{BarRow, ExpiryRow, PredictionRow, QuoteRow, ScoreRow, SymbolRow};
-
-/// A ticker as the API takes it (either case): a letter, letters and digits, and at most one
-/// `.` or `-` part (`BRK.B`, `BF-B`).
-pub const SYMBOL_PATTERN: &str = "^[A-Za-z][A-Za-z0-9]*([.-][A-Za-z0-9]+)?$";
-
-/// An OSI symbol, padded (`SPY   250117C00050000`) or compact (`SPY250117C00050000`).
-pub const CONTRACT_PATTERN: &str = "^[A-Z0-9]{1,6} *[0-9]{6}[CP][0-9]{8}$";
-
-/// Four-digit years from 0001 (PostgreSQL has no year 0).
-const YEAR: &str = "^(?!0000)[0-9]{4}-";
-
-fn date_schema() -> Value {
-    json!({"type": "string", "format": "date", "pattern": YEAR})
-}
-
-fn time_schema() -> Value {
-    json!({"type": "string", "format": "date-time", "pattern": YEAR})
-}
-
-/// A date, or an RFC 3339 time.
-fn date_or_time() -> Value {
-    json!({"type": "string", "pattern": YEAR, "anyOf": [{"format": "date"}, {"format": "date-time"}]})
-}
 
 pub async fn document() -> Json<Value> {
     Json(spec())
 }
 
+/// A schema fragment of [`schemas`] as JSON.
+fn schema(of: fn(&mut SchemaGenerator) -> Schema) -> Value {
+    of(&mut SchemaGenerator::default()).into()
+}
+
+/// The parameter `name` in `location`, for a path parameter (a query one comes from
+/// [`Params`]: [`query`]).
 fn param(name: &str, location: &str, description: &str, schema: Value) -> Value {
     json!({
         "name": name,
@@ -57,37 +37,42 @@ fn param(name: &str, location: &str, description: &str, schema: Value) -> Value 
     })
 }
 
-fn format() -> Value {
-    param(
-        "format",
-        "query",
-        "json (default) or csv; the Accept header is used when absent.",
-        json!({"type": "string", "enum": ["json", "csv"]}),
-    )
+/// The query parameters `names`, as [`Params`] declares them, and `format`.
+fn query(names: &[&str]) -> Vec<Value> {
+    let declared = Params::json_schema(&mut SchemaGenerator::new(SchemaSettings::draft2020_12()));
+    names
+        .iter()
+        .chain(&["format"])
+        .map(|name| {
+            let mut schema = declared
+                .get("properties")
+                .and_then(|p| p.get(*name))
+                .unwrap_or_else(|| panic!("Params has no field {name}"))
+                .clone();
+            let description = schema
+                .as_object_mut()
+                .and_then(|s| s.remove("description"))
+                .unwrap_or_default();
+            param(
+                name,
+                "query",
+                description.as_str().unwrap_or_default(),
+                schema,
+            )
+        })
+        .collect()
 }
 
-/// `limit`, `cursor` (the previous page's `next_cursor`, whose shape is `cursor`) and
-/// `format`.
-fn page_params(cursor: Value) -> Vec<Value> {
-    vec![
-        param(
-            "limit",
-            "query",
-            "Rows per page.",
-            json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
-        ),
-        param(
-            "cursor",
-            "query",
-            "The previous page's next_cursor: the position of its last row.",
-            cursor,
-        ),
-        format(),
-    ]
-}
-
-fn symbol_schema() -> Value {
-    json!({"type": "string", "pattern": SYMBOL_PATTERN, "maxLength": MAX_SYMBOL_LEN})
+/// A list's query parameters: `names`, `limit`, `cursor` (the previous page's
+/// `next_cursor`, whose shape, `cursor`, is the list's) and `format`.
+fn paged(names: &[&str], cursor: Value) -> Vec<Value> {
+    let mut params = query(&[names, &["limit", "cursor"]].concat());
+    let given = params
+        .iter_mut()
+        .find(|p| p["name"] == "cursor")
+        .expect("listed");
+    given["schema"] = cursor;
+    params
 }
 
 fn symbol(name: &str) -> Value {
@@ -95,33 +80,8 @@ fn symbol(name: &str) -> Value {
         name,
         "path",
         "A ticker, in either case (AAPL, BRK.B, SPX).",
-        symbol_schema(),
+        schema(schemas::symbol),
     )
-}
-
-fn at() -> Value {
-    param(
-        "at",
-        "query",
-        "Use the latest snapshot at or before this time (RFC 3339); now by default.",
-        time_schema(),
-    )
-}
-
-fn expiry() -> Value {
-    param(
-        "expiry",
-        "query",
-        "Expiry date; the nearest one with quotes by default.",
-        date_schema(),
-    )
-}
-
-fn range(description: &str) -> Vec<Value> {
-    vec![
-        param("from", "query", description, date_or_time()),
-        param("to", "query", description, date_or_time()),
-    ]
 }
 
 fn operation(summary: &str, row: &str, params: Vec<Value>) -> Value {
@@ -228,10 +188,7 @@ fn page_schema(row: &str) -> Value {
 }
 
 pub fn spec() -> Value {
-    let with = |mut first: Vec<Value>, rest: Vec<Value>| {
-        first.extend(rest);
-        first
-    };
+    let with = |first: Vec<Value>, rest: Vec<Value>| [first, rest].concat();
     let mut schemas = row_schemas();
     schemas.insert(
         "Problem".into(),
@@ -253,29 +210,29 @@ pub fn spec() -> Value {
         },
         "security": [{"bearer": []}],
         "paths": {
-            "/api/v1/symbols": operation("Symbols with data", "Symbol", page_params(symbol_schema())),
-            "/api/v1/bars/{symbol}": operation("A symbol's bars", "Bar", with(with(vec![symbol("symbol"),
-                param("interval", "query", "1day (default) or 15min.", json!({"type": "string", "enum": ["1day", "15min"]}))],
-                range("A date (YYYY-MM-DD) or an RFC 3339 time; inclusive (for daily bars a time stands for its UTC day).")), page_params(date_or_time()))),
-            "/api/v1/options/{underlying}/expiries": operation("Expiries with quotes and their latest snapshot", "Expiry", vec![symbol("underlying"), at(), format()]),
-            "/api/v1/options/{underlying}/chain": operation("One expiry's chain at its latest snapshot", "Quote", with(vec![symbol("underlying"), expiry(), at()],
-                page_params(json!({"type": "string", "pattern": CHAIN_CURSOR})))),
-            "/api/v1/options/{underlying}/smile": operation("The implied-volatility smile of one expiry", "SmilePoint", vec![symbol("underlying"), expiry(), at(), format()]),
-            "/api/v1/options/{underlying}/term-structure": operation("At-the-money implied volatility by expiry", "TermPoint", vec![symbol("underlying"), at(), format()]),
-            "/api/v1/options/contracts/{contract}/history": operation("One contract's quotes over time", "Quote", with(with(vec![param("contract", "path",
-                "OSI symbol, padded or compact; one that cannot exist (no such date, strike 0) is not found.",
-                json!({"type": "string", "pattern": CONTRACT_PATTERN, "minLength": 16, "maxLength": 21}))],
-                range("A date or an RFC 3339 time; inclusive.")), page_params(date_or_time()))),
+            "/api/v1/symbols": operation("Symbols with data", "Symbol", paged(takes::SYMBOLS, schema(schemas::symbol))),
+            "/api/v1/bars/{symbol}": operation("A symbol's bars", "Bar",
+                with(vec![symbol("symbol")], paged(takes::BARS, schema(schemas::date_or_time)))),
+            "/api/v1/options/{underlying}/expiries": operation("Expiries with quotes and their latest snapshot", "Expiry",
+                with(vec![symbol("underlying")], query(takes::EXPIRIES))),
+            "/api/v1/options/{underlying}/chain": operation("One expiry's chain at its latest snapshot", "Quote",
+                with(vec![symbol("underlying")], paged(takes::CHAIN, schema(schemas::chain_cursor)))),
+            "/api/v1/options/{underlying}/smile": operation("The implied-volatility smile of one expiry", "SmilePoint",
+                with(vec![symbol("underlying")], query(takes::SMILE))),
+            "/api/v1/options/{underlying}/term-structure": operation("At-the-money implied volatility by expiry", "TermPoint",
+                with(vec![symbol("underlying")], query(takes::TERM_STRUCTURE))),
+            "/api/v1/options/contracts/{contract}/history": operation("One contract's quotes over time", "Quote",
+                with(vec![param("contract", "path",
+                    "OSI symbol, padded or compact; one that cannot exist (no such date, strike 0) is not found.",
+                    schema(schemas::contract))],
+                paged(takes::CONTRACT_HISTORY, schema(schemas::date_or_time)))),
             "/api/v1/predictions/{symbol}": operation("A symbol's volatility forecasts, by the session they were made after", "Prediction",
-                with(vec![symbol("symbol"),
-                    param("model", "query", "Only this model's forecasts.", json!({"type": "string", "enum": Model::ALL.map(Model::as_str)})),
-                    param("horizon", "query", "Only this horizon's, in sessions.", json!({"type": "integer", "enum": HORIZONS}))],
-                page_params(json!({"type": "string", "pattern": *PREDICTION_CURSOR})))),
+                with(vec![symbol("symbol")], paged(takes::PREDICTIONS, schema(schemas::prediction_cursor)))),
             "/api/v1/status": status_operation(),
             "/api/v1/backtest": operation("The predictor's walk-forward scores per symbol, model and horizon", "Score",
-                vec![param("symbol", "query", "Only this symbol's scores.", symbol_schema()), format()]),
+                query(takes::BACKTEST)),
             "/api/v1/volatility/{symbol}": operation("Each session's realized volatility, annualised (a year unless told)", "Realized",
-                with(vec![symbol("symbol")], with(range("A date (YYYY-MM-DD) or an RFC 3339 time (its UTC day); inclusive."), vec![format()]))),
+                with(vec![symbol("symbol")], query(takes::VOLATILITY))),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -333,6 +290,58 @@ mod tests {
         ] {
             assert!(schemas[name]["properties"].is_object(), "{name}");
             assert!(schemas[format!("{name}Page")].is_object(), "{name}Page");
+        }
+    }
+
+    #[test]
+    fn query_parameters_come_from_the_request_type() {
+        let spec = spec();
+        let parameters = |path: &str| spec["paths"][path]["get"]["parameters"].clone();
+        let names = |path: &str| -> Vec<String> {
+            parameters(path)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names("/api/v1/bars/{symbol}"),
+            [
+                "symbol", "interval", "from", "to", "limit", "cursor", "format"
+            ]
+        );
+        assert_eq!(
+            names("/api/v1/options/{underlying}/expiries"),
+            ["underlying", "at", "format"]
+        );
+        let bars = parameters("/api/v1/bars/{symbol}");
+        assert_eq!(bars[4]["description"], "Rows per page.");
+        assert_eq!(bars[4]["required"], false);
+        assert_eq!(
+            bars[4]["schema"],
+            json!({"type": "integer", "minimum": 1, "maximum": super::super::api::MAX_LIMIT,
+                   "default": super::super::api::DEFAULT_LIMIT})
+        );
+        assert_eq!(bars[1]["schema"]["enum"], json!(["1day", "15min"]));
+        assert_eq!(bars[6]["schema"]["enum"], json!(["json", "csv"]));
+        // A list's cursor has the list's shape.
+        let chain = parameters("/api/v1/options/{underlying}/chain");
+        assert_eq!(
+            chain[4]["schema"]["pattern"],
+            super::super::api::CHAIN_CURSOR
+        );
+        // Every endpoint documents what its handler takes, and nothing else.
+        for (path, takes) in [
+            ("/api/v1/options/{underlying}/smile", takes::SMILE),
+            ("/api/v1/predictions/{symbol}", takes::PREDICTIONS),
+            ("/api/v1/volatility/{symbol}", takes::VOLATILITY),
+            ("/api/v1/backtest", takes::BACKTEST),
+        ] {
+            let documented = names(path);
+            for name in takes {
+                assert!(documented.iter().any(|d| d == name), "{path}: {name}");
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use std::sync::LazyLock;
 
+use super::schemas;
 use crate::roles::serve::format::Format;
 use crate::roles::serve::problem::Problem;
 use crate::stages::predict::backtest::HORIZONS;
@@ -25,20 +26,46 @@ pub const MAX_LIMIT: u32 = 10_000;
 pub(super) const FIRST_DAY: &str = "0001-01-01";
 pub(super) const LAST_DAY: &str = "9999-12-31";
 
-/// Query parameters every list takes.
-#[derive(Debug, Default, Deserialize)]
+/// The query parameters of every endpoint (each takes some of them: [`super::takes`]). A
+/// field's doc comment and schema are its parameter's in the OpenAPI document, which reads
+/// them from this type's JSON schema.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    /// Rows per page.
+    #[schemars(schema_with = "schemas::limit")]
     pub(super) limit: Option<u32>,
+    /// The previous page's next_cursor: the position of its last row.
+    #[schemars(schema_with = "schemas::text")]
     pub(super) cursor: Option<String>,
+    /// json (default) or csv; the Accept header is used when absent.
+    #[schemars(schema_with = "schemas::format")]
     pub(super) format: Option<Format>,
+    /// From, inclusive: a date (YYYY-MM-DD) or an RFC 3339 time. Where the rows are days
+    /// (daily bars, realized volatility), a time stands for its UTC day.
+    #[schemars(schema_with = "schemas::date_or_time")]
     pub(super) from: Option<String>,
+    /// To, inclusive: a date (YYYY-MM-DD) or an RFC 3339 time. Where the rows are days
+    /// (daily bars, realized volatility), a time stands for its UTC day.
+    #[schemars(schema_with = "schemas::date_or_time")]
     pub(super) to: Option<String>,
+    /// 1day (default) or 15min.
+    #[schemars(schema_with = "schemas::interval")]
     pub(super) interval: Option<String>,
+    /// Expiry date; the nearest one with quotes by default.
+    #[schemars(schema_with = "schemas::date")]
     pub(super) expiry: Option<String>,
+    /// Use the latest snapshot at or before this time (RFC 3339); now by default.
+    #[schemars(schema_with = "schemas::time")]
     pub(super) at: Option<String>,
+    /// Only this model's forecasts.
+    #[schemars(schema_with = "schemas::model")]
     pub(super) model: Option<String>,
+    /// Only this horizon's, in sessions.
+    #[schemars(schema_with = "schemas::horizon")]
     pub(super) horizon: Option<u32>,
+    /// Only this symbol's scores.
+    #[schemars(schema_with = "schemas::symbol")]
     pub(super) symbol: Option<String>,
 }
 
