@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document of the data API, served at `/openapi.json`, made from the types:
-//! the rows' schemas from the row types, the query parameters from the request type
+//! the answers' schemas from their types (the rows, the status, the problem), the query
+//! parameters from the request type
 //! ([`Params`]: each field's doc comment and schema, with its pattern, format and bound), and
 //! which endpoint takes which from [`takes`], the lists the handlers refuse others by.
 //! `local.rs` checks that the served document is this one, with all eleven paths, and
@@ -14,7 +15,9 @@ use serde_json::{Value, json};
 
 use super::api::schemas;
 use super::api::{Params, RealizedRow, SmilePoint, TermPoint, takes};
+use super::problem::Problem;
 use super::query::{BarRow, ExpiryRow, PredictionRow, QuoteRow, ScoreRow, SymbolRow};
+use super::status::Status;
 
 pub async fn document() -> Json<Value> {
     Json(spec())
@@ -109,37 +112,13 @@ fn operation(summary: &str, row: &str, params: Vec<Value>) -> Value {
 
 /// `/api/v1/status`: one JSON document, not a page.
 fn status_operation() -> Value {
-    let nullable_time = json!({"type": ["string", "null"], "format": "date-time"});
-    let dataset = json!({
-        "type": "object",
-        "required": ["dataset", "enabled", "schedule", "newest_stored", "rows_today", "dead_letters_today", "next_run"],
-        "properties": {
-            "dataset": {"type": "string", "enum": ["daily", "intraday", "historical", "options"]},
-            "enabled": {"type": "boolean"},
-            "schedule": {"type": ["string", "null"], "description": "Cron expression, in the dataset's time zone."},
-            "newest_stored": {"type": ["string", "null"], "description": "Source time of the newest record stored (UTC)."},
-            "rows_today": {"type": ["integer", "null"], "description": "Rows stored whose data belongs to today's session."},
-            "dead_letters_today": {"type": "integer"},
-            "next_run": nullable_time,
-        }
-    });
     json!({
         "get": {
             "summary": "Per dataset: the newest data stored, today's rows and dead letters, the next run",
             "responses": {
                 "200": {
-                    "description": "The pipeline's status. \"Today\" is the exchange's (New York) calendar day.",
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "required": ["as_of", "day", "market", "datasets", "other_dead_letters_today"],
-                        "properties": {
-                            "as_of": {"type": "string", "format": "date-time"},
-                            "day": {"type": "string", "format": "date"},
-                            "market": {"type": "string", "description": "open, closed, weekend or the holiday's name."},
-                            "datasets": {"type": "array", "items": dataset},
-                            "other_dead_letters_today": {"type": "integer", "description": "Dead letters today whose dataset could not be told."}
-                        }
-                    }}}
+                    "description": "The pipeline's status.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}
                 },
                 "401": {"$ref": "#/components/responses/Problem"},
                 "503": {"$ref": "#/components/responses/Problem"}
@@ -148,9 +127,10 @@ fn status_operation() -> Value {
     })
 }
 
-/// The rows' schemas, made from the row types (their fields, types, nullability and doc
-/// comments), each with the schema of a page of it; named as the operations refer to them.
-fn row_schemas() -> serde_json::Map<String, Value> {
+/// The answers' schemas, made from their types (fields, types, nullability and doc comments):
+/// each row with the schema of a page of it, the status and the problem; named as the
+/// operations refer to them.
+fn schemas() -> serde_json::Map<String, Value> {
     let mut generator = SchemaSettings::draft2020_12()
         .with(|s| {
             s.definitions_path = "/components/schemas".into();
@@ -172,6 +152,10 @@ fn row_schemas() -> serde_json::Map<String, Value> {
         schemas.insert(format!("{name}Page"), page_schema(&name));
         schemas.insert(name, schema);
     }
+    // The answers that are not pages.
+    generator.subschema_for::<Status>();
+    generator.subschema_for::<Problem>();
+    schemas.extend(generator.take_definitions(true));
     schemas
 }
 
@@ -189,18 +173,7 @@ fn page_schema(row: &str) -> Value {
 
 pub fn spec() -> Value {
     let with = |first: Vec<Value>, rest: Vec<Value>| [first, rest].concat();
-    let mut schemas = row_schemas();
-    schemas.insert(
-        "Problem".into(),
-        json!({
-            "type": "object",
-            "required": ["type", "title", "status", "detail"],
-            "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"},
-                "status": {"type": "integer"}, "detail": {"type": "string"}
-            }
-        }),
-    );
+    let schemas = schemas();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -276,6 +249,22 @@ mod tests {
             schemas["QuotePage"]["properties"]["data"]["items"]["$ref"],
             "#/components/schemas/Quote"
         );
+        // The answers that are not pages come from their types too.
+        let status = &schemas["Status"];
+        assert_eq!(status["properties"]["as_of"]["format"], "date-time");
+        assert_eq!(
+            status["properties"]["datasets"]["items"]["$ref"],
+            "#/components/schemas/DatasetStatus"
+        );
+        assert_eq!(
+            schemas["DatasetStatus"]["properties"]["next_run"]["type"],
+            json!(["string", "null"])
+        );
+        assert_eq!(
+            schemas["DatasetStatus"]["properties"]["dataset"]["enum"],
+            json!(["daily", "intraday", "historical", "options"])
+        );
+        assert!(schemas["Problem"]["properties"]["type"].is_object());
         // Every page an operation names has its row.
         for name in [
             "Symbol",

@@ -8,12 +8,15 @@ use serde::Serialize;
 /// The base of every problem `type`; the page at it is docs/api.md.
 const TYPE_BASE: &str = "https://optionsflow.dev/problems/";
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What went wrong (RFC 9457).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Problem {
+    /// A URI under `https://optionsflow.dev/problems/` naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: &'static str,
     pub status: u16,
+    /// What to change.
     pub detail: String,
 }
 

@@ -24,12 +24,15 @@ use crate::roles::write::freshness::next_run;
 use crate::sinks::db::sql::Sql;
 use crate::sinks::schema::Kind;
 
-/// The whole answer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The whole answer: the pipeline's status. "Today" is the exchange's (New York) calendar
+/// day.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Status {
     /// When it was computed.
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub as_of: DateTime<Utc>,
     /// The exchange's calendar day.
+    #[schemars(with = "String", extend("format" = "date"))]
     pub day: NaiveDate,
     /// `open`, `closed` (a trading day outside its session), `weekend` or the holiday's name.
     pub market: String,
@@ -38,10 +41,13 @@ pub struct Status {
     pub other_dead_letters_today: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One dataset's status.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DatasetStatus {
+    #[schemars(schema_with = "dataset_schema")]
     pub dataset: Dataset,
     pub enabled: bool,
+    /// Cron expression, in the dataset's time zone.
     pub schedule: Option<String>,
     /// Source time of the newest record stored (the historical backfill's bars are counted
     /// with the daily ones: they share a table).
@@ -50,7 +56,13 @@ pub struct DatasetStatus {
     pub rows_today: Option<i64>,
     pub dead_letters_today: i64,
     /// The next time the schedule fires on a day and at a time the trigger collects.
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub next_run: Option<DateTime<Utc>>,
+}
+
+/// A dataset's name.
+fn dataset_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "enum": Dataset::ALL.map(Dataset::as_str)})
 }
 
 #[derive(sqlx::FromRow)]
