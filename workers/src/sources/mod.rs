@@ -228,3 +228,24 @@ pub fn excerpt(body: &[u8]) -> String {
 pub fn request_timeout(seconds: u64) -> Duration {
     Duration::from_secs(seconds.max(1))
 }
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn a_status_reads_as_yahoo_and_cboe_use_it() {
+        let read = |code: u16| {
+            let status = reqwest::StatusCode::from_u16(code).unwrap();
+            ProviderError::of_status(Source::Cboe, "SPY", status, || "body".into())
+                .map(|e| e.reason().as_str())
+        };
+        assert_eq!(read(200), None);
+        assert_eq!(read(401), Some("unauthorized"));
+        assert_eq!(read(404), Some("not_found"));
+        assert_eq!(read(429), Some("rate_limited"));
+        assert_eq!(read(503), Some("server_error"));
+        assert_eq!(read(400), Some("rejected"));
+        assert_eq!(read(302), Some("rejected"));
+    }
+}

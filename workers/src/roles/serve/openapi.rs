@@ -8,6 +8,8 @@
 //! parameter's pattern, format and bound is what the server enforces: every value the
 //! document allows is accepted, every other one is a 400.
 
+use std::sync::LazyLock;
+
 use axum::Json;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
@@ -40,14 +42,18 @@ fn param(name: &str, location: &str, description: &str, schema: Value) -> Value 
     })
 }
 
+/// [`Params`]' JSON schema, made once.
+static PARAMS: LazyLock<Schema> = LazyLock::new(|| {
+    Params::json_schema(&mut SchemaGenerator::new(SchemaSettings::draft2020_12()))
+});
+
 /// The query parameters `names`, as [`Params`] declares them, and `format`.
 fn query(names: &[&str]) -> Vec<Value> {
-    let declared = Params::json_schema(&mut SchemaGenerator::new(SchemaSettings::draft2020_12()));
     names
         .iter()
         .chain(&["format"])
         .map(|name| {
-            let mut schema = declared
+            let mut schema = PARAMS
                 .get("properties")
                 .and_then(|p| p.get(*name))
                 .unwrap_or_else(|| panic!("Params has no field {name}"))

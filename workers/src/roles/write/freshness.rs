@@ -232,73 +232,74 @@ mod tests {
         Schedule::parse(cron, "America/New_York").unwrap()
     }
 
+    /// The run due now (its data had time to land, on a day the market opens) and the next
+    /// one (skipping fires that collect nothing).
     #[test]
-    fn a_run_is_due_once_its_data_had_time_to_land_on_a_day_the_market_opens() {
+    fn due_and_next_runs_skip_the_fires_that_collect_nothing() {
+        type Run = fn(&RuntimeConfig, Dataset, &Schedule, DateTime<Utc>) -> Option<DateTime<Utc>>;
+        let (due, next): (Run, Run) = (due_run, next_run);
         let c = config();
         let (daily, intraday) = ("30 16 * * *", "*/15 * * * 1-5");
+        use Dataset::{Daily, Intraday};
         let cases = [
             // Tuesday 2026-11-24 16:45: today's run fired 15 minutes ago, not yet due.
             (
-                Dataset::Daily,
+                due,
+                Daily,
                 daily,
                 ny(2026, 11, 24, 16, 45),
                 ny(2026, 11, 23, 16, 30),
             ),
             (
-                Dataset::Daily,
+                due,
+                Daily,
                 daily,
                 ny(2026, 11, 24, 16, 50),
                 ny(2026, 11, 24, 16, 30),
             ),
             // Monday after Thanksgiving week's Friday: the weekend's fires are skipped.
             (
-                Dataset::Daily,
+                due,
+                Daily,
                 daily,
                 ny(2026, 11, 30, 9, 0),
                 ny(2026, 11, 27, 16, 30),
             ),
             // Thanksgiving (2026-11-26) is skipped too.
             (
-                Dataset::Daily,
+                due,
+                Daily,
                 daily,
                 ny(2026, 11, 27, 10, 0),
                 ny(2026, 11, 25, 16, 30),
             ),
             // Intraday fires outside the session do not count.
             (
-                Dataset::Intraday,
+                due,
+                Intraday,
                 intraday,
                 ny(2026, 11, 24, 9, 40),
                 ny(2026, 11, 23, 16, 0),
             ),
-        ];
-        for (dataset, cron, now, due) in cases {
-            let got = due_run(&c, dataset, &schedule(cron), now);
-            assert_eq!(got, Some(due), "{dataset} on {cron:?} at {now}");
-        }
-    }
-
-    #[test]
-    fn the_next_run_skips_the_fires_that_collect_nothing() {
-        let c = config();
-        let cases = [
             // Wednesday before Thanksgiving, after the close: the next is Friday's open.
             (
-                Dataset::Intraday,
-                "*/15 * * * 1-5",
+                next,
+                Intraday,
+                intraday,
                 ny(2026, 11, 25, 17, 0),
                 ny(2026, 11, 27, 9, 30),
             ),
             (
-                Dataset::Daily,
-                "30 16 * * *",
+                next,
+                Daily,
+                daily,
                 ny(2026, 11, 27, 17, 0),
                 ny(2026, 11, 30, 16, 30),
             ),
         ];
-        for (dataset, cron, now, next) in cases {
-            let got = next_run(&c, dataset, &schedule(cron), now);
-            assert_eq!(got, Some(next), "{dataset} on {cron:?} at {now}");
+        for (run, dataset, cron, now, expected) in cases {
+            let got = run(&c, dataset, &schedule(cron), now);
+            assert_eq!(got, Some(expected), "{dataset} on {cron:?} at {now}");
         }
     }
 
